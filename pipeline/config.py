@@ -1,0 +1,56 @@
+"""Paths and settings in one place.
+
+Stages take paths as arguments and use these only as defaults. Importing this
+module reads nothing and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = PROJECT_ROOT / "data"
+RAW_DIR = DATA_DIR / "raw"
+PROCESSED_DIR = DATA_DIR / "processed"
+MODELS_DIR = PROJECT_ROOT / "models"
+LABELS_FILE = RAW_DIR / "labels" / "stance_labels.csv"
+RESOURCES_DIR = Path(__file__).resolve().parent / "resources"
+
+# Rule files: data, editable without touching code. Each one is an input of
+# the stage that reads it, so editing a rule re-runs that stage.
+CLAIM_CUES_FILE = RESOURCES_DIR / "claim_cues.jsonl"
+CONTEXT_TERMS_FILE = RESOURCES_DIR / "context_terms.json"
+DURATION_LEXICON_FILE = RESOURCES_DIR / "duration_lexicon.json"
+SEGMENT_LEXICON_FILE = RESOURCES_DIR / "segment_lexicon.json"
+LABELING_LEXICON_FILE = RESOURCES_DIR / "labeling_lexicon.json"
+
+MODEL_NAME = "stance"  # models/stance.joblib beside models/stance.card.json
+
+ANSWERS_CSV = "answers.csv"
+CLAIMS_CSV = "claims.csv"
+SUMMARY_CSV = "summary.csv"
+LF_REPORT_CSV = "labeling_functions.csv"
+STAMPS_DIR = ".stamps"
+
+THREAD_SUFFIXES = (".txt",)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings that change outputs; they are part of each stage's fingerprint."""
+
+    spacy_model: str = "blank:en"  # or the name of an installed trained pipeline
+    max_title_words: int = 16
+    batch_size: int = 64
+    cv_folds: int = 5
+    random_state: int = 0
+    weak_label_weight: float = 0.5
+    title_weight: float = 2.0  # weight of title claims in answer-level stance
+    score_decimals: int = 4
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+DEFAULT_SETTINGS = Settings()

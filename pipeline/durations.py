@@ -1,0 +1,105 @@
+"""Normalise stated durations to months: "3-4 months" -> (3, 4), "9 months or more" -> (9, None).
+
+Only durations of the effect (or of the interval between treatments) count:
+frequencies ("twice a day"), onset times ("3 to 7 days to become effective")
+and ages or dates ("45 years old", "2 years ago") are skipped. The word lists
+and context patterns are data, in resources/duration_lexicon.json.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from pipeline.config import DURATION_LEXICON_FILE
+
+_CONTEXT_CHARS = 40
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A stated duration in months; None is an open end. `start`/`end` index the text."""
+
+    min_months: float | None
+    max_months: float | None
+    start: int
+    end: int
+
+
+def _alternation(words) -> str:
+    return "|".join(sorted((w if w.startswith("\\") else re.escape(w) for w in words), key=len, reverse=True))
+
+
+@dataclass(frozen=True)
+class DurationLexicon:
+    pattern: re.Pattern
+    number_words: dict
+    units: dict
+    months_per_unit: dict
+    open_upper: re.Pattern
+    lower_before: re.Pattern
+    upper_before: re.Pattern
+    skip_before: tuple
+    skip_after: tuple
+
+
+@lru_cache(maxsize=None)
+def load_lexicon(path: Path = DURATION_LEXICON_FILE) -> DurationLexicon:
+    with open(path, encoding="utf-8") as handle:
+        lex = json.load(handle)
+    days = lex["days_per_month"]
+    months_per_unit = {"day": 1 / days, "week": 7 / days, **lex["unit_months"]}
+    number = rf"(?:\d+(?:\.\d+)?|{_alternation(lex['number_words'])})"
+    separator = rf"\s*(?:{_alternation(lex['range_separators'])})\s*"
+    unit = rf"(?:{_alternation(lex['units'])})"
+    pattern = re.compile(
+        rf"\b(?:between\s+)?(?P<low>{number})(?:{separator}(?P<high>{number}))?(?P<plus>\+)?[\s-]*(?P<unit>{unit})\b",
+        re.IGNORECASE,
+    )
+    return DurationLexicon(
+        pattern=pattern,
+        number_words={k.lower(): v for k, v in lex["number_words"].items()},
+        units={k.lower(): v for k, v in lex["units"].items()},
+        months_per_unit=months_per_unit,
+        open_upper=re.compile(rf"^\s*(?:{_alternation(lex['open_upper_after'])})(?!\w)", re.IGNORECASE),
+        lower_before=re.compile(rf"\b(?:{_alternation(lex['lower_bound_before'])})\s*$", re.IGNORECASE),
+        upper_before=re.compile(rf"\b(?:{_alternation(lex['upper_bound_before'])})\s*$", re.IGNORECASE),
+        skip_before=tuple(re.compile(p, re.IGNORECASE) for p in lex["not_effect_duration_before"]),
+        skip_after=tuple(re.compile(p, re.IGNORECASE) for p in lex["not_effect_duration_after"]),
+    )
+
+
+def _number(token: str, lexicon: DurationLexicon) -> float:
+    token = token.lower()
+    return float(lexicon.number_words[token]) if token in lexicon.number_words else float(token)
+
+
+def find_durations(text: str) -> list[Duration]:
+    """Every duration of the effect stated in `text`, in order."""
+    lexicon = load_lexicon()
+    found = []
+    for match in lexicon.pattern.finditer(text):
+        before = text[max(0, match.start() - _CONTEXT_CHARS): match.start()]
+        after = text[match.end(): match.end() + _CONTEXT_CHARS]
+        if any(p.search(before) for p in lexicon.skip_before) or any(p.search(after) for p in lexicon.skip_after):
+            continue
+        factor = lexicon.months_per_unit[lexicon.units[match.group("unit").lower()]]
+        low = _number(match.group("low"), lexicon) * factor
+        high = _number(match.group("high"), lexicon) * factor if match.group("high") else low
+        low, high = round(min(low, high), 2), round(max(low, high), 2)
+        if match.group("plus") or lexicon.open_upper.match(after):
+            high = None
+        elif lexicon.lower_before.search(before):
+            high = None
+        elif lexicon.upper_before.search(before):
+            low = None
+        found.append(Duration(low, high, match.start(), match.end()))
+    return found
+
+
+def first_duration(text: str) -> Duration | None:
+    durations = find_durations(text)
+    return durations[0] if durations else None

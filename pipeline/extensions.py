@@ -1,0 +1,16 @@
+"""Every custom spaCy attribute the pipeline sets, registered once, in one place."""
+
+from spacy.tokens import Doc, Span
+
+NEGATED = "negated"  # Span._.negated, set by the negspacy component named "negation"
+HEDGED = "hedged"  # Span._.hedged, set by the negspacy component named "hedging"
+CLAIMS = "claims"  # Doc._.claims: list[Claim], set by the "claim_detector" component
+
+
+def register_extensions() -> None:
+    """Idempotent: a second call changes nothing."""
+    for name in (NEGATED, HEDGED):
+        if not Span.has_extension(name):
+            Span.set_extension(name, default=False)
+    if not Doc.has_extension(CLAIMS):
+        Doc.set_extension(CLAIMS, default=None)

@@ -1,0 +1,77 @@
+"""Stage 2: sentences and typed claims, with offsets into the raw thread files.
+
+Each answer is processed as two units, its title and its body, so a title is
+always its own sentence. Sentence ids count the answer's sentences in order,
+title first: ``{answer_id}:{k}``. A claim id adds the type: ``{sentence_id}:{type}``.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+import pandas as pd
+from spacy.language import Language
+
+from pipeline.config import DEFAULT_SETTINGS, Settings
+from pipeline.extensions import CLAIMS
+from pipeline.files import InputError
+from pipeline.nlp import clean_sentence
+
+CLAIM_COLUMNS = [
+    "claim_id", "thread_id", "answer_id", "sentence_id", "claim_type", "text", "char_start", "char_end",
+    "negated", "hedged", "cue", "duration_min_months", "duration_max_months", "stance", "stance_score",
+]
+
+
+def units_of(answers: pd.DataFrame, texts: dict[str, str]) -> Iterator[tuple[str, tuple[str, str, int]]]:
+    """(unit text, (thread_id, answer_id, offset)) for every title and body, in file order."""
+    for row in answers.itertuples(index=False):
+        text = texts[row.thread_id]
+        for start, end, stored in ((row.title_start, row.title_end, row.title), (row.char_start, row.char_end, row.text)):
+            unit = text[start:end]
+            if unit != ("" if pd.isna(stored) else stored):
+                raise InputError(row.thread_id, f"answers.csv does not match the thread file at {start}:{end}; "
+                                                "re-run the 'segment' stage")
+            if unit.strip():
+                yield unit, (row.thread_id, row.answer_id, int(start))
+
+
+def extract_claims(nlp: Language, answers: pd.DataFrame, texts: dict[str, str],
+                   settings: Settings = DEFAULT_SETTINGS, progress: Iterable | None = None) -> pd.DataFrame:
+    """Rows of claims.csv for the answers given, stance columns left empty."""
+    rows = []
+    sentence_counter: dict[str, int] = {}
+    docs = nlp.pipe(units_of(answers, texts), as_tuples=True, batch_size=settings.batch_size)
+    for doc, (thread_id, answer_id, offset) in (progress(docs) if progress else docs):
+        claims_by_start: dict[int, list] = {}
+        for claim in doc._.get(CLAIMS):
+            claims_by_start.setdefault(claim.start, []).append(claim)
+        for sent in doc.sents:
+            sentence = clean_sentence(sent)
+            if sentence is None:
+                continue
+            k = sentence_counter.get(answer_id, 0)
+            sentence_counter[answer_id] = k + 1
+            sentence_id = f"{answer_id}:{k}"
+            for claim in claims_by_start.get(sentence.start_char, []):
+                rows.append({
+                    "claim_id": f"{sentence_id}:{claim.claim_type}",
+                    "thread_id": thread_id,
+                    "answer_id": answer_id,
+                    "sentence_id": sentence_id,
+                    "claim_type": claim.claim_type,
+                    "text": claim.text,
+                    "char_start": offset + claim.start,
+                    "char_end": offset + claim.end,
+                    "negated": claim.negated,
+                    "hedged": claim.hedged,
+                    "cue": claim.cue,
+                    "duration_min_months": claim.duration_min_months,
+                    "duration_max_months": claim.duration_max_months,
+                    "stance": None,
+                    "stance_score": None,
+                })
+    frame = pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+    for column in ("duration_min_months", "duration_max_months", "stance_score"):
+        frame[column] = frame[column].astype("float64")
+    return frame
