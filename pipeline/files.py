@@ -84,15 +84,22 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> None:
             tmp.write(data)
             tmp.flush()
             os.fsync(tmp.fileno())
+        os.chmod(tmp_name, 0o666 & ~_umask())
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 def write_csv(frame: pd.DataFrame, path: Path | str, columns: Iterable[str]) -> None:
-    """Write `frame` with exactly `columns`, in a byte-stable form (LF, UTF-8, fixed float format)."""
-    text = frame.loc[:, list(columns)].to_csv(index=False, lineterminator="\n", float_format="%.4g")
+    """Write `frame` with exactly `columns`, byte-stable: LF newlines, UTF-8, shortest round-trip floats."""
+    text = frame.loc[:, list(columns)].to_csv(index=False, lineterminator="\n")
     atomic_write_bytes(path, text.encode("utf-8"))
 
 

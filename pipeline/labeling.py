@@ -1,0 +1,143 @@
+"""Weak stance labels from rules, and how good each rule is.
+
+Each labelling function is a pure function of one claim row (a mapping with
+the columns of claims.csv) that returns FAVOR, AGAINST, NEUTRAL or ABSTAIN, as
+in Snorkel. Keyword lists are data (resources/labeling_lexicon.json).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import LABELING_LEXICON_FILE
+
+FAVOR, AGAINST, NEUTRAL, ABSTAIN = "favor", "against", "neutral", ""
+STANCES = (AGAINST, FAVOR, NEUTRAL)
+
+
+@lru_cache(maxsize=None)
+def lexicon(path: Path = LABELING_LEXICON_FILE) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        raw = json.load(handle)
+    return {k: ([re.compile(p, re.IGNORECASE) for p in v] if isinstance(v, list) else v)
+            for k, v in raw.items() if not k.startswith("_")}
+
+
+def _any(key: str, text: str) -> bool:
+    return any(p.search(text) for p in lexicon()[key])
+
+
+def _true(value) -> bool:
+    return str(value).strip().lower() in {"true", "1", "yes"}
+
+
+def _is_permanence_cue(row: Mapping) -> bool:
+    return row["claim_type"] == "duration" and _any("permanence_cues", str(row["cue"]).lower())
+
+
+def lf_negated_permanence(row: Mapping) -> str:
+    """'not permanent', 'never permanent', 'cannot say it is permanent'."""
+    return AGAINST if _is_permanence_cue(row) and _true(row["negated"]) else ABSTAIN
+
+
+def lf_affirmed_permanence(row: Mapping) -> str:
+    return FAVOR if _is_permanence_cue(row) and not _true(row["negated"]) and not _true(row["hedged"]) else ABSTAIN
+
+
+def lf_temporary(row: Mapping) -> str:
+    return AGAINST if _any("temporary", row["text"]) else ABSTAIN
+
+
+def lf_returns_to_normal(row: Mapping) -> str:
+    """Function or muscles come back after stopping."""
+    if row["claim_type"] == "reversibility" and not _true(row["negated"]) and _any("returns_to_normal", row["text"]):
+        return AGAINST
+    return ABSTAIN
+
+
+def lf_atrophy(row: Mapping) -> str:
+    """Muscles weaken with repeated use: a lasting, cumulative effect."""
+    return FAVOR if row["claim_type"] == "atrophy" and not _true(row["negated"]) else ABSTAIN
+
+
+def lf_dose_reduction(row: Mapping) -> str:
+    return FAVOR if row["claim_type"] == "dose_reduction" and not _true(row["negated"]) else ABSTAIN
+
+
+def lf_prolonged(row: Mapping) -> str:
+    return FAVOR if row["claim_type"] == "duration" and not _true(row["negated"]) and _any("prolonged", row["text"]) else ABSTAIN
+
+
+def lf_short_duration(row: Mapping) -> str:
+    """A stated duration of a few months, with no open end."""
+    high = pd.to_numeric(row.get("duration_max_months"), errors="coerce")
+    return AGAINST if pd.notna(high) and high <= lexicon()["short_duration_max_months"] else ABSTAIN
+
+
+def lf_no_evidence(row: Mapping) -> str:
+    return AGAINST if _any("no_evidence", row["text"]) else ABSTAIN
+
+
+def lf_attributed(row: Mapping) -> str:
+    """Hearsay ('some will say') states a view without taking it."""
+    return NEUTRAL if _any("attributed", row["text"]) else ABSTAIN
+
+
+LABELING_FUNCTIONS: tuple[Callable[[Mapping], str], ...] = (
+    lf_negated_permanence, lf_affirmed_permanence, lf_temporary, lf_returns_to_normal, lf_atrophy,
+    lf_dose_reduction, lf_prolonged, lf_short_duration, lf_no_evidence, lf_attributed,
+)
+
+
+def apply_labeling_functions(claims: pd.DataFrame, lfs=LABELING_FUNCTIONS) -> pd.DataFrame:
+    """The label matrix: one column per function, ABSTAIN where it has no opinion."""
+    records = claims.to_dict("records")
+    return pd.DataFrame({lf.__name__: [lf(r) for r in records] for lf in lfs}, index=claims.index)
+
+
+def majority_vote(matrix: pd.DataFrame) -> pd.Series:
+    """The most common non-abstaining vote per row; ABSTAIN on ties or no votes."""
+    def vote(row) -> str:
+        counts = pd.Series([v for v in row if v != ABSTAIN]).value_counts()
+        if counts.empty or (len(counts) > 1 and counts.iloc[0] == counts.iloc[1]):
+            return ABSTAIN
+        return counts.index[0]
+    return matrix.apply(vote, axis=1)
+
+
+def analyse(matrix: pd.DataFrame, gold: pd.Series, ids: pd.Series) -> pd.DataFrame:
+    """Per function: coverage, overlaps, conflicts, and accuracy against `gold` with the wrong ids.
+
+    `gold` holds hand labels ("" where a row has none); the figures follow Snorkel's LFAnalysis.
+    """
+    votes = matrix.to_numpy()
+    voted = votes != ABSTAIN
+    rows = []
+    for j, name in enumerate(matrix.columns):
+        mine = voted[:, j]
+        others = np.delete(voted, j, axis=1)
+        other_votes = np.delete(votes, j, axis=1)
+        overlap = mine & others.any(axis=1)
+        conflict = mine & ((other_votes != votes[:, [j]]) & others).any(axis=1)
+        judged = mine & (gold.to_numpy() != "")
+        correct = judged & (votes[:, j] == gold.to_numpy())
+        wrong_ids = ids.to_numpy()[judged & ~correct]
+        rows.append({
+            "labeling_function": name,
+            "polarity": ";".join(sorted(set(votes[mine, j]))),
+            "coverage": round(float(mine.mean()) if len(mine) else 0.0, 4),
+            "overlaps": round(float(overlap.mean()) if len(mine) else 0.0, 4),
+            "conflicts": round(float(conflict.mean()) if len(mine) else 0.0, 4),
+            "n_labelled": int(judged.sum()),
+            "correct": int(correct.sum()),
+            "accuracy": round(float(correct.sum() / judged.sum()), 4) if judged.sum() else None,
+            "wrong_examples": ";".join(wrong_ids),
+        })
+    return pd.DataFrame(rows)

@@ -1,0 +1,246 @@
+"""Stage 3: the stance classifier (favor / against / neutral toward the thread's question).
+
+A scikit-learn Pipeline: word and character n-grams of the claim sentence plus
+the extracted claim features (type, negated, hedged, a stated duration),
+into a class-balanced logistic regression. Training rows are the hand-labelled
+claims plus, at a lower weight, claims that only the labelling functions
+label. Metrics are cross-validated with folds grouped by answer, so no answer
+is ever scored by a model that saw it.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.dummy import DummyClassifier
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
+from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
+
+from pipeline.config import DEFAULT_SETTINGS, Settings
+from pipeline.files import InputError, atomic_write_bytes, sha256_bytes, sha256_file
+from pipeline.labeling import ABSTAIN, AGAINST, FAVOR, NEUTRAL, STANCES
+
+LABEL_COLUMNS = ["thread_id", "level", "answer_id", "text", "label", "annotator", "labelled_at", "source"]
+LEVELS = ("sentence", "answer")
+
+
+class ModelTrustError(RuntimeError):
+    """A model file whose hash does not match its card: loading it could run anyone's code."""
+
+
+def claim_features(frame: pd.DataFrame) -> pd.DataFrame:
+    """The columns the model reads, derived from claims.csv rows."""
+    negated = frame["negated"].astype(str).str.lower().eq("true")
+    hedged = frame["hedged"].astype(str).str.lower().eq("true")
+    has_duration = frame[["duration_min_months", "duration_max_months"]].notna().any(axis=1)
+    return pd.DataFrame({
+        "text": frame["text"].astype(str),
+        "claim_type": frame["claim_type"].astype(str),
+        "type_polarity": frame["claim_type"].astype(str) + np.where(negated, ":negated", ":affirmed"),
+        "negated": negated.astype(float),
+        "hedged": hedged.astype(float),
+        "has_duration": has_duration.astype(float),
+    }, index=frame.index)
+
+
+def build_model(settings: Settings = DEFAULT_SETTINGS) -> Pipeline:
+    features = ColumnTransformer([
+        ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True), "text"),
+        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2), "text"),
+        ("claim", OneHotEncoder(handle_unknown="ignore"), ["claim_type", "type_polarity"]),
+        ("flags", "passthrough", ["negated", "hedged", "has_duration"]),
+    ])
+    return Pipeline([
+        ("derive", FunctionTransformer(claim_features)),
+        ("features", features),
+        ("classify", LogisticRegression(max_iter=5000, class_weight="balanced", C=5.0,
+                                        random_state=settings.random_state)),
+    ])
+
+
+def read_labels(path: Path | str) -> pd.DataFrame:
+    """The hand-label file, checked: known levels and labels only, no conflicting duplicates."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "labels file not found")
+    labels = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in LABEL_COLUMNS if c not in labels.columns]
+    if missing:
+        raise InputError(path, f"missing columns {missing}")
+    for column, allowed in (("level", LEVELS), ("label", STANCES)):
+        bad = labels.index[~labels[column].isin(allowed)]
+        if len(bad):
+            raise InputError(path, f"unknown {column} {labels.at[bad[0], column]!r}; expected one of {allowed}",
+                             line=int(bad[0]) + 2)
+    key = ["level", "answer_id", "text"]
+    clash = labels.groupby(key)["label"].nunique()
+    if (clash > 1).any():
+        level, answer_id, text = clash[clash > 1].index[0]
+        raise InputError(path, f"conflicting labels for {level} {answer_id}: {text[:60]!r}")
+    return labels.drop_duplicates(key)
+
+
+def attach_labels(claims: pd.DataFrame, labels: pd.DataFrame) -> pd.Series:
+    """Hand label per claim row, matched on answer and sentence text; '' where unlabelled."""
+    sentence_labels = labels[labels["level"] == "sentence"].set_index(["answer_id", "text"])["label"]
+    keys = pd.MultiIndex.from_frame(claims[["answer_id", "text"]])
+    return pd.Series(sentence_labels.reindex(keys).fillna(ABSTAIN).to_numpy(), index=claims.index)
+
+
+def _scores(y_true, y_pred) -> dict:
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=list(STANCES), zero_division=0)
+    per_class = {label: {"precision": round(float(p), 4), "recall": round(float(r), 4), "f1": round(float(f), 4),
+                         "support": int(s)} for label, p, r, f, s in zip(STANCES, precision, recall, f1, support)}
+    present = [label for label in STANCES if label in set(y_true) | set(y_pred)]
+    return {
+        "per_class": per_class,
+        "macro_f1": round(float(np.mean([per_class[label]["f1"] for label in present])), 4) if present else 0.0,
+        "f_avg": round((per_class[FAVOR]["f1"] + per_class[AGAINST]["f1"]) / 2, 4),
+        "accuracy": round(float(accuracy_score(y_true, y_pred)), 4),
+        "confusion_matrix": {"labels": list(STANCES),
+                             "matrix": confusion_matrix(y_true, y_pred, labels=list(STANCES)).tolist()},
+        "n": int(len(y_true)),
+    }
+
+
+def answer_stance(claims: pd.DataFrame, probabilities: np.ndarray, classes, title_spans: pd.DataFrame,
+                  settings: Settings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """Answer-level stance: the weighted mean of its claims' probabilities, title claims weighted higher.
+
+    `title_spans` has answer_id, title_start, title_end; a claim inside the title span is a title claim.
+    Returns answer_id, stance, stance_score for answers with at least one claim.
+    """
+    if claims.empty:
+        return pd.DataFrame(columns=["answer_id", "stance", "stance_score"])
+    spans = title_spans.set_index("answer_id")
+    starts = claims["char_start"].to_numpy()
+    t_start = spans.loc[claims["answer_id"], "title_start"].to_numpy()
+    t_end = spans.loc[claims["answer_id"], "title_end"].to_numpy()
+    in_title = (starts >= t_start) & (starts < t_end)
+    weights = np.where(in_title, settings.title_weight, 1.0)
+    weighted = pd.DataFrame(probabilities * weights[:, None], columns=list(classes))
+    weighted["answer_id"] = claims["answer_id"].to_numpy()
+    weighted["_w"] = weights
+    sums = weighted.groupby("answer_id", sort=False).sum()
+    means = sums[list(classes)].div(sums["_w"], axis=0)
+    return pd.DataFrame({
+        "answer_id": means.index,
+        "stance": means.idxmax(axis=1).to_numpy(),
+        "stance_score": means.max(axis=1).round(settings.score_decimals).to_numpy(),
+    })
+
+
+def cross_validate(model: Pipeline, rows: pd.DataFrame, y: pd.Series, weights: np.ndarray, is_gold: np.ndarray,
+                   answer_labels: pd.Series, title_spans: pd.DataFrame,
+                   settings: Settings = DEFAULT_SETTINGS) -> dict:
+    """Out-of-fold scores on hand-labelled rows only, folds grouped by answer.
+
+    Weakly labelled rows are used for training in every fold but never scored.
+    """
+    groups = rows["answer_id"].to_numpy()
+    gold_groups = np.unique(groups[is_gold])
+    n_splits = min(settings.cv_folds, len(gold_groups))
+    if n_splits < 2:
+        return {"error": "fewer than two labelled answers: cannot cross-validate"}
+    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=settings.random_state)
+    gold_index = np.flatnonzero(is_gold)
+    predicted = pd.Series(index=rows.index[gold_index], dtype=object)
+    baseline = predicted.copy()
+    probabilities = np.zeros((len(gold_index), len(STANCES)))
+    for train_part, test_part in folds.split(gold_index, y.to_numpy()[gold_index], groups[gold_index]):
+        test_rows = gold_index[test_part]
+        train_mask = ~np.isin(groups, groups[test_rows])
+        fitted = clone(model).fit(rows[train_mask], y[train_mask], classify__sample_weight=weights[train_mask])
+        proba = fitted.predict_proba(rows.iloc[test_rows])
+        aligned = np.zeros((len(test_rows), len(STANCES)))
+        for k, label in enumerate(fitted.classes_):
+            aligned[:, STANCES.index(label)] = proba[:, k]
+        probabilities[test_part] = aligned
+        predicted.iloc[test_part] = [STANCES[i] for i in aligned.argmax(axis=1)]
+        dummy = DummyClassifier(strategy="most_frequent").fit(rows[train_mask], y[train_mask])
+        baseline.iloc[test_part] = dummy.predict(rows.iloc[test_rows])
+    gold = y.iloc[gold_index]
+    result = {
+        "folds": n_splits,
+        "grouped_by": "answer_id",
+        "claims": _scores(gold, predicted),
+        "claims_majority_baseline": _scores(gold, baseline),
+    }
+    answers = answer_stance(rows.iloc[gold_index].reset_index(drop=True), probabilities, STANCES, title_spans, settings)
+    answers = answers[answers["answer_id"].isin(answer_labels.index)]
+    if len(answers):
+        truth = answer_labels.loc[answers["answer_id"]]
+        result["answers"] = _scores(truth, answers["stance"])
+        majority = truth.value_counts().index[0]
+        result["answers_majority_baseline"] = _scores(truth, [majority] * len(truth))
+    return result
+
+
+def versions() -> dict:
+    import sklearn
+    import spacy
+
+    from pipeline import __version__
+
+    return {"python": platform.python_version(), "scikit-learn": sklearn.__version__, "spacy": spacy.__version__,
+            "pandas": pd.__version__, "numpy": np.__version__, "joblib": joblib.__version__, "pipeline": __version__}
+
+
+def card_path(model_path: Path) -> Path:
+    return model_path.with_suffix(".card.json")
+
+
+def save_model(model: Pipeline, model_path: Path, card: dict) -> dict:
+    """joblib file plus a JSON card that records the file's sha256 (written last)."""
+    import io
+
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    data = buffer.getvalue()
+    atomic_write_bytes(model_path, data)
+    card = {**card, "model_file": model_path.name, "model_sha256": sha256_bytes(data),
+            "labels": list(STANCES), "versions": versions()}
+    atomic_write_bytes(card_path(model_path), (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
+    return card
+
+
+def load_card(model_path: Path) -> dict:
+    path = card_path(model_path)
+    if not path.exists():
+        raise ModelTrustError(f"{model_path}: no model card {path.name} beside it; run 'claims train'")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_model(model_path: Path | str, trust: bool = False) -> tuple[Pipeline, dict]:
+    """Load a model only if its sha256 matches the card written when it was trained."""
+    model_path = Path(model_path)
+    if not model_path.exists():
+        raise ModelTrustError(f"{model_path}: no model file; run 'claims train' first")
+    card = load_card(model_path) if (not trust or card_path(model_path).exists()) else {}
+    actual = sha256_file(model_path)
+    if not trust and card.get("model_sha256") != actual:
+        raise ModelTrustError(
+            f"{model_path}: sha256 {actual[:12]}... does not match its card ({str(card.get('model_sha256'))[:12]}...); "
+            "refusing to load it, since loading a joblib file runs code. Retrain with 'claims train', "
+            "or pass --trust if you vouch for this file.")
+    return joblib.load(model_path), card
+
+
+def predict(model: Pipeline, claims: pd.DataFrame, settings: Settings = DEFAULT_SETTINGS) -> tuple[np.ndarray, list]:
+    """Class probabilities per claim row, columns in the model's class order."""
+    if claims.empty:
+        return np.zeros((0, len(model.classes_))), list(model.classes_)
+    return model.predict_proba(claims), list(model.classes_)
+
