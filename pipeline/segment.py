@@ -93,9 +93,15 @@ def content_words(text: str, stopwords: frozenset) -> set[str]:
     return {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words if w not in stopwords}
 
 
-def title_score(block: Block, question_words: set[str], previous: Block | None,
+def title_score(block: Block, question_words: set[str], previous: Block | None, following: Block | None,
                 lexicon: dict, settings: Settings) -> float:
-    """How much `block` reads like an answer title; _NO_TITLE when it cannot be one."""
+    """How much `block` reads like an answer title; _NO_TITLE when it cannot be one.
+
+    A title shares words with the question title or with the body it heads, is
+    a line without a closing full stop, and does not open like running prose.
+    A very short sentence ending in a full stop ("Results vary.") reads like a
+    body line, and so does a long one.
+    """
     text = block.text
     words = _WORD.findall(text)
     if (not block.is_single_line or not words or len(text.split()) > settings.max_title_words
@@ -105,10 +111,15 @@ def title_score(block: Block, question_words: set[str], previous: Block | None,
     if previous is not None and previous.text.rstrip().endswith(":"):
         return _NO_TITLE  # the line after "... the following:" is a list item
     score = 1.0
-    overlap = len(content_words(text, lexicon["stopwords"]) & question_words)
-    score += min(overlap, 3)
-    last = text[-1]
-    score += {"?": 0.5, ".": -1.0, "!": -1.0}.get(last, 1.0)
+    own_words = content_words(text, lexicon["stopwords"])
+    score += min(len(own_words & question_words), 3)
+    if following is not None:
+        score += 0.75 * min(len(own_words & content_words(following.text, lexicon["stopwords"])), 2)
+    n_words = len(text.split())
+    score += {"?": 0.5, ".": -0.75, "!": -1.0}.get(text[-1], 1.0)
+    if text[-1] == "." and n_words <= 5:
+        score -= 0.5
+    score -= 0.15 * max(0, n_words - 10)
     if words[0].lower() in lexicon["body_openers"]:
         score -= 1.5
     capitalised = [w for w in words if w.lower() not in lexicon["stopwords"]]
@@ -161,7 +172,8 @@ def segment_text(text: str, source: str = "<text>", settings: Settings = DEFAULT
 
     question_words = content_words(title_line, lexicon["stopwords"])
     candidates = blocks[1:]
-    scores = [title_score(b, question_words, blocks[i], lexicon, settings) for i, b in enumerate(candidates)]
+    scores = [title_score(b, question_words, blocks[i], blocks[i + 2] if i + 2 < len(blocks) else None, lexicon, settings)
+              for i, b in enumerate(candidates)]
     title_indices = [i + 1 for i in choose_titles(scores)]
     if title_indices:
         starts = [(i, True) for i in title_indices]

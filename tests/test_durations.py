@@ -1,0 +1,51 @@
+import pytest
+
+from pipeline.durations import find_durations, first_duration
+
+WEEK, DAY = 7 / 30.436875, 1 / 30.436875
+
+
+@pytest.mark.parametrize("text, low, high", [
+    ("Botox typically lasts 3-4 months", 3, 4),
+    ("it lasts three to four months", 3, 4),
+    ("longer might be 9 months or more", 9, None),
+    ("lasts for about 4 months", 4, 4),
+    ("results last 12 to 16 weeks", 12 * WEEK, 16 * WEEK),
+    ("results last 90 to 120 days", 90 * DAY, 120 * DAY),
+    ("lasts 3\u20134 months for most people", 3, 4),
+    ("three or four months", 3, 4),
+    ("between 3 and 6 months", 3, 6),
+    ("up to 6 months", None, 6),
+    ("at least 6 months", 6, None),
+    ("6+ months", 6, None),
+    ("a 6-month effect", 6, 6),
+    ("it can last a year", 12, 12),
+    ("repeat every 3 months", 3, 3),
+    ("Botox usually works for 3 to 4 months.", 3, 4),
+])
+def test_durations_normalise_to_months(text, low, high):
+    duration = first_duration(text)
+    assert duration is not None
+    assert duration.min_months == (pytest.approx(low, abs=0.01) if low is not None else None)
+    assert duration.max_months == (pytest.approx(high, abs=0.01) if high is not None else None)
+    assert text[duration.start:duration.end].strip()
+
+
+@pytest.mark.parametrize("text", [
+    "in the gym twice a day",
+    "it takes 3 to 7 days to become effective",
+    "give it 3 to 7 days to take effect",
+    "after perhaps 8-12 treatments",
+    "I am 45 years old",
+    "I started 2 years ago",
+    "I have been getting Botox for 5 years",
+    "once a year",
+    "and last just a few months longer",
+])
+def test_not_a_duration_of_the_effect(text):
+    assert find_durations(text) == []
+
+
+def test_several_durations_in_order():
+    found = find_durations("It lasts 3 months at first and up to 6 months later.")
+    assert [(d.min_months, d.max_months) for d in found] == [(3, 3), (None, 6)]

@@ -1,0 +1,86 @@
+"""Claim typing, negation and hedging scope, sentence boundaries: sentence in, claims out."""
+
+import json
+
+import pytest
+
+from pipeline.extensions import CLAIMS
+from pipeline.nlp import RulesError, build_nlp, load_claim_rules
+
+
+def claims_of(nlp, text):
+    return [(c.claim_type, c.negated, c.hedged) for c in nlp(text)._.get(CLAIMS)]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # the issue's own example: the negation belongs to the second clause only
+    ("Repeated injections can cause the muscle to atrophy, but it will not cause the muscle to become permanently still.",
+     [("duration", True, False), ("atrophy", False, True)]),
+    ("Botox results are not permanent", [("duration", True, False)]),
+    ("Botox results are never permanent.", [("duration", True, False)]),
+    ("Botox typically lasts 3-4 months.", [("duration", False, True)]),
+    ("The treatment lasts 3-4 months.", [("duration", False, False)]),
+    ("With regular use the muscles shrink and you need fewer injections.",
+     [("atrophy", False, False), ("dose_reduction", False, False)]),
+    ("After stopping, the muscle regains its bulk.", [("reversibility", False, False)]),
+    ("The effect wears off and function returns.", [("reversibility", False, False)]),
+    ("The dosing might lessen over the years.", [("dose_reduction", False, True)]),
+    ("You no longer have to come in as often as before.", [("dose_reduction", False, False)]),
+    # weakness counts as atrophy only with repeated or prolonged use in the sentence
+    ("Botox causes weakness of the muscles that cause wrinkles.", []),
+    ("Over time the muscles get weaker.", [("atrophy", False, False)]),
+    # questions are not claims
+    ("Are Botox results permanent after long-term use?", []),
+    ("Will my muscles shrink?", []),
+    ("I am not aware of any reports that find Botox effects are permanent.", [("duration", True, False)]),
+    ("Neurotoxin results are only temporary.", [("reversibility", False, False)]),
+    ("The more the muscles go without moving the more they will atrophy.", [("atrophy", False, False)]),
+])
+def test_claim_types_and_flags(nlp, text, expected):
+    assert sorted(claims_of(nlp, text)) == sorted(expected)
+
+
+def test_newlines_and_list_items_are_sentence_boundaries(nlp):
+    text = "The reasons are the following:\n\n1. Muscles atrophy with repeated use\n2. You may need less product\nIt lasts 3 months"
+    doc = nlp(text)
+    claims = doc._.get(CLAIMS)
+    assert [c.text for c in claims] == ["Muscles atrophy with repeated use", "You may need less product", "It lasts 3 months"]
+    assert [c.claim_type for c in claims] == ["atrophy", "dose_reduction", "duration"]
+    for claim in claims:
+        assert text[claim.start:claim.end] == claim.text
+
+
+def test_one_row_per_type_even_with_two_cues(nlp):
+    claims = nlp("It lasts 4 months and may last longer with regular use.")._.get(CLAIMS)
+    assert [c.claim_type for c in claims] == ["duration"]
+    assert claims[0].cue == "lasts"
+    assert (claims[0].duration_min_months, claims[0].duration_max_months) == (4, 4)
+
+
+def test_duration_claim_without_figures_leaves_them_empty(nlp):
+    [claim] = nlp("It may last a shorter period of time.")._.get(CLAIMS)
+    assert claim.claim_type == "duration"
+    assert claim.duration_min_months is None and claim.duration_max_months is None
+
+
+def test_rules_file_rejects_unknown_keys(tmp_path):
+    bad = tmp_path / "cues.jsonl"
+    bad.write_text(json.dumps({"label": "atrophy", "id": "x", "pattern": "shrink", "colour": "red"}) + "\n")
+    with pytest.raises(RulesError, match="cues.jsonl:1"):
+        load_claim_rules(bad)
+
+
+def test_rules_file_rejects_unknown_claim_type(tmp_path):
+    bad = tmp_path / "cues.jsonl"
+    bad.write_text(json.dumps({"label": "cost", "id": "x", "pattern": "price"}) + "\n")
+    with pytest.raises(RulesError, match="unknown claim type"):
+        load_claim_rules(bad)
+
+
+def test_rules_are_data_an_added_cue_takes_effect(tmp_path):
+    from pipeline.config import CLAIM_CUES_FILE
+
+    cues = tmp_path / "cues.jsonl"
+    cues.write_text(CLAIM_CUES_FILE.read_text() + json.dumps({"label": "atrophy", "id": "deflate", "pattern": "deflates"}) + "\n")
+    custom = build_nlp(claim_cues=cues)
+    assert [c.claim_type for c in custom("The muscle deflates.")._.get(CLAIMS)] == ["atrophy"]

@@ -1,0 +1,111 @@
+import json
+
+import pytest
+
+from pipeline.files import InputError
+from pipeline.segment import segment_file, segment_text, split_blocks
+
+from conftest import FIXTURES, SEED
+
+SEED_TITLES = [
+    "Are Botox Results Permanent After Long-term Use?",
+    "BOTOX results are usually not permanent",
+    "Not permanent",
+    "Permanent results after Botox?",
+    "Botox results are not permanent",
+    "Botox results are not permanent",
+    "Botox and long term effect",
+    "Botox results not usually permanent with long term use.",
+    "Botox results are never permanent",
+    "Permanant Botox Effect",
+    "Repeated use of Botox may weaken but not eliminate muscles",
+]
+
+
+def test_bundled_thread_every_title_exactly(seed_text):
+    segments = segment_text(seed_text)
+    assert [s.title for s in segments] == SEED_TITLES
+    assert [s.role for s in segments] == ["question"] + ["answer"] * 10
+
+
+def test_bundled_thread_bodies_keep_short_paragraphs_and_list_items(seed_text):
+    segments = segment_text(seed_text)
+    bodies = [seed_text[s.char_start:s.char_end] for s in segments]
+    assert bodies[0].startswith("I read somewhere") and bodies[0].endswith("Thank you!")
+    assert "1. As muscles become paralyzed" in bodies[6] and "2. Muscle memory" in bodies[6]
+    assert bodies[6].endswith("Wikipedia describes how botox works.")
+    assert bodies[8].endswith("will always be temporary.")
+    assert bodies[10].endswith("after cessation of use.")
+
+
+def test_offsets_point_at_titles_and_bodies(seed_text):
+    frame = segment_file(SEED, "botox_permanence", seed_text)
+    for row in frame.itertuples():
+        assert seed_text[row.char_start:row.char_end] == row.text
+        assert seed_text[row.title_start:row.title_end] == row.title
+    assert list(frame["answer_id"]) == [f"botox_permanence:{i}" for i in range(11)]
+
+
+def test_second_thread_in_the_same_layout():
+    text = (FIXTURES / "masseter_training.txt").read_text(encoding="utf-8")
+    expected = json.loads((FIXTURES / "masseter_training.expected.json").read_text(encoding="utf-8"))
+    segments = segment_text(text)
+    assert segments[0].title == expected["question_title"]
+    assert text[segments[0].char_start:].startswith(expected["question_body_starts"])
+    assert [s.title for s in segments[1:]] == [a["title"] for a in expected["answers"]]
+    for segment, answer in zip(segments[1:], expected["answers"]):
+        body = text[segment.char_start:segment.char_end]
+        assert body.startswith(answer["body_starts"]) and body.endswith(answer["body_ends"])
+        assert len(split_blocks(body)) == answer["paragraphs"]
+
+
+LAYOUT_CASES = {
+    "title ends with a full stop, short closing paragraph": (
+        "Does filler last forever?\n\nMy friend says so.\n\n"
+        "Filler is not permanent.\n\nMost fillers are absorbed by the body within a year or two, depending on the product.\n\n"
+        "Ask your injector.\n\n"
+        "It depends on the filler\n\nHyaluronic acid fillers break down over 6 to 18 months in most patients we see.\n",
+        ["Does filler last forever?", "Filler is not permanent.", "It depends on the filler"],
+    ),
+    "numbered list after a colon, paragraph without a full stop": (
+        "Is laser hair removal permanent?\n\nI had six sessions on my legs and wonder about the results.\n\n"
+        "Long-term hair reduction\n\nThere are two things to know:\n\n1. Most follicles stop growing\n\n"
+        "2. Some hairs come back after hormonal changes\n\nSo plan for a touch-up now and then\n\n"
+        "Laser results vary\n\nDark coarse hair responds best, and results can be permanent for many patients over years.\n",
+        ["Is laser hair removal permanent?", "Long-term hair reduction", "Laser results vary"],
+    ),
+    "windows newlines and a byte-order mark already removed": (
+        "Is Botox permanent?\r\n\r\nI wonder whether repeated shots last longer.\r\n\r\nNo, it wears off\r\n\r\n"
+        "The effect wears off after three to four months in most people.\r\n",
+        ["Is Botox permanent?", "No, it wears off"],
+    ),
+}
+
+
+@pytest.mark.parametrize("text, titles", LAYOUT_CASES.values(), ids=LAYOUT_CASES.keys())
+def test_layouts(text, titles):
+    segments = segment_text(text)
+    assert [s.title for s in segments] == titles
+    for s in segments:
+        body = text[s.char_start:s.char_end]
+        assert body == body.strip() and body
+        assert "\n\n" not in s.title
+
+
+def test_untitled_answers_fall_back_to_one_answer_per_paragraph():
+    text = ("How long does Botox last?\n\nI am new to this and would like to know how long it lasts for most people.\n\n"
+            "In my practice it usually lasts around three months for most people, sometimes a bit longer than that.\n\n"
+            "I would tell you three to four months, and the first treatment may wear off a little sooner than later ones.\n")
+    segments = segment_text(text)
+    assert [s.title for s in segments] == ["How long does Botox last?", "", ""]
+    assert text[segments[2].char_start:segments[2].char_end].startswith("I would tell you")
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("   \n\n  ", "empty"),
+    ("Only a title line", "no question body"),
+    ("Title?\n\nA body that nobody answered, long enough to be a paragraph of its own here.", "no answers"),
+])
+def test_threads_that_cannot_be_segmented_say_why(text, problem):
+    with pytest.raises(InputError, match=problem):
+        segment_text(text, source="thread.txt")
