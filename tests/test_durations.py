@@ -49,3 +49,8 @@ def test_not_a_duration_of_the_effect(text):
 def test_several_durations_in_order():
     found = find_durations("It lasts 3 months at first and up to 6 months later.")
     assert [(d.min_months, d.max_months) for d in found] == [(3, 3), (None, 6)]
+
+
+def test_time_on_treatment_is_not_a_duration_of_the_effect():
+    found = find_durations("After a year of regular injections, results may last about 6 months.")
+    assert [(d.min_months, d.max_months) for d in found] == [(6, 6)]

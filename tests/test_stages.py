@@ -1,0 +1,154 @@
+"""Every stage through the command line, on a small corpus in a temporary folder."""
+
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from pipeline import config, stages
+from pipeline.cli import EXIT_ERROR, EXIT_OK, EXIT_SKIPPED_INPUT, main
+
+from conftest import FIXTURES, SEED
+
+OUTPUTS = ("answers.csv", "claims.csv", "summary.csv")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("raw")
+    shutil.copy(SEED, folder)
+    shutil.copy(FIXTURES / "masseter_training.txt", folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("models")
+    out = tmp_path_factory.mktemp("train_out")
+    assert main(["train", "--out", str(out), "--models", str(folder)]) == EXIT_OK
+    return folder
+
+
+def run(corpus, out, models, *extra):
+    return main(["run", "--input", str(corpus), "--out", str(out), "--models", str(models), *extra])
+
+
+def test_run_writes_the_dataset(corpus, models, tmp_path):
+    assert run(corpus, tmp_path, models) == EXIT_OK
+    answers = pd.read_csv(tmp_path / "answers.csv")
+    claims = pd.read_csv(tmp_path / "claims.csv")
+    summary = pd.read_csv(tmp_path / "summary.csv")
+    assert list(summary["thread_id"]) == ["botox_permanence", "masseter_training"]
+    assert list(summary["answers"]) == [10, 7]
+    replies = answers[answers["role"] == "answer"]
+    assert replies["stance"].isin(["favor", "against", "neutral"]).all()
+    assert answers.loc[answers["role"] == "question", "stance"].isna().all()
+    assert claims["stance"].isin(["favor", "against", "neutral"]).all()
+    assert claims["stance_score"].between(1 / 3, 1).all()
+    for thread_id, group in summary.groupby("thread_id"):
+        thread_answers = replies[replies["thread_id"] == thread_id]
+        row = group.iloc[0]
+        assert row["answers_favor"] + row["answers_against"] + row["answers_neutral"] == len(thread_answers)
+        assert row["claims"] == (claims["thread_id"] == thread_id).sum()
+    texts = {p.stem: p.read_text(encoding="utf-8") for p in corpus.iterdir()}
+    for row in claims.itertuples():
+        assert texts[row.thread_id][row.char_start:row.char_end] == row.text
+    for row in answers.itertuples():
+        assert texts[row.thread_id][row.char_start:row.char_end] == row.text
+
+
+def test_same_input_and_model_give_byte_identical_files(corpus, models, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert run(corpus, first, models) == EXIT_OK
+    assert run(corpus, second, models, "--force") == EXIT_OK
+    for name in OUTPUTS:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+
+
+def test_training_is_reproducible(tmp_path):
+    for name in ("a", "b"):
+        assert main(["train", "--out", str(tmp_path / f"out_{name}"), "--models", str(tmp_path / name)]) == EXIT_OK
+    assert (tmp_path / "a" / "stance.joblib").read_bytes() == (tmp_path / "b" / "stance.joblib").read_bytes()
+    card = json.loads((tmp_path / "a" / "stance.card.json").read_text())
+    assert card == json.loads((tmp_path / "b" / "stance.card.json").read_text())
+    assert card["labels"] == ["against", "favor", "neutral"]
+    assert card["metrics"]["grouped_by"] == "answer_id"
+    for level in ("claims", "answers"):
+        assert 0 <= card["metrics"][level]["f_avg"] <= 1
+        assert "accuracy" in card["metrics"][f"{level}_majority_baseline"]
+    assert len(card["training_data_sha256"]) == 64
+
+
+def test_unchanged_stages_are_skipped_and_force_reruns(corpus, models, tmp_path, capsys):
+    assert run(corpus, tmp_path, models) == EXIT_OK
+    capsys.readouterr()
+    assert run(corpus, tmp_path, models) == EXIT_OK
+    assert capsys.readouterr().err.count("up to date, skipped") == 4
+    assert main(["extract", "--input", str(corpus), "--out", str(tmp_path), "--force"]) == EXIT_OK
+    assert "extract: up to date" not in capsys.readouterr().err
+    # extract re-ran, so classify must run again to put the stance back
+    assert main(["classify", "--out", str(tmp_path), "--models", str(models)]) == EXIT_OK
+    assert "classify: up to date" not in capsys.readouterr().err
+    assert pd.read_csv(tmp_path / "claims.csv")["stance"].notna().all()
+
+
+def test_editing_a_rules_file_reruns_the_stage(corpus, models, tmp_path, capsys, monkeypatch):
+    rules = tmp_path / "extra_rules.json"
+    rules.write_text("{}")
+    monkeypatch.setitem(stages.RULE_FILES, "extract", [*stages.RULE_FILES["extract"], rules])
+    out = tmp_path / "out"
+    assert run(corpus, out, models) == EXIT_OK
+    rules.write_text('{"edited": true}')
+    capsys.readouterr()
+    assert run(corpus, out, models) == EXIT_OK
+    err = capsys.readouterr().err
+    assert "segment: up to date" in err and "extract: up to date" not in err and "classify: up to date" not in err
+
+
+def test_a_new_thread_file_reruns_everything(corpus, models, tmp_path, capsys):
+    folder = tmp_path / "raw"
+    shutil.copytree(corpus, folder)
+    assert run(folder, tmp_path / "out", models) == EXIT_OK
+    (folder / "botox_permanence.txt").write_text(SEED.read_text(encoding="utf-8") + "\nExtra answer\n\nIt lasts 5 months.\n")
+    capsys.readouterr()
+    assert run(folder, tmp_path / "out", models) == EXIT_OK
+    assert "segment: up to date" not in capsys.readouterr().err
+    assert "It lasts 5 months." in set(pd.read_csv(tmp_path / "out" / "claims.csv")["text"])
+
+
+def test_bad_files_are_listed_and_the_rest_is_processed(corpus, models, tmp_path):
+    folder = tmp_path / "raw"
+    shutil.copytree(corpus, folder)
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "latin.txt").write_bytes("Caf\u00e9?\n\nQuestion body\n\nAnswer\n\nBody".encode("latin-1"))
+    assert run(folder, tmp_path / "out", models) == EXIT_SKIPPED_INPUT
+    errors = pd.read_csv(tmp_path / "out" / "errors.csv")
+    assert sorted(errors["source"].map(lambda s: s.rsplit("/", 1)[-1])) == ["empty.txt", "latin.txt"]
+    assert errors["error"].str.contains("empty|UTF-8").all()
+    assert set(pd.read_csv(tmp_path / "out" / "summary.csv")["thread_id"]) == {"botox_permanence", "masseter_training"}
+
+
+def test_stage_out_of_order_says_what_to_run(tmp_path, capsys):
+    assert main(["extract", "--out", str(tmp_path)]) == EXIT_ERROR
+    assert "run 'claims segment' first" in capsys.readouterr().err
+
+
+def test_classify_refuses_a_tampered_model(corpus, models, tmp_path, capsys):
+    assert run(corpus, tmp_path / "out", models) == EXIT_OK
+    tampered = tmp_path / "models"
+    shutil.copytree(models, tampered)
+    model_file = tampered / f"{config.MODEL_NAME}.joblib"
+    model_file.write_bytes(model_file.read_bytes()[:-1] + b"\x01")
+    before = (tmp_path / "out" / "claims.csv").read_bytes()
+    assert main(["classify", "--out", str(tmp_path / "out"), "--models", str(tampered), "--force"]) == EXIT_ERROR
+    assert "does not match its card" in capsys.readouterr().err
+    assert (tmp_path / "out" / "claims.csv").read_bytes() == before
+
+
+def test_python_dash_m_and_help():
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "pipeline", "run", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "--input" in result.stdout and "--force" in result.stdout

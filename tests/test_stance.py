@@ -1,0 +1,94 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.labeling import STANCES
+from pipeline.stance import (ModelTrustError, answer_stance, build_model, cross_validate, load_model, read_labels,
+                             save_model)
+
+
+def toy_claims(n_answers=6):
+    texts = {
+        "against": ["Results are not permanent and wear off", "The effect is temporary", "Function returns after stopping"],
+        "favor": ["Muscles atrophy with repeated use", "You need less product over time", "Results last longer each time"],
+    }
+    rows, labels = [], []
+    for a in range(n_answers):
+        stance = "against" if a % 2 else "favor"
+        for k, text in enumerate(texts[stance]):
+            rows.append({"answer_id": f"t:{a}", "text": text, "claim_type": "duration", "negated": stance == "against",
+                         "hedged": False, "duration_min_months": np.nan, "duration_max_months": np.nan,
+                         "char_start": 100 * a + 10 * k})
+            labels.append(stance)
+    return pd.DataFrame(rows), pd.Series(labels)
+
+
+def test_cross_validation_is_grouped_and_reports_semeval_figures():
+    claims, y = toy_claims()
+    spans = pd.DataFrame({"answer_id": [f"t:{a}" for a in range(6)], "title_start": 0, "title_end": 0})
+    metrics = cross_validate(build_model(), claims, y, np.ones(len(y)), np.ones(len(y), bool),
+                             pd.Series({f"t:{a}": ("against" if a % 2 else "favor") for a in range(6)}), spans)
+    claim_metrics = metrics["claims"]
+    assert set(claim_metrics["per_class"]) == set(STANCES)
+    assert claim_metrics["f_avg"] == pytest.approx(
+        (claim_metrics["per_class"]["favor"]["f1"] + claim_metrics["per_class"]["against"]["f1"]) / 2, abs=1e-4)
+    assert claim_metrics["n"] == len(y)
+    assert metrics["claims_majority_baseline"]["accuracy"] <= 0.5
+    assert claim_metrics["accuracy"] > metrics["claims_majority_baseline"]["accuracy"]
+    assert "answers" in metrics
+
+
+def test_answer_stance_weights_title_claims():
+    claims = pd.DataFrame({"answer_id": ["a", "a", "a"], "char_start": [0, 20, 40]})
+    proba = np.array([[0.9, 0.1, 0.0], [0.2, 0.8, 0.0], [0.3, 0.7, 0.0]])
+    spans = pd.DataFrame({"answer_id": ["a"], "title_start": [0], "title_end": [10]})
+    [result] = answer_stance(claims, proba, STANCES, spans).to_dict("records")
+    # title weight 2: against (0.9*2 + 0.2 + 0.3) / 4 = 0.575
+    assert result["stance"] == "against" and result["stance_score"] == pytest.approx(0.575)
+
+
+def test_saved_model_loads_and_tampered_model_is_refused(tmp_path):
+    claims, y = toy_claims()
+    model = build_model().fit(claims, y)
+    path = tmp_path / "stance.joblib"
+    card = save_model(model, path, {"metrics": {}})
+    loaded, loaded_card = load_model(path)
+    assert loaded_card["model_sha256"] == card["model_sha256"]
+    assert set(card["versions"]) >= {"scikit-learn", "spacy", "python"}
+    assert list(loaded.predict(claims)) == list(model.predict(claims))
+    path.write_bytes(path.read_bytes() + b"\x00")
+    with pytest.raises(ModelTrustError, match="does not match"):
+        load_model(path)
+    load_model(path, trust=True)  # the user vouches for it
+
+
+def test_model_without_card_is_refused(tmp_path):
+    claims, y = toy_claims()
+    path = tmp_path / "stance.joblib"
+    save_model(build_model().fit(claims, y), path, {})
+    path.with_suffix(".card.json").unlink()
+    with pytest.raises(ModelTrustError, match="no model card"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("content, problem", [
+    ("thread_id,level,answer_id,text,label,annotator,labelled_at,source\nt,sentence,t:1,x,maybe,me,2026,hand\n",
+     "unknown label"),
+    ("thread_id,level,answer_id,text,label,annotator,labelled_at,source\nt,sentence,t:1,x,favor,me,2026,hand\n"
+     "t,sentence,t:1,x,against,me,2026,hand\n", "conflicting"),
+    ("thread_id,answer_id,text,label\n", "missing columns"),
+])
+def test_bad_labels_files_are_refused(tmp_path, content, problem):
+    path = tmp_path / "labels.csv"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=problem):
+        read_labels(path)
+
+
+def test_bundled_labels_file_is_valid():
+    from pipeline.config import LABELS_FILE
+
+    labels = read_labels(LABELS_FILE)
+    assert set(labels["label"]) == set(STANCES)
+    assert (labels["level"] == "answer").sum() == 10
+    assert labels["text"].str.strip().ne("").all()
