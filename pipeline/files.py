@@ -100,6 +100,8 @@ def _umask() -> int:
 def write_csv(frame: pd.DataFrame, path: Path | str, columns: Iterable[str]) -> None:
     """Write `frame` with exactly `columns`, byte-stable: LF newlines, UTF-8, shortest round-trip floats."""
     text = frame.loc[:, list(columns)].to_csv(index=False, lineterminator="\n")
+    if not text.endswith("\n"):  # pandas leaves the header line of an empty table unterminated
+        text += "\n"
     atomic_write_bytes(path, text.encode("utf-8"))
 
 

@@ -57,3 +57,8 @@ def test_write_csv_is_byte_stable(tmp_path):
     data = (tmp_path / "one.csv").read_bytes()
     assert data == (tmp_path / "two.csv").read_bytes()
     assert data == b'c,a,b\nx,1,0.5\n"y,z",2,\n'
+
+
+def test_empty_table_is_a_terminated_header(tmp_path):
+    write_csv(pd.DataFrame(columns=["a", "b"]), tmp_path / "empty.csv", ["a", "b"])
+    assert (tmp_path / "empty.csv").read_bytes() == b"a,b\n"
