@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             stages.run_train(args.train_input, args.labels, args.models, args.out, settings, args.force)
         if args.command in ("classify", "run"):
             stages.run_classify(args.out, args.models, settings, args.force, getattr(args, "trust", False))
-    except (InputError, RulesError, ModelTrustError) as err:
+    except (InputError, RulesError, ModelTrustError, OSError) as err:
         print(f"claims {args.command}: error: {err}", file=sys.stderr)
         return EXIT_ERROR
     if skipped:

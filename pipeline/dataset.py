@@ -37,7 +37,7 @@ def classify(model, answers: pd.DataFrame, claims: pd.DataFrame,
     by_answer = answer_stance(claims, probabilities, classes,
                               answers[["answer_id", "title_start", "title_end"]], settings).set_index("answer_id")
     is_answer = answers["role"].eq("answer")
-    answers["stance"] = answers["answer_id"].map(by_answer["stance"]).where(is_answer)
+    answers["stance"] = answers["answer_id"].map(by_answer["stance"]).astype(object).where(is_answer)
     answers.loc[is_answer & answers["stance"].isna(), "stance"] = "neutral"
     answers["stance_score"] = answers["answer_id"].map(by_answer["stance_score"]).where(is_answer).astype("float64")
     return answers, claims

@@ -92,10 +92,10 @@ def find_durations(text: str) -> list[Duration]:
         low, high = round(min(low, high), 2), round(max(low, high), 2)
         if match.group("plus") or lexicon.open_upper.match(after):
             high = None
+        elif lexicon.upper_before.search(before):  # before lower bounds: "no more than" ends in "more than"
+            low = None
         elif lexicon.lower_before.search(before):
             high = None
-        elif lexicon.upper_before.search(before):
-            low = None
         found.append(Duration(low, high, match.start(), match.end()))
     return found
 

@@ -49,7 +49,10 @@ def thread_id_for(path: Path | str) -> str:
 def read_thread_text(path: Path | str) -> str:
     """Decode a thread file, raising InputError that names the file on bad input."""
     path = Path(path)
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise InputError(path, f"cannot be read ({err.strerror or err})") from err
     if b"\x00" in data[:8192]:
         raise InputError(path, "looks like a binary file (it contains NUL bytes)")
     try:

@@ -28,7 +28,7 @@ ANSWER_COLUMNS = [
 ]
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
-_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")  # one or more blank lines ("\r\n" too)
+_BLANK_LINE = re.compile(r"\n[^\S\n]*\n")  # a blank line: only whitespace ("\r", no-break space) between newlines
 _NO_TITLE = -1.0e9
 
 
@@ -110,11 +110,12 @@ def title_score(block: Block, question_words: set[str], previous: Block | None, 
         return _NO_TITLE
     if previous is not None and previous.text.rstrip().endswith(":"):
         return _NO_TITLE  # the line after "... the following:" is a list item
-    score = 1.0
     own_words = content_words(text, lexicon["stopwords"])
-    score += min(len(own_words & question_words), 3)
-    if following is not None:
-        score += 0.75 * min(len(own_words & content_words(following.text, lexicon["stopwords"])), 2)
+    shared_question = len(own_words & question_words)
+    shared_body = len(own_words & content_words(following.text, lexicon["stopwords"])) if following else 0
+    score = 1.0 + min(shared_question, 3) + 0.75 * min(shared_body, 2)
+    if shared_question + shared_body == 0:
+        score -= 0.5
     n_words = len(text.split())
     score += {"?": 0.5, ".": -0.75, "!": -1.0}.get(text[-1], 1.0)
     if text[-1] == "." and n_words <= 5:

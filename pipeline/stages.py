@@ -93,9 +93,10 @@ def run_segment(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTIN
     paths = files.discover_threads(input_path)
     key = fingerprint("segment", _digest(paths), _code(["segment"]), settings.as_dict())
     stamps, target = Stamps(out), Path(out) / config.ANSWERS_CSV
-    if not force and stamps.up_to_date("segment", key, [target]):
+    errors_csv = Path(out) / "errors.csv"
+    if not force and stamps.up_to_date("segment", key, [target, errors_csv]):
         _skip_message("segment")
-        return StageResult("segment", False, key)
+        return StageResult("segment", False, key, _read_errors(errors_csv))
     frames, errors = [], []
     for path in tqdm(paths, desc="segment", unit="file", disable=None, leave=False):
         try:
@@ -119,6 +120,13 @@ def _check_unique_ids(paths: list[Path]) -> None:
         other = seen.setdefault(files.thread_id_for(path), path)
         if other != path:
             raise InputError(path, f"thread id {files.thread_id_for(path)!r} is also the id of {other.name}")
+
+
+def _read_errors(path: Path) -> list[InputError]:
+    """The errors of the last segment run, so a skipped run still reports what it skipped."""
+    frame = pd.read_csv(path, dtype={"source": str, "error": str}, keep_default_na=False)
+    return [InputError(r["source"], r["error"], int(r["line"]) if str(r["line"]).strip() else None)
+            for r in frame.to_dict("records")]
 
 
 def _write_errors(out: Path, errors: list[InputError]) -> None:
@@ -168,22 +176,23 @@ def run_train(input_path: Path, labels_path: Path, model_dir: Path, out: Path,
               settings: Settings = DEFAULT_SETTINGS, force: bool = False) -> StageResult:
     """Train the stance model on the hand labels (plus weak labels) and write it with its card."""
     paths = files.discover_threads(input_path)
+    labels = stance.read_labels(labels_path)
     key = fingerprint("train", _digest(paths), _digest([labels_path]),
                       _code(["segment", "extract", "train"]), settings.as_dict())
     model_path = model_path_in(model_dir)
-    if not force and model_path.exists() and stance.card_path(model_path).exists():
+    report = Path(out) / config.LF_REPORT_CSV
+    if not force and model_path.exists() and stance.card_path(model_path).exists() and report.exists():
         card = stance.load_card(model_path)
         if card.get("training_key") == key and card.get("model_sha256") == files.sha256_file(model_path):
             _skip_message("train")
             return StageResult("train", False, key)
-    labels = stance.read_labels(labels_path)
     texts = {files.thread_id_for(p): files.read_thread_text(p) for p in paths}
     answers = pd.concat([segment.segment_file(p, files.thread_id_for(p), texts[files.thread_id_for(p)], settings)
                          for p in paths], ignore_index=True)
     claims = extract_from_answers(answers, texts, settings)
     training = training_table(claims, answers, labels, labels_path, settings)
     lf_report = labeling.analyse(training["lf_matrix"], training["gold"], claims["claim_id"])
-    write_csv(lf_report, Path(out) / config.LF_REPORT_CSV, list(lf_report.columns))
+    write_csv(lf_report, report, list(lf_report.columns))
     rows, y, weights, is_gold = training["rows"], training["y"], training["weights"], training["is_gold"]
     model = stance.build_model(settings)
     metrics = stance.cross_validate(model, rows, y, weights, is_gold, training["answer_labels"],
@@ -259,7 +268,7 @@ def run_classify(out: Path, model_dir: Path, settings: Settings = DEFAULT_SETTIN
         raise InputError(Path(out) / config.CLAIMS_CSV, "no record of an extract run here; run 'claims extract' first")
     model_path = model_path_in(model_dir)
     model, card = stance.load_model(model_path, trust=trust)
-    key = fingerprint("classify", upstream, card.get("model_sha256") or files.sha256_file(model_path),
+    key = fingerprint("classify", upstream, files.sha256_file(model_path),
                       _code(["classify"]), settings.as_dict())
     targets = [Path(out) / name for name in (config.ANSWERS_CSV, config.CLAIMS_CSV, config.SUMMARY_CSV)]
     if not force and stamps.up_to_date("classify", key, targets):

@@ -198,6 +198,11 @@ def versions() -> dict:
             "pandas": pd.__version__, "numpy": np.__version__, "joblib": joblib.__version__, "pipeline": __version__}
 
 
+def _vectorizers(model: Pipeline) -> list[TfidfVectorizer]:
+    features = model.named_steps["features"]
+    return [t for _, t, _ in getattr(features, "transformers_", []) if isinstance(t, TfidfVectorizer)]
+
+
 def card_path(model_path: Path) -> Path:
     return model_path.with_suffix(".card.json")
 
@@ -206,6 +211,9 @@ def save_model(model: Pipeline, model_path: Path, card: dict) -> dict:
     """joblib file plus a JSON card that records the file's sha256 (written last)."""
     import io
 
+    for step in _vectorizers(model):
+        if hasattr(step, "_stop_words_id"):  # an id() cache: differs per process, so the bytes would too
+            del step._stop_words_id
     buffer = io.BytesIO()
     joblib.dump(model, buffer)
     data = buffer.getvalue()

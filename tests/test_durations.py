@@ -22,6 +22,7 @@ WEEK, DAY = 7 / 30.436875, 1 / 30.436875
     ("it can last a year", 12, 12),
     ("repeat every 3 months", 3, 3),
     ("Botox usually works for 3 to 4 months.", 3, 4),
+    ("it lasts no more than 4 months", None, 4),
 ])
 def test_durations_normalise_to_months(text, low, high):
     duration = first_duration(text)
@@ -41,6 +42,8 @@ def test_durations_normalise_to_months(text, low, high):
     "I have been getting Botox for 5 years",
     "once a year",
     "and last just a few months longer",
+    "most people need 2 treatments a year",
+    "in my 20 years of practice",
 ])
 def test_not_a_duration_of_the_effect(text):
     assert find_durations(text) == []

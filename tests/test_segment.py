@@ -109,3 +109,8 @@ def test_untitled_answers_fall_back_to_one_answer_per_paragraph():
 def test_threads_that_cannot_be_segmented_say_why(text, problem):
     with pytest.raises(InputError, match=problem):
         segment_text(text, source="thread.txt")
+
+
+def test_blank_lines_holding_no_break_spaces_still_separate_blocks(seed_text):
+    scraped = seed_text.replace("\n\n", "\n\u00a0\n")
+    assert [s.title for s in segment_text(scraped)] == SEED_TITLES

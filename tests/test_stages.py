@@ -66,9 +66,13 @@ def test_same_input_and_model_give_byte_identical_files(corpus, models, tmp_path
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
 
 
-def test_training_is_reproducible(tmp_path):
+def test_training_is_reproducible_across_processes(tmp_path):
+    import subprocess
+    import sys
+
     for name in ("a", "b"):
-        assert main(["train", "--out", str(tmp_path / f"out_{name}"), "--models", str(tmp_path / name)]) == EXIT_OK
+        subprocess.run([sys.executable, "-m", "pipeline", "train", "--out", str(tmp_path / f"out_{name}"),
+                        "--models", str(tmp_path / name)], check=True, capture_output=True)
     assert (tmp_path / "a" / "stance.joblib").read_bytes() == (tmp_path / "b" / "stance.joblib").read_bytes()
     card = json.loads((tmp_path / "a" / "stance.card.json").read_text())
     assert card == json.loads((tmp_path / "b" / "stance.card.json").read_text())
@@ -127,6 +131,23 @@ def test_bad_files_are_listed_and_the_rest_is_processed(corpus, models, tmp_path
     assert sorted(errors["source"].map(lambda s: s.rsplit("/", 1)[-1])) == ["empty.txt", "latin.txt"]
     assert errors["error"].str.contains("empty|UTF-8").all()
     assert set(pd.read_csv(tmp_path / "out" / "summary.csv")["thread_id"]) == {"botox_permanence", "masseter_training"}
+    # a second run skips every stage but still reports the skipped files
+    assert run(folder, tmp_path / "out", models) == EXIT_SKIPPED_INPUT
+
+
+def test_a_thread_without_claims_is_classified_neutral(models, tmp_path):
+    folder = tmp_path / "raw"
+    folder.mkdir()
+    (folder / "quiet.txt").write_text("Hello?\n\nQuestion body.\n\nGreat question here\n\nPlease see a doctor near you.\n")
+    assert run(folder, tmp_path / "out", models) == EXIT_OK
+    answers = pd.read_csv(tmp_path / "out" / "answers.csv")
+    assert list(answers["stance"].fillna("")) == ["", "neutral"]
+    assert pd.read_csv(tmp_path / "out" / "summary.csv")["claims"].tolist() == [0]
+
+
+def test_missing_labels_file_is_a_clear_error(tmp_path, capsys):
+    assert main(["train", "--labels", str(tmp_path / "none.csv"), "--out", str(tmp_path), "--models", str(tmp_path)]) == EXIT_ERROR
+    assert "labels file not found" in capsys.readouterr().err
 
 
 def test_stage_out_of_order_says_what_to_run(tmp_path, capsys):
