@@ -30,7 +30,7 @@ def classify(model, answers: pd.DataFrame, claims: pd.DataFrame,
     and the question row (position 0) takes no stance.
     """
     claims, answers = claims.copy(), answers.copy()
-    probabilities, classes = predict(model, claims, settings)
+    probabilities, classes = predict(model, claims)
     if len(claims):
         claims["stance"] = np.asarray(classes, dtype=object)[probabilities.argmax(axis=1)]
         claims["stance_score"] = probabilities.max(axis=1).round(settings.score_decimals)

@@ -17,7 +17,7 @@ patterns would silently match nothing there. Components:
 from __future__ import annotations
 
 import json
-import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -205,8 +205,7 @@ class ClaimDetector:
 
 
 def _containing(starts: list[int], sentences: list[Span], span: Span) -> int | None:
-    from bisect import bisect_right
-
+    """Index of the sentence that holds `span` whole, or None."""
     index = bisect_right(starts, span.start) - 1
     if index >= 0 and span.end <= sentences[index].end:
         return index

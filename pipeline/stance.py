@@ -246,7 +246,7 @@ def load_model(model_path: Path | str, trust: bool = False) -> tuple[Pipeline, d
     return joblib.load(model_path), card
 
 
-def predict(model: Pipeline, claims: pd.DataFrame, settings: Settings = DEFAULT_SETTINGS) -> tuple[np.ndarray, list]:
+def predict(model: Pipeline, claims: pd.DataFrame) -> tuple[np.ndarray, list]:
     """Class probabilities per claim row, columns in the model's class order."""
     if claims.empty:
         return np.zeros((0, len(model.classes_))), list(model.classes_)
