@@ -56,7 +56,9 @@ def load_lexicon(path: Path = DURATION_LEXICON_FILE) -> DurationLexicon:
     separator = rf"\s*(?:{_alternation(lex['range_separators'])})\s*"
     unit = rf"(?:{_alternation(lex['units'])})"
     pattern = re.compile(
-        rf"\b(?:between\s+)?(?P<low>{number})(?:{separator}(?P<high>{number}))?(?P<plus>\+)?[\s-]*(?P<unit>{unit})\b",
+        rf"\b(?:between\s+)?(?P<low>{number})(?:{separator}(?P<high>{number}))?(?P<plus>\+)?[\s-]*(?P<unit>{unit})\b"
+        # a range whose ends have their own units: "6 months to a year", "2 weeks to 3 months"
+        rf"(?:\s*(?:-|\u2013|\u2014|to)\s*(?P<tail>{number})[\s-]*(?P<tail_unit>{unit})\b)?",
         re.IGNORECASE,
     )
     return DurationLexicon(
@@ -89,6 +91,9 @@ def find_durations(text: str) -> list[Duration]:
         factor = lexicon.months_per_unit[lexicon.units[match.group("unit").lower()]]
         low = _number(match.group("low"), lexicon) * factor
         high = _number(match.group("high"), lexicon) * factor if match.group("high") else low
+        if match.group("tail") and not match.group("high"):
+            tail_factor = lexicon.months_per_unit[lexicon.units[match.group("tail_unit").lower()]]
+            high = _number(match.group("tail"), lexicon) * tail_factor
         low, high = round(min(low, high), 2), round(max(low, high), 2)
         if match.group("plus") or lexicon.open_upper.match(after):
             high = None

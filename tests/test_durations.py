@@ -23,6 +23,8 @@ WEEK, DAY = 7 / 30.436875, 1 / 30.436875
     ("repeat every 3 months", 3, 3),
     ("Botox usually works for 3 to 4 months.", 3, 4),
     ("it lasts no more than 4 months", None, 4),
+    ("it lasts 6 months to a year", 6, 12),
+    ("anywhere from 2 weeks to 3 months", 2 * WEEK, 3),
 ])
 def test_durations_normalise_to_months(text, low, high):
     duration = first_duration(text)
