@@ -33,8 +33,6 @@ SUMMARY_CSV = "summary.csv"
 LF_REPORT_CSV = "labeling_functions.csv"
 STAMPS_DIR = ".stamps"
 
-THREAD_SUFFIXES = (".txt",)
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -48,6 +46,8 @@ class Settings:
     weak_label_weight: float = 0.5
     title_weight: float = 2.0  # weight of title claims in answer-level stance
     score_decimals: int = 4
+    max_thread_bytes: int = 10 * 2**20  # a single-thread file or one JSONL line; larger is an error
+    max_line_chars: int = 100_000  # a longer line is a dump, not a page
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -1,8 +1,4 @@
-"""Reading thread files and writing tables safely.
-
-Offsets in every output are indices into the file's text as decoded here:
-UTF-8, a leading byte-order mark removed, newlines left exactly as they are.
-"""
+"""Errors that name their input, hashing, and writing tables safely."""
 
 from __future__ import annotations
 
@@ -14,7 +10,6 @@ from typing import Iterable
 
 import pandas as pd
 
-from pipeline.config import THREAD_SUFFIXES
 
 
 class InputError(ValueError):
@@ -26,43 +21,6 @@ class InputError(ValueError):
         self.problem = problem
         where = f"{self.source}:{line}" if line else self.source
         super().__init__(f"{where}: {problem}")
-
-
-def discover_threads(input_path: Path | str) -> list[Path]:
-    """Thread files under `input_path` (a file, or a folder read non-recursively), sorted."""
-    path = Path(input_path)
-    if path.is_file():
-        return [path]
-    if not path.is_dir():
-        raise InputError(path, "no such file or folder")
-    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in THREAD_SUFFIXES)
-    if not files:
-        raise InputError(path, f"no thread files ({', '.join(THREAD_SUFFIXES)}) in this folder")
-    return files
-
-
-def thread_id_for(path: Path | str) -> str:
-    """The thread id is the file name without its extension."""
-    return Path(path).stem
-
-
-def read_thread_text(path: Path | str) -> str:
-    """Decode a thread file, raising InputError that names the file on bad input."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise InputError(path, f"cannot be read ({err.strerror or err})") from err
-    if b"\x00" in data[:8192]:
-        raise InputError(path, "looks like a binary file (it contains NUL bytes)")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise InputError(path, f"not valid UTF-8 (byte {err.start})", line=line) from err
-    if not text.strip():
-        raise InputError(path, "the file is empty")
-    return text
 
 
 def sha256_bytes(data: bytes) -> str:

@@ -24,7 +24,7 @@ from pipeline.files import InputError
 
 ANSWER_COLUMNS = [
     "thread_id", "answer_id", "position", "role", "title", "text",
-    "char_start", "char_end", "title_start", "title_end",
+    "char_start", "char_end", "title_start", "title_end", "source", "source_line",
 ]
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
@@ -199,10 +199,10 @@ def _make_segment(position: int, title: tuple[str, int, int], body: list[Block])
     return Segment(position, title[0], title[1], title[2], "", text_start, text_end)
 
 
-def segment_file(path: Path, thread_id: str, text: str, settings: Settings = DEFAULT_SETTINGS) -> pd.DataFrame:
-    """Rows of answers.csv for one thread."""
+def answers_table(thread_id: str, text: str, segments, source: str = "", source_line: int | None = None) -> pd.DataFrame:
+    """Rows of answers.csv for one thread; `text` is what the offsets index."""
     rows = []
-    for seg in segment_text(text, str(path), settings):
+    for seg in segments:
         rows.append({
             "thread_id": thread_id,
             "answer_id": f"{thread_id}:{seg.position}",
@@ -214,5 +214,7 @@ def segment_file(path: Path, thread_id: str, text: str, settings: Settings = DEF
             "char_end": seg.char_end,
             "title_start": seg.title_start,
             "title_end": seg.title_end,
+            "source": source,
+            "source_line": source_line,
         })
-    return pd.DataFrame(rows, columns=ANSWER_COLUMNS)
+    return pd.DataFrame(rows, columns=ANSWER_COLUMNS).astype({"source_line": "Int64"})

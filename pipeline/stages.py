@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from pipeline import config, dataset, durations, extensions, extract, files, labeling, nlp, segment, stance
+from pipeline import config, dataset, durations, extensions, extract, files, labeling, nlp, readers, segment, stance
 from pipeline.config import DEFAULT_SETTINGS, Settings
 from pipeline.files import InputError, read_csv, write_csv
 
@@ -31,7 +31,7 @@ RULE_FILES = {
     "train": [config.LABELING_LEXICON_FILE],
 }
 CODE = {
-    "segment": [config, files, segment],
+    "segment": [config, files, readers, segment],
     "extract": [extensions, nlp, durations, extract],
     "train": [labeling, stance],
     "classify": [stance, dataset],
@@ -89,8 +89,14 @@ def _progress(desc: str, total: int | None = None):
     return lambda iterable: tqdm(iterable, desc=desc, total=total, unit="doc", disable=None, leave=False)
 
 
+def segment_source(thread: readers.ThreadSource, settings: Settings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """answers.csv rows for one thread: structured formats bring their segments, text is segmented."""
+    segments = thread.segments or segment.segment_text(thread.text, thread.source, settings)
+    return segment.answers_table(thread.thread_id, thread.text, segments, Path(thread.source).name, thread.line)
+
+
 def run_segment(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTINGS, force: bool = False) -> StageResult:
-    paths = files.discover_threads(input_path)
+    paths = readers.discover_threads(input_path)
     key = fingerprint("segment", _digest(paths), _code(["segment"]), settings.as_dict())
     stamps, target = Stamps(out), Path(out) / config.ANSWERS_CSV
     errors_csv = Path(out) / "errors.csv"
@@ -98,13 +104,14 @@ def run_segment(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTIN
         _skip_message("segment")
         return StageResult("segment", False, key, _read_errors(errors_csv))
     frames, errors = [], []
-    for path in tqdm(paths, desc="segment", unit="file", disable=None, leave=False):
+    for item in tqdm(readers.iter_threads(input_path, settings), desc="segment", unit="thread", disable=None, leave=False):
         try:
-            frames.append(segment.segment_file(path, files.thread_id_for(path), files.read_thread_text(path), settings))
+            if isinstance(item, InputError):
+                raise item
+            frames.append(segment_source(item, settings))
         except InputError as err:
             errors.append(err)
             log(f"segment: skipped {err}")
-    _check_unique_ids(paths)
     answers = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=segment.ANSWER_COLUMNS)
     answers["stance"], answers["stance_score"] = None, float("nan")
     write_csv(answers, target, ANSWERS_OUTPUT_COLUMNS)
@@ -112,14 +119,6 @@ def run_segment(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTIN
     stamps.record("segment", key)
     log(f"segment: {len(frames)} threads, {int((answers['role'] == 'answer').sum())} answers -> {target}")
     return StageResult("segment", True, key, errors)
-
-
-def _check_unique_ids(paths: list[Path]) -> None:
-    seen: dict[str, Path] = {}
-    for path in paths:
-        other = seen.setdefault(files.thread_id_for(path), path)
-        if other != path:
-            raise InputError(path, f"thread id {files.thread_id_for(path)!r} is also the id of {other.name}")
 
 
 def _read_errors(path: Path) -> list[InputError]:
@@ -135,12 +134,16 @@ def _write_errors(out: Path, errors: list[InputError]) -> None:
     write_csv(frame, Path(out) / "errors.csv", ERROR_COLUMNS)
 
 
-def _thread_texts(input_path: Path, thread_ids) -> dict[str, str]:
-    by_id = {files.thread_id_for(p): p for p in files.discover_threads(input_path)}
-    missing = sorted(set(thread_ids) - set(by_id))
+def _thread_texts(input_path: Path, thread_ids, settings: Settings = DEFAULT_SETTINGS) -> dict[str, str]:
+    """The text of each wanted thread, read again from the inputs."""
+    wanted = set(thread_ids)
+    texts = {item.thread_id: item.text for item in readers.iter_threads(input_path, settings)
+             if isinstance(item, readers.ThreadSource) and item.thread_id in wanted}
+    missing = sorted(wanted - set(texts))
     if missing:
-        raise InputError(input_path, f"thread files not found for {missing[:5]}")
-    return {tid: files.read_thread_text(by_id[tid]) for tid in sorted(set(thread_ids))}
+        raise InputError(input_path, f"threads in answers.csv not found in the input: {missing[:5]}; "
+                                     "run 'segment' on the same --input")
+    return texts
 
 
 def run_extract(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTINGS, force: bool = False) -> StageResult:
@@ -155,7 +158,7 @@ def run_extract(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTIN
         _skip_message("extract")
         return StageResult("extract", False, key)
     answers = read_csv(Path(out) / config.ANSWERS_CSV, "segment")
-    claims = extract_from_answers(answers, _thread_texts(input_path, answers["thread_id"]), settings)
+    claims = extract_from_answers(answers, _thread_texts(input_path, answers["thread_id"], settings), settings)
     write_csv(claims, target, extract.CLAIM_COLUMNS)
     stamps.record("extract", key)
     log(f"extract: {len(claims)} claims -> {target}")
@@ -175,7 +178,7 @@ def model_path_in(model_dir: Path) -> Path:
 def run_train(input_path: Path, labels_path: Path, model_dir: Path, out: Path,
               settings: Settings = DEFAULT_SETTINGS, force: bool = False) -> StageResult:
     """Train the stance model on the hand labels (plus weak labels) and write it with its card."""
-    paths = files.discover_threads(input_path)
+    paths = readers.discover_threads(input_path)
     labels = stance.read_labels(labels_path)
     key = fingerprint("train", _digest(paths), _digest([labels_path]),
                       _code(["segment", "extract", "train"]), settings.as_dict())
@@ -186,9 +189,13 @@ def run_train(input_path: Path, labels_path: Path, model_dir: Path, out: Path,
         if card.get("training_key") == key and card.get("model_sha256") == files.sha256_file(model_path):
             _skip_message("train")
             return StageResult("train", False, key)
-    texts = {files.thread_id_for(p): files.read_thread_text(p) for p in paths}
-    answers = pd.concat([segment.segment_file(p, files.thread_id_for(p), texts[files.thread_id_for(p)], settings)
-                         for p in paths], ignore_index=True)
+    threads = []
+    for item in readers.iter_threads(input_path, settings):
+        if isinstance(item, InputError):
+            raise item  # training data must be read whole
+        threads.append(item)
+    texts = {t.thread_id: t.text for t in threads}
+    answers = pd.concat([segment_source(t, settings) for t in threads], ignore_index=True)
     claims = extract_from_answers(answers, texts, settings)
     training = training_table(claims, answers, labels, labels_path, settings)
     lf_report = labeling.analyse(training["lf_matrix"], training["gold"], claims["claim_id"])

@@ -3,14 +3,14 @@ import pytest
 
 from pipeline.extract import CLAIM_COLUMNS, extract_claims
 from pipeline.files import InputError
-from pipeline.segment import segment_file
+from pipeline.segment import answers_table, segment_text
 
 from conftest import FIXTURES, SEED
 
 
 def claims_for(nlp, path):
     text = path.read_text(encoding="utf-8")
-    answers = segment_file(path, path.stem, text)
+    answers = answers_table(path.stem, text, segment_text(text))
     return text, answers, extract_claims(nlp, answers, {path.stem: text})
 
 
@@ -54,6 +54,6 @@ def test_seed_durations(nlp):
 
 def test_stale_answers_table_is_refused(nlp):
     text = SEED.read_text(encoding="utf-8")
-    answers = segment_file(SEED, SEED.stem, text)
+    answers = answers_table(SEED.stem, text, segment_text(text))
     with pytest.raises(InputError, match="re-run the 'segment' stage"):
         extract_claims(nlp, answers, {SEED.stem: "x" + text})

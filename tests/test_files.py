@@ -3,37 +3,7 @@ import os
 import pandas as pd
 import pytest
 
-from pipeline.files import InputError, atomic_write_bytes, discover_threads, read_thread_text, write_csv
-
-
-@pytest.mark.parametrize("data, problem", [
-    (b"", "empty"),
-    (b"  \n\n", "empty"),
-    (b"\x00\x01\x02binary", "binary"),
-    ("Caf\u00e9 question\n\nbody".encode("latin-1"), "UTF-8"),
-])
-def test_bad_files_raise_an_error_naming_the_file(tmp_path, data, problem):
-    path = tmp_path / "thread.txt"
-    path.write_bytes(data)
-    with pytest.raises(InputError, match=problem) as info:
-        read_thread_text(path)
-    assert str(path) in str(info.value)
-
-
-def test_byte_order_mark_is_removed(tmp_path):
-    path = tmp_path / "t.txt"
-    path.write_bytes("\ufeffTitle?\n\nBody".encode("utf-8"))
-    assert read_thread_text(path) == "Title?\n\nBody"
-
-
-def test_discover_reads_only_thread_files_sorted(tmp_path):
-    for name in ("b.txt", "a.txt", "notes.md"):
-        (tmp_path / name).write_text("x")
-    (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "c.txt").write_text("x")
-    assert [p.name for p in discover_threads(tmp_path)] == ["a.txt", "b.txt"]
-    with pytest.raises(InputError, match="no such file"):
-        discover_threads(tmp_path / "missing")
+from pipeline.files import atomic_write_bytes, write_csv
 
 
 def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from pipeline.files import InputError
-from pipeline.segment import segment_file, segment_text, split_blocks
+from pipeline.segment import answers_table, segment_text, split_blocks
 
 from conftest import FIXTURES, SEED
 
@@ -39,7 +39,7 @@ def test_bundled_thread_bodies_keep_short_paragraphs_and_list_items(seed_text):
 
 
 def test_offsets_point_at_titles_and_bodies(seed_text):
-    frame = segment_file(SEED, "botox_permanence", seed_text)
+    frame = answers_table("botox_permanence", seed_text, segment_text(seed_text))
     for row in frame.itertuples():
         assert seed_text[row.char_start:row.char_end] == row.text
         assert seed_text[row.title_start:row.title_end] == row.title

@@ -1,0 +1,290 @@
+"""Read threads from a file or a folder of mixed formats, one thread at a time.
+
+Formats (by extension):
+
+- ``.txt``: one thread per file, as copied from a page; segmented by pipeline.segment.
+- ``.html`` / ``.htm``: a saved page; its text is extracted (BeautifulSoup), one
+  line per block element, then segmented like text.
+- ``.jsonl``: one thread per line: {"id", "question_title", "question_body",
+  "answers": [{"title", "body", "author"?}]}.
+- ``.csv``: one row per answer: thread_id, question_title, question_body,
+  answer_title, answer_body[, author].
+
+Structured threads (JSONL, CSV) need no segmenting: their text is the fields
+joined by blank lines (question title, question body, then each answer's title
+and body), and offsets index that text. Bad input never stops the corpus: the
+reader yields an InputError naming the file (and line) and goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from pipeline.config import DEFAULT_SETTINGS, Settings
+from pipeline.files import InputError
+from pipeline.segment import Segment
+
+TEXT_SUFFIXES = (".txt",)
+HTML_SUFFIXES = (".html", ".htm")
+JSONL_SUFFIXES = (".jsonl",)
+CSV_SUFFIXES = (".csv",)
+THREAD_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES + CSV_SUFFIXES
+CSV_COLUMNS = ("thread_id", "question_title", "question_body", "answer_title", "answer_body")
+SEPARATOR = "\n\n"
+_HTML_DROP = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "button", "svg")
+_HTML_BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dt", "dd", "td", "th",
+                "div", "section", "article", "main")
+
+
+@dataclass(frozen=True)
+class ThreadSource:
+    """One thread: its text (what offsets index) and, for structured formats, its segments."""
+
+    thread_id: str
+    source: str
+    line: int | None
+    text: str
+    segments: tuple[Segment, ...] | None = None
+
+
+def discover_threads(input_path: Path | str) -> list[Path]:
+    """Thread files under `input_path` (a file, or a folder read non-recursively), sorted by name."""
+    path = Path(input_path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        raise InputError(path, "no such file or folder")
+    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in THREAD_SUFFIXES)
+    if not files:
+        raise InputError(path, f"no thread files ({', '.join(THREAD_SUFFIXES)}) in this folder")
+    return files
+
+
+def decode(data: bytes, path: Path | str, first_line: int = 1) -> str:
+    """UTF-8 text without its byte-order mark, or an InputError naming the file and line."""
+    if b"\x00" in data[:8192]:
+        raise InputError(path, "looks like a binary file (it contains NUL bytes)", line=first_line if first_line > 1 else None)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = first_line + data[: err.start].count(b"\n")
+        raise InputError(path, f"not valid UTF-8 at byte {err.start}; save the file as UTF-8", line=line) from err
+
+
+def read_bytes(path: Path, settings: Settings) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > settings.max_thread_bytes:
+            raise InputError(path, f"file is {size / 2**20:.1f} MiB; a single-thread file may be at most "
+                                   f"{settings.max_thread_bytes / 2**20:.0f} MiB (use .jsonl for corpora)")
+        return path.read_bytes()
+    except OSError as err:
+        raise InputError(path, f"cannot be read ({err.strerror or err})") from err
+
+
+def check_lines(text: str, path: Path | str, settings: Settings, first_line: int = 1) -> None:
+    """Refuse a text with a line longer than settings.max_line_chars (a dump, not a thread)."""
+    for number, line in enumerate(text.split("\n"), first_line):
+        if len(line) > settings.max_line_chars:
+            raise InputError(path, f"a line of {len(line):,} characters (at most {settings.max_line_chars:,}); "
+                                   "not a thread page", line=number)
+
+
+def read_text_file(path: Path, settings: Settings = DEFAULT_SETTINGS) -> str:
+    text = decode(read_bytes(path, settings), path)
+    if not text.strip():
+        raise InputError(path, "the file is empty")
+    check_lines(text, path, settings)
+    return text
+
+
+def html_to_text(html: str) -> str:
+    """The page's readable text: one line per innermost block element, blank lines between.
+
+    Scripts, styles, navigation, headers, footers and forms are dropped; inline
+    markup inside a paragraph does not break it.
+    """
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup.find_all(_HTML_DROP):
+        tag.decompose()
+    body = soup.body or soup
+    blocks = []
+    for element in body.find_all(_HTML_BLOCKS):
+        if element.find(_HTML_BLOCKS):
+            continue  # a container: its inner blocks are read instead
+        text = re.sub(r"\s+", " ", element.get_text(" ")).strip()
+        text = re.sub(r" ([,.;:!?)])", r"\1", text)
+        if text:
+            blocks.append(text)
+    return SEPARATOR.join(blocks) + "\n"
+
+
+def structured_thread(thread_id: str, source: str, line: int | None, question_title: str, question_body: str,
+                      answers: list[tuple[str, str]]) -> ThreadSource:
+    """Join the fields with blank lines and record each part's offsets."""
+    parts: list[str] = []
+    cursor = 0
+
+    def add(piece: str) -> tuple[int, int]:
+        nonlocal cursor
+        if parts:
+            parts.append(SEPARATOR)
+            cursor += len(SEPARATOR)
+        parts.append(piece)
+        start, cursor = cursor, cursor + len(piece)
+        return start, cursor
+
+    title = question_title.strip()
+    t_start, t_end = add(title)
+    body = question_body.strip()
+    b_start, b_end = add(body) if body else (t_end, t_end)
+    segments = [Segment(0, title, t_start, t_end, "", b_start, b_end)]
+    for position, (answer_title, answer_body) in enumerate(answers, 1):
+        answer_title, answer_body = answer_title.strip(), answer_body.strip()
+        a_start, a_end = add(answer_title) if answer_title else (cursor, cursor)
+        s, e = add(answer_body)
+        segments.append(Segment(position, answer_title, a_start, a_end, "", s, e))
+    return ThreadSource(thread_id, source, line, "".join(parts), tuple(segments))
+
+
+def _field(record: dict, name: str, path: Path, line: int, kind=str):
+    if name not in record:
+        raise InputError(path, f"lacks the field {name!r}", line=line)
+    value = record[name]
+    if not isinstance(value, kind):
+        raise InputError(path, f"field {name!r} should be {kind.__name__}, got {type(value).__name__}", line=line)
+    return value
+
+
+def read_jsonl(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Iterator[ThreadSource | InputError]:
+    """One thread per line; a bad line is reported and skipped, the others are read."""
+    try:
+        handle = open(path, "rb")
+    except OSError as err:
+        yield InputError(path, f"cannot be read ({err.strerror or err})")
+        return
+    with handle:
+        seen_any = False
+        for number, raw in enumerate(_bounded_lines(handle, settings.max_thread_bytes), 1):
+            if raw is None:
+                yield InputError(path, f"line longer than {settings.max_thread_bytes / 2**20:.0f} MiB", line=number)
+                continue
+            if not raw.strip():
+                continue
+            seen_any = True
+            try:
+                record = json.loads(decode(raw, path, number))
+                if not isinstance(record, dict):
+                    raise InputError(path, "not a JSON object", line=number)
+                answers = _field(record, "answers", path, number, list)
+                if not answers:
+                    raise InputError(path, "the thread has no answers", line=number)
+                pairs = []
+                for k, answer in enumerate(answers, 1):
+                    if not isinstance(answer, dict):
+                        raise InputError(path, f"answer {k} is not a JSON object", line=number)
+                    body = _field(answer, "body", path, number)
+                    if not body.strip():
+                        raise InputError(path, f"answer {k} has an empty body", line=number)
+                    pairs.append((answer.get("title") or "", body))
+                thread_id = _field(record, "id", path, number)
+                if not thread_id.strip():
+                    raise InputError(path, "empty 'id'", line=number)
+                yield structured_thread(thread_id, str(path), number, _field(record, "question_title", path, number),
+                                        _field(record, "question_body", path, number), pairs)
+            except json.JSONDecodeError as err:
+                yield InputError(path, f"not JSON ({err.msg} at column {err.colno})", line=number)
+            except InputError as err:
+                yield err
+        if not seen_any:
+            yield InputError(path, "the file is empty")
+
+
+def _bounded_lines(handle, limit: int) -> Iterator[bytes | None]:
+    """Lines of a binary file, None for a line longer than `limit` (read in pieces, never whole)."""
+    while True:
+        line = handle.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(b"\n"):
+            while True:  # skip the rest of the oversized line
+                rest = handle.readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield None
+            continue
+        yield line
+
+
+def read_csv_threads(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Iterator[ThreadSource | InputError]:
+    """One row per answer; a thread's rows share thread_id and question fields."""
+    try:
+        text = read_text_file(path, settings)
+    except InputError as err:
+        yield err
+        return
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        yield InputError(path, f"missing columns {missing}; expected {', '.join(CSV_COLUMNS)}[, author]", line=1)
+        return
+    threads: dict[str, dict] = {}
+    try:
+        for row in reader:
+            thread_id = (row["thread_id"] or "").strip()
+            if not thread_id:
+                yield InputError(path, "empty thread_id", line=reader.line_num)
+                continue
+            thread = threads.setdefault(thread_id, {"line": reader.line_num, "title": row["question_title"] or "",
+                                                    "body": row["question_body"] or "", "answers": []})
+            if (row["answer_body"] or "").strip():
+                thread["answers"].append((row["answer_title"] or "", row["answer_body"]))
+    except csv.Error as err:
+        yield InputError(path, f"not valid CSV ({err})", line=reader.line_num)
+        return
+    for thread_id, thread in threads.items():
+        if not thread["answers"]:
+            yield InputError(path, f"thread {thread_id!r} has no answers", line=thread["line"])
+            continue
+        yield structured_thread(thread_id, str(path), thread["line"], thread["title"], thread["body"], thread["answers"])
+
+
+def read_path(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Iterator[ThreadSource | InputError]:
+    suffix = path.suffix.lower()
+    if suffix in JSONL_SUFFIXES:
+        yield from read_jsonl(path, settings)
+    elif suffix in CSV_SUFFIXES:
+        yield from read_csv_threads(path, settings)
+    else:
+        try:
+            text = read_text_file(path, settings)
+            if suffix in HTML_SUFFIXES:
+                text = html_to_text(text)
+                if not text.strip():
+                    raise InputError(path, "the page has no readable text")
+        except InputError as err:
+            yield err
+            return
+        yield ThreadSource(path.stem, str(path), None, text)
+
+
+def iter_threads(input_path: Path | str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[ThreadSource | InputError]:
+    """Every thread under `input_path`, in file order, with errors in-band; ids must be unique."""
+    seen: dict[str, str] = {}
+    for path in discover_threads(input_path):
+        for item in read_path(path, settings):
+            if isinstance(item, ThreadSource):
+                if item.thread_id in seen:
+                    item = InputError(item.source, f"thread id {item.thread_id!r} was already read from "
+                                                   f"{seen[item.thread_id]}", line=item.line)
+                else:
+                    seen[item.thread_id] = item.source
+            yield item
