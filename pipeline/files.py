@@ -58,11 +58,38 @@ def _umask() -> int:
     return current
 
 
+# OWASP CSV injection: a cell starting with one of these is a formula to a spreadsheet.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+NEUTRALISER = "'"
+
+
+def neutralise(value):
+    """Prefix a text cell that a spreadsheet would run as a formula (or that starts with the prefix itself)."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS + (NEUTRALISER,)):
+        return NEUTRALISER + value
+    return value
+
+
+def restore(value):
+    """Undo `neutralise`: what the pipeline reads back is the text it wrote."""
+    if isinstance(value, str) and value.startswith(NEUTRALISER):
+        return value[1:]
+    return value
+
+
 def write_csv(frame: pd.DataFrame, path: Path | str, columns: Iterable[str]) -> None:
-    """Write `frame` with exactly `columns`, byte-stable: LF newlines, UTF-8, shortest round-trip floats."""
-    text = frame.loc[:, list(columns)].to_csv(index=False, lineterminator="\n")
-    if not text.endswith("\n"):  # pandas leaves the header line of an empty table unterminated
-        text += "\n"
+    """Write `frame` with exactly `columns`, byte-stable: CRLF rows, UTF-8, shortest round-trip floats.
+
+    Text cells are neutralised against formula injection; numbers stay numbers.
+    """
+    table = frame.loc[:, list(columns)].copy()
+    for column in table.columns:
+        if table[column].dtype == object or pd.api.types.is_string_dtype(table[column]):
+            table[column] = table[column].map(neutralise)
+    # RFC 4180 line ends: with "\r\n" as the terminator, a cell holding a lone "\r" or "\n" is quoted too
+    text = table.to_csv(index=False, lineterminator="\r\n")
+    if not text.endswith("\r\n"):  # pandas leaves the header line of an empty table unterminated
+        text += "\r\n"
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
@@ -71,4 +98,8 @@ def read_csv(path: Path | str, what: str) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise InputError(path, f"missing; run the '{what}' stage first")
-    return pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={"thread_id": str})
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={"thread_id": str})
+    for column in frame.columns:
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+            frame[column] = frame[column].map(restore)
+    return frame

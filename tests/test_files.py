@@ -26,9 +26,22 @@ def test_write_csv_is_byte_stable(tmp_path):
     write_csv(frame, tmp_path / "two.csv", ["c", "a", "b"])
     data = (tmp_path / "one.csv").read_bytes()
     assert data == (tmp_path / "two.csv").read_bytes()
-    assert data == b'c,a,b\nx,1,0.5\n"y,z",2,\n'
+    assert data == b'c,a,b\r\nx,1,0.5\r\n"y,z",2,\r\n'
 
 
 def test_empty_table_is_a_terminated_header(tmp_path):
     write_csv(pd.DataFrame(columns=["a", "b"]), tmp_path / "empty.csv", ["a", "b"])
-    assert (tmp_path / "empty.csv").read_bytes() == b"a,b\n"
+    assert (tmp_path / "empty.csv").read_bytes() == b"a,b\r\n"
+
+
+def test_formula_cells_are_neutralised_and_numbers_stay_numbers(tmp_path):
+    from pipeline.files import read_csv
+
+    texts = ["=HYPERLINK(\"x\")", "+1 shot", "-2 units", "@cmd", "\tlead", "\rlead", "'quoted", "plain"]
+    frame = pd.DataFrame({"text": texts, "number": [-1, 2, -3, 4, 5, 6, 7, 8]})
+    write_csv(frame, tmp_path / "t.csv", ["text", "number"])
+    raw = pd.read_csv(tmp_path / "t.csv", keep_default_na=False)
+    assert all(cell.startswith("'") for cell in raw["text"][:7]) and raw["text"][7] == "plain"
+    assert raw["number"].tolist() == [-1, 2, -3, 4, 5, 6, 7, 8]
+    assert raw["text"][5] == "'\rlead"  # quoted, so the lone carriage return stays inside its cell
+    assert read_csv(tmp_path / "t.csv", "test")["text"].tolist() == texts
