@@ -40,6 +40,7 @@ class Settings:
 
     spacy_model: str = "blank:en"  # or the name of an installed trained pipeline
     max_title_words: int = 16
+    max_multi_sentence_title_words: int = 6  # "Weaker, yes. Permanently, no."
     batch_size: int = 64
     cv_folds: int = 5
     random_state: int = 0

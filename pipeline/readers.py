@@ -146,12 +146,12 @@ def structured_thread(thread_id: str, source: str, line: int | None, question_ti
     t_start, t_end = add(title)
     body = question_body.strip()
     b_start, b_end = add(body) if body else (t_end, t_end)
-    segments = [Segment(0, title, t_start, t_end, "", b_start, b_end)]
+    segments = [Segment(0, title, t_start, t_end, b_start, b_end)]
     for position, (answer_title, answer_body) in enumerate(answers, 1):
         answer_title, answer_body = answer_title.strip(), answer_body.strip()
         a_start, a_end = add(answer_title) if answer_title else (cursor, cursor)
         s, e = add(answer_body)
-        segments.append(Segment(position, answer_title, a_start, a_end, "", s, e))
+        segments.append(Segment(position, answer_title, a_start, a_end, s, e))
     return ThreadSource(thread_id, source, line, "".join(parts), tuple(segments))
 
 

@@ -1,12 +1,21 @@
 """Stage 1: split a thread into its question and its answers (title and body).
 
-The page text is read as blocks separated by blank lines. The first block's
-first line is the question title. An answer starts at a *title block*: a short
-single line that reads like a headline (no closing full stop, shares words
-with the question title, is not a list item, does not open like a sentence of
-prose). Titles are chosen jointly rather than one by one: two titles can never
-be adjacent, and every title needs a body after it, so when two short lines
-compete the more title-like one wins (dynamic programming over the blocks).
+The page text is read line by line. Page boilerplate (answer counts,
+signatures, ratings, votes and buttons, template code, banners, bylines,
+greetings and sign-offs; patterns in resources/segment_lexicon.json) is
+dropped and separates the text around it; what is left forms *blocks*, runs of
+lines between blank or boilerplate lines. The first block's first line is the
+question title.
+
+An answer starts at a *title block*: a short single line that reads like a
+headline (no closing full stop, shares words with the question title or the
+paragraph it heads, is not a list item, does not open like prose). Titles are
+chosen jointly rather than one by one: two titles are never adjacent and every
+title needs a body, so when two short lines compete the more title-like one
+wins (dynamic programming over the blocks). An answer also starts after a
+footer (a signature, a rating, vote counts) and at a greeting. A thread with no
+titles at all has one answer per paragraph, or, when footers close its answers,
+one answer per run of paragraphs between footers.
 """
 
 from __future__ import annotations
@@ -28,7 +37,6 @@ ANSWER_COLUMNS = [
 ]
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
-_BLANK_LINE = re.compile(r"\n[^\S\n]*\n")  # a blank line: only whitespace ("\r", no-break space) between newlines
 _NO_TITLE = -1.0e9
 
 
@@ -47,13 +55,12 @@ class Block:
 
 @dataclass(frozen=True)
 class Segment:
-    """The question (position 0) or one answer of a thread."""
+    """The question (position 0) or one answer of a thread; offsets index the thread text."""
 
     position: int
     title: str
     title_start: int
     title_end: int
-    text: str
     char_start: int
     char_end: int
 
@@ -66,26 +73,94 @@ class Segment:
 def load_lexicon(path: Path = SEGMENT_LEXICON_FILE) -> dict:
     with open(path, encoding="utf-8") as handle:
         lexicon = json.load(handle)
+    lines = lexicon["boilerplate_lines"]
     return {
         "stopwords": frozenset(lexicon["stopwords"]),
         "body_openers": frozenset(lexicon["body_openers"]),
         "list_marker": re.compile(lexicon["list_marker_regex"]),
+        "boilerplate": [(kind, re.compile(pattern, re.IGNORECASE))
+                        for kind in (FOOTER, START, OTHER) for pattern in lines[kind]],
+        "greeting": re.compile(lexicon["greeting_inline"], re.IGNORECASE),
+        "signoff": re.compile(lexicon["signoff_inline"], re.IGNORECASE),
     }
 
 
-def split_blocks(text: str) -> list[Block]:
-    """Blocks of non-blank lines, stripped, with their exact offsets."""
-    blocks, cursor = [], 0
-    for match in [*_BLANK_LINE.finditer(text), None]:
-        stop = match.start() if match else len(text)
-        raw = text[cursor:stop]
-        stripped = raw.strip()
-        if stripped:
-            start = cursor + (len(raw) - len(raw.lstrip()))
-            blocks.append(Block(start, start + len(stripped), stripped))
-        if match:
-            cursor = match.end() - 1  # keep the final "\n" out of the next block
-    return blocks
+FOOTER, START, OTHER = "footer", "start", "other"  # kinds of boilerplate line
+_LINE = re.compile(r"[^\n]*(?:\n|$)")
+
+
+def boilerplate_kind(line: str, lexicon: dict) -> str | None:
+    """The kind of boilerplate a stripped line is, or None for content."""
+    for kind, pattern in lexicon["boilerplate"]:
+        if pattern.search(line):
+            return kind
+    return None
+
+
+def content_blocks(text: str, lexicon: dict | None = None) -> tuple[list[Block], dict[int, str]]:
+    """Blocks of content lines with exact offsets, and the breaks before them.
+
+    The dict maps a block's index to the strongest boilerplate met just before
+    it (FOOTER over START over OTHER), or START when a greeting opened the
+    block itself or a sign-off closed the block before.
+    """
+    lexicon = lexicon or load_lexicon()
+    blocks: list[Block] = []
+    breaks: dict[int, str] = {}
+    pending: str | None = None
+    start = end = None
+
+    def close() -> None:
+        nonlocal start, end
+        if start is not None:
+            blocks.append(Block(start, end, text[start:end]))
+        start = end = None
+
+    for match in _LINE.finditer(text):
+        line = match.group(0)
+        if not line:
+            break
+        stripped = line.strip()
+        if not stripped:
+            close()
+            continue
+        kind = boilerplate_kind(stripped, lexicon)
+        if kind:
+            close()
+            pending = _stronger(pending, kind)
+            continue
+        line_start = match.start() + (len(line) - len(line.lstrip()))
+        if start is None:
+            start = line_start
+            if pending:
+                breaks[len(blocks)] = pending
+                pending = None
+        end = line_start + len(stripped)
+    close()
+    return _trim_greetings(text, blocks, breaks, lexicon)
+
+
+def _stronger(current: str | None, new: str) -> str:
+    order = (OTHER, START, FOOTER)
+    return new if current is None or order.index(new) > order.index(current) else current
+
+
+def _trim_greetings(text: str, blocks: list[Block], breaks: dict[int, str], lexicon: dict):
+    """Cut a greeting off the start of a block and a sign-off off its end; both mark answer starts."""
+    trimmed = []
+    for i, block in enumerate(blocks):
+        start, end = block.start, block.end
+        greeting = lexicon["greeting"].match(block.text)
+        if greeting and greeting.end() < len(block.text):
+            start += greeting.end()
+            breaks[i] = _stronger(breaks.get(i), START)
+        signoff = lexicon["signoff"].search(text[start:end])
+        if signoff and signoff.start() > 0:
+            end = start + signoff.start()
+            if i + 1 < len(blocks):
+                breaks[i + 1] = _stronger(breaks.get(i + 1), START)
+        trimmed.append(Block(start, end, text[start:end]))
+    return trimmed, breaks
 
 
 def content_words(text: str, stopwords: frozenset) -> set[str]:
@@ -104,9 +179,11 @@ def title_score(block: Block, question_words: set[str], previous: Block | None, 
     """
     text = block.text
     words = _WORD.findall(text)
-    if (not block.is_single_line or not words or len(text.split()) > settings.max_title_words
+    n_words = len(text.split())
+    several_sentences = re.search(r"[.!?]\s+\S", text) is not None
+    if (not block.is_single_line or not words or n_words > settings.max_title_words
             or lexicon["list_marker"].match(text) or text[-1] in ":;,"
-            or re.search(r"[.!?]\s+\S", text)):
+            or (several_sentences and n_words > settings.max_multi_sentence_title_words)):
         return _NO_TITLE
     if previous is not None and previous.text.rstrip().endswith(":"):
         return _NO_TITLE  # the line after "... the following:" is a list item
@@ -116,7 +193,8 @@ def title_score(block: Block, question_words: set[str], previous: Block | None, 
     score = 1.0 + min(shared_question, 3) + 0.75 * min(shared_body, 2)
     if shared_question + shared_body == 0:
         score -= 0.5
-    n_words = len(text.split())
+    if several_sentences:  # "Weaker, yes. Permanently, no." can be a title; most such lines are prose
+        score -= 0.5
     score += {"?": 0.5, ".": -0.75, "!": -1.0}.get(text[-1], 1.0)
     if text[-1] == "." and n_words <= 5:
         score -= 0.5
@@ -129,18 +207,19 @@ def title_score(block: Block, question_words: set[str], previous: Block | None, 
     return score
 
 
-def choose_titles(scores: list[float]) -> list[int]:
-    """Indices of title blocks maximising the total score, no two adjacent, none last.
+def choose_titles(scores: list[float], forced: set[int]) -> list[int]:
+    """Indices of title blocks maximising the total score.
 
-    `scores[0]` belongs to the first block after the question body's first block,
-    so the question body is never empty.
+    No two titles are adjacent, the last block is no title, and a title is never
+    followed by a forced answer start (its body would be empty).
     """
     n = len(scores)
-    best = [0.0] * (n + 2)  # best[i]: best total using blocks i.. (i may start an answer)
+    best = [0.0] * (n + 2)  # best[i]: best total over blocks i..
     take = [False] * (n + 2)
     for i in range(n - 1, -1, -1):
         skip_total = best[i + 1]
-        take_total = scores[i] + best[i + 2] if (scores[i] > 0 and i < n - 1) else _NO_TITLE
+        allowed = scores[i] > 0 and i < n - 1 and (i + 1) not in forced
+        take_total = scores[i] + best[i + 2] if allowed else _NO_TITLE
         take[i] = take_total > skip_total
         best[i] = max(skip_total, take_total)
     chosen, i = [], 0
@@ -156,9 +235,9 @@ def choose_titles(scores: list[float]) -> list[int]:
 def segment_text(text: str, source: str = "<text>", settings: Settings = DEFAULT_SETTINGS) -> list[Segment]:
     """The question and answers of one thread's text, in order."""
     lexicon = load_lexicon()
-    blocks = split_blocks(text)
+    blocks, breaks = content_blocks(text, lexicon)
     if not blocks:
-        raise InputError(source, "the file is empty")
+        raise InputError(source, "the file is empty" if not text.strip() else "the file holds only page boilerplate")
     first = blocks[0]
     title_line = first.text.split("\n", 1)[0].rstrip()
     question_title = (title_line, first.start, first.start + len(title_line))
@@ -168,26 +247,33 @@ def segment_text(text: str, source: str = "<text>", settings: Settings = DEFAULT
         blocks[0] = Block(start, first.end, rest_of_first)
     else:
         blocks = blocks[1:]
+        breaks = {i - 1: kind for i, kind in breaks.items() if i >= 1}
     if not blocks:
         raise InputError(source, "the thread has a title but no question body and no answers")
 
+    # blocks[0] is always question body; breaks before it only end the title
+    forced = {i for i in breaks if i >= 1}
+    footers = {i for i, kind in breaks.items() if i >= 1 and kind == FOOTER}
     question_words = content_words(title_line, lexicon["stopwords"])
-    candidates = blocks[1:]
-    scores = [title_score(b, question_words, blocks[i], blocks[i + 2] if i + 2 < len(blocks) else None, lexicon, settings)
-              for i, b in enumerate(candidates)]
-    title_indices = [i + 1 for i in choose_titles(scores)]
-    if title_indices:
-        starts = [(i, True) for i in title_indices]
-    else:  # no titles at all: one answer per block after the question's first block
-        starts = [(i, False) for i in range(1, len(blocks))]
+    scores = [_NO_TITLE] + [
+        title_score(blocks[i], question_words, blocks[i - 1], blocks[i + 1] if i + 1 < len(blocks) else None,
+                    lexicon, settings)
+        for i in range(1, len(blocks))]
+    titles = set(choose_titles(scores, forced))
+    if titles:
+        starts = sorted(titles | forced)
+    elif len(footers) >= 2:  # footers close the answers: one answer per run between them
+        starts = sorted(forced)
+    else:  # untitled: one answer per paragraph after the question
+        starts = list(range(min(forced) if forced else 1, len(blocks)))
 
-    segments = [_make_segment(0, question_title, blocks[: starts[0][0]] if starts else blocks)]
-    for k, (index, titled) in enumerate(starts):
-        stop = starts[k + 1][0] if k + 1 < len(starts) else len(blocks)
-        body = blocks[index + 1 if titled else index: stop]
+    segments = [_make_segment(0, question_title, blocks[: starts[0]] if starts else blocks)]
+    for k, index in enumerate(starts):
+        stop = starts[k + 1] if k + 1 < len(starts) else len(blocks)
         head = blocks[index]
+        titled = index in titles
         title = (head.text, head.start, head.end) if titled else ("", head.start, head.start)
-        segments.append(_make_segment(k + 1, title, body))
+        segments.append(_make_segment(k + 1, title, blocks[index + 1 if titled else index: stop]))
     if len(segments) < 2:
         raise InputError(source, "the thread has no answers")
     return segments
@@ -196,7 +282,7 @@ def segment_text(text: str, source: str = "<text>", settings: Settings = DEFAULT
 def _make_segment(position: int, title: tuple[str, int, int], body: list[Block]) -> Segment:
     text_start = body[0].start if body else title[2]
     text_end = body[-1].end if body else title[2]
-    return Segment(position, title[0], title[1], title[2], "", text_start, text_end)
+    return Segment(position, title[0], title[1], title[2], text_start, text_end)
 
 
 def answers_table(thread_id: str, text: str, segments, source: str = "", source_line: int | None = None) -> pd.DataFrame:

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from pipeline.files import InputError
-from pipeline.segment import answers_table, segment_text, split_blocks
+from pipeline.segment import answers_table, content_blocks, segment_text
 
 from conftest import FIXTURES, SEED
 
@@ -56,7 +56,7 @@ def test_second_thread_in_the_same_layout():
     for segment, answer in zip(segments[1:], expected["answers"]):
         body = text[segment.char_start:segment.char_end]
         assert body.startswith(answer["body_starts"]) and body.endswith(answer["body_ends"])
-        assert len(split_blocks(body)) == answer["paragraphs"]
+        assert len(content_blocks(body)[0]) == answer["paragraphs"]
 
 
 LAYOUT_CASES = {

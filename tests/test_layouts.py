@@ -1,0 +1,44 @@
+"""Threads we wrote in other page layouts: each segments as intended and its claims carry no boilerplate."""
+
+import json
+
+import pytest
+
+from pipeline.extract import extract_claims
+from pipeline.segment import answers_table, segment_text
+
+from conftest import FIXTURES
+
+LAYOUTS = sorted((FIXTURES / "layouts").glob("*.txt"))
+
+
+def load(path):
+    return path.read_text(encoding="utf-8"), json.loads(path.with_suffix(".expected.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("path", LAYOUTS, ids=[p.stem for p in LAYOUTS])
+def test_layout_segments_as_intended(path):
+    text, expected = load(path)
+    segments = segment_text(text)
+    assert segments[0].title == expected["question_title"]
+    answers = segments[1:]
+    assert [s.title for s in answers] == [a["title"] for a in expected["answers"]]
+    for segment, answer in zip(answers, expected["answers"]):
+        body = text[segment.char_start:segment.char_end]
+        assert body.startswith(answer["body_starts"]), body[:60]
+        assert body.endswith(answer["body_ends"]), body[-60:]
+
+
+@pytest.mark.parametrize("path", LAYOUTS, ids=[p.stem for p in LAYOUTS])
+def test_no_boilerplate_reaches_answers_or_claims(nlp, path):
+    text, expected = load(path)
+    answers = answers_table(path.stem, text, segment_text(text))
+    claims = extract_claims(nlp, answers, {path.stem: text})
+    assert len(claims) > 0
+    for boilerplate in expected["boilerplate"]:
+        for row in answers.itertuples():
+            assert boilerplate not in row.text, (boilerplate, row.answer_id)
+            if row.role == "answer":
+                assert boilerplate not in row.title
+        assert not claims["text"].str.contains(boilerplate, regex=False).any(), boilerplate
+    assert not claims["text"].str.endswith("?").any()
