@@ -7,6 +7,7 @@ title first: ``{answer_id}:{k}``. A claim id adds the type: ``{sentence_id}:{typ
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, Iterator
 
 import pandas as pd
@@ -36,11 +37,18 @@ def units_of(answers: pd.DataFrame, texts: dict[str, str]) -> Iterator[tuple[str
                 yield unit, (row.thread_id, row.answer_id, int(start))
 
 
+def _normalised(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", str(text).lower()))
+
+
 def extract_claims(nlp: Language, answers: pd.DataFrame, texts: dict[str, str],
                    settings: Settings = DEFAULT_SETTINGS, progress: Iterable | None = None) -> pd.DataFrame:
     """Rows of claims.csv for the answers given, stance columns left empty."""
     rows = []
     sentence_counter: dict[str, int] = {}
+    # an answer title that repeats the question, even without its "?", asks rather than claims
+    questions = {row.thread_id: _normalised(row.title)
+                 for row in answers.itertuples(index=False) if row.role == "question" and not pd.isna(row.title)}
     docs = nlp.pipe(units_of(answers, texts), as_tuples=True, batch_size=settings.batch_size)
     for doc, (thread_id, answer_id, offset) in (progress(docs) if progress else docs):
         claims_by_start: dict[int, list] = {}
@@ -53,6 +61,8 @@ def extract_claims(nlp: Language, answers: pd.DataFrame, texts: dict[str, str],
             k = sentence_counter.get(answer_id, 0)
             sentence_counter[answer_id] = k + 1
             sentence_id = f"{answer_id}:{k}"
+            if _normalised(sentence.text) == questions.get(thread_id):
+                continue
             for claim in claims_by_start.get(sentence.start_char, []):
                 rows.append({
                     "claim_id": f"{sentence_id}:{claim.claim_type}",

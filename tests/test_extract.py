@@ -57,3 +57,12 @@ def test_stale_answers_table_is_refused(nlp):
     answers = answers_table(SEED.stem, text, segment_text(text))
     with pytest.raises(InputError, match="re-run the 'segment' stage"):
         extract_claims(nlp, answers, {SEED.stem: "x" + text})
+
+
+def test_an_answer_title_repeating_the_question_is_not_a_claim(nlp):
+    text = ("Is Botox permanent\n\nI keep wondering about this after many years.\n\n"
+            "Is Botox permanent\n\nNo. Botox wears off after three to four months.\n")
+    answers = answers_table("t", text, segment_text(text))
+    assert answers["title"].tolist() == ["Is Botox permanent", "Is Botox permanent"]
+    claims = extract_claims(nlp, answers, {"t": text})
+    assert claims["text"].tolist() == ["Botox wears off after three to four months."]

@@ -1,7 +1,16 @@
+import json
+import shutil
+
 import pytest
 
+from pipeline.config import DEFAULT_SETTINGS
 from pipeline.files import InputError
-from pipeline.readers import discover_threads, read_text_file
+from pipeline.readers import ThreadSource, discover_threads, html_to_text, iter_threads, read_text_file
+
+from conftest import FIXTURES
+
+FORMATS = FIXTURES / "formats"
+
 
 @pytest.mark.parametrize("data, problem", [
     (b"", "empty"),
@@ -24,12 +33,98 @@ def test_byte_order_mark_is_removed(tmp_path):
 
 
 def test_discover_reads_only_thread_files_sorted(tmp_path):
-    for name in ("b.txt", "a.txt", "notes.md"):
+    for name in ("b.txt", "a.jsonl", "c.html", "d.csv", "notes.md"):
         (tmp_path / name).write_text("x")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "c.txt").write_text("x")
-    assert [p.name for p in discover_threads(tmp_path)] == ["a.txt", "b.txt"]
+    assert [p.name for p in discover_threads(tmp_path)] == ["a.jsonl", "b.txt", "c.html", "d.csv"]
     with pytest.raises(InputError, match="no such file"):
         discover_threads(tmp_path / "missing")
 
 
+def threads_of(path):
+    items = list(iter_threads(path))
+    return [i for i in items if isinstance(i, ThreadSource)], [i for i in items if isinstance(i, InputError)]
+
+
+def test_structured_formats_match_what_was_written():
+    expected = json.loads((FORMATS / "expected.json").read_text(encoding="utf-8"))
+    threads, errors = threads_of(FORMATS)
+    assert errors == []
+    assert {t.thread_id for t in threads} == set(expected)
+    for thread in threads:
+        want = expected[thread.thread_id]
+        if thread.segments is None:  # html: segmented like text
+            assert all(s not in thread.text for s in want["must_not_appear"])
+            continue
+        assert thread.segments[0].title == want["question_title"]
+        assert [s.title for s in thread.segments[1:]] == want["answer_titles"]
+        for segment in thread.segments:
+            assert thread.text[segment.title_start:segment.title_end] == segment.title
+
+
+def test_html_text_keeps_inline_markup_inside_its_paragraph():
+    text = html_to_text("<html><body><nav>Home</nav><h1>Is it permanent?</h1>"
+                        "<p>It <b>usually</b> lasts <a href='#'>3 months</a>, then fades.</p>"
+                        "<footer>(c) Site</footer><script>x()</script></body></html>")
+    assert text == "Is it permanent?\n\nIt usually lasts 3 months, then fades.\n"
+
+
+JSONL_GOOD = {"id": "ok", "question_title": "Is it permanent?", "question_body": "Asking for a friend.",
+              "answers": [{"title": "No", "body": "It wears off after three months."}]}
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("{not json", "not JSON"),
+    (json.dumps({k: v for k, v in JSONL_GOOD.items() if k != "answers"}), "lacks the field 'answers'"),
+    (json.dumps({**JSONL_GOOD, "answers": []}), "no answers"),
+    (json.dumps({**JSONL_GOOD, "answers": [{"title": "x"}]}), "lacks the field 'body'"),
+    (json.dumps({**JSONL_GOOD, "id": 7}), "should be str"),
+    ("[1, 2]", "not a JSON object"),
+])
+def test_bad_jsonl_lines_are_reported_with_their_line_and_the_rest_is_read(tmp_path, line, problem):
+    path = tmp_path / "corpus.jsonl"
+    path.write_text(json.dumps(JSONL_GOOD) + "\n" + line + "\n" + json.dumps({**JSONL_GOOD, "id": "ok2"}) + "\n")
+    threads, errors = threads_of(path)
+    assert [t.thread_id for t in threads] == ["ok", "ok2"]
+    [error] = errors
+    assert error.line == 2 and problem in error.problem and str(path) in str(error)
+
+
+def test_duplicate_thread_ids_across_files_are_reported(tmp_path):
+    (tmp_path / "a.jsonl").write_text(json.dumps(JSONL_GOOD) + "\n")
+    (tmp_path / "ok.txt").write_text("Is it permanent?\n\nBody here.\n\nNo\n\nIt wears off.\n")
+    threads, errors = threads_of(tmp_path)
+    assert [t.source.endswith("a.jsonl") for t in threads] == [True]
+    assert "already read" in errors[0].problem
+
+
+def test_oversized_file_and_overlong_line_are_refused_without_reading_everything(tmp_path):
+    big = tmp_path / "big.txt"
+    with open(big, "wb") as handle:
+        handle.truncate(50 * 2**20)  # 50 MiB, sparse
+    with pytest.raises(InputError, match="MiB"):
+        read_text_file(big)
+    long_line = tmp_path / "line.txt"
+    long_line.write_text("Title?\n\n" + "x" * 2**20)
+    with pytest.raises(InputError, match="a line of") as info:
+        read_text_file(long_line)
+    assert info.value.line == 3
+
+
+def test_oversized_jsonl_line_is_skipped(tmp_path):
+    path = tmp_path / "c.jsonl"
+    limit = DEFAULT_SETTINGS.max_thread_bytes
+    path.write_bytes(b'{"id": "' + b"x" * (limit + 10) + b'"}\n' + json.dumps(JSONL_GOOD).encode() + b"\n")
+    threads, errors = threads_of(path)
+    assert [t.thread_id for t in threads] == ["ok"]
+    assert errors[0].line == 1 and "longer than" in errors[0].problem
+
+
+def test_csv_threads_group_rows_and_report_missing_columns(tmp_path):
+    shutil.copy(FORMATS / "answers.csv", tmp_path / "answers.csv")
+    threads, errors = threads_of(tmp_path)
+    assert errors == [] and [len(t.segments) - 1 for t in threads] == [3, 3]
+    (tmp_path / "answers.csv").write_text("thread_id,question_title\nx,y\n")
+    threads, errors = threads_of(tmp_path)
+    assert threads == [] and "missing columns" in errors[0].problem

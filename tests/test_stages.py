@@ -8,6 +8,7 @@ import pytest
 
 from pipeline import config, stages
 from pipeline.cli import EXIT_ERROR, EXIT_OK, EXIT_SKIPPED_INPUT, main
+from pipeline.files import read_csv
 
 from conftest import FIXTURES, SEED
 
@@ -173,3 +174,56 @@ def test_python_dash_m_and_help():
 
     result = subprocess.run([sys.executable, "-m", "pipeline", "run", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "--input" in result.stdout and "--force" in result.stdout
+
+
+def test_a_mixed_folder_with_broken_files_runs_to_completion(models, tmp_path):
+    from pipeline.readers import ThreadSource, iter_threads
+
+    folder = tmp_path / "mixed"
+    shutil.copytree(FIXTURES / "formats", folder, ignore=shutil.ignore_patterns("*.json"))
+    for path in (FIXTURES / "layouts").glob("*.txt"):
+        shutil.copy(path, folder)
+    shutil.copy(SEED, folder)
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "binary.txt").write_bytes(bytes(range(256)) * 4)
+    (folder / "latin1.txt").write_bytes("Caf\u00e9 au lait?\n\nIs it permanent?\n\nNo\n\nIt wears off.\n".encode("latin-1"))
+    (folder / "unanswered.txt").write_text("Does it last forever?\n\nI have wondered about this for a while now.\n")
+    (folder / "broken.jsonl").write_text('{"id": "fine", "question_title": "Is it permanent?", "question_body": "Q", '
+                                         '"answers": [{"title": "No", "body": "It wears off in 3 months."}]}\n'
+                                         '{"id": "cut off", "question_title": \n'
+                                         '{"id": "no-answers", "question_title": "Q?", "question_body": "Q"}\n')
+    with open(folder / "huge.txt", "wb") as handle:
+        handle.truncate(50 * 2**20)
+    (folder / "oneline.txt").write_text("y" * 2**20)
+    out = tmp_path / "out"
+    assert run(folder, out, models) == EXIT_SKIPPED_INPUT
+    errors = pd.read_csv(out / "errors.csv")
+    errors["file"] = errors["source"].map(lambda s: s.rsplit("/", 1)[-1])
+    assert sorted(errors["file"]) == sorted(["empty.txt", "binary.txt", "latin1.txt", "unanswered.txt",
+                                             "broken.jsonl", "broken.jsonl", "huge.txt", "oneline.txt"])
+    assert sorted(errors.loc[errors["file"] == "broken.jsonl", "line"]) == [2, 3]
+    good = {t.thread_id: t.text for t in iter_threads(folder)
+            if isinstance(t, ThreadSource) and t.thread_id != "unanswered"}  # read, but cannot be segmented
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(summary["thread_id"]) == set(good) and len(good) == 14
+    claims = read_csv(out / "claims.csv", "extract")
+    assert len(claims) > 100
+    for row in claims.itertuples():
+        assert good[row.thread_id][row.char_start:row.char_end] == row.text
+
+
+def test_a_crashed_run_is_completed_by_the_next(corpus, models, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stages, "extract_from_answers", crash)
+    with pytest.raises(KeyboardInterrupt):
+        run(corpus, out, models)
+    assert (out / "answers.csv").exists() and not (out / "claims.csv").exists()
+    assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))
+    monkeypatch.undo()
+    assert run(corpus, out, models) == EXIT_OK
+    assert pd.read_csv(out / "claims.csv")["stance"].notna().all()
+    assert pd.read_csv(out / "summary.csv")["thread_id"].tolist() == ["botox_permanence", "masseter_training"]
