@@ -119,7 +119,7 @@ class LineSentenceBoundaries:
         line_start = True
         for token in doc:
             if token.is_space:
-                line_start = line_start or "\n" in token.text
+                line_start = line_start or "\n" in token.text or "\r" in token.text
                 continue
             if line_start:
                 token.is_sent_start = True

@@ -90,7 +90,7 @@ def read_bytes(path: Path, settings: Settings) -> bytes:
 
 def check_lines(text: str, path: Path | str, settings: Settings, first_line: int = 1) -> None:
     """Refuse a text with a line longer than settings.max_line_chars (a dump, not a thread)."""
-    for number, line in enumerate(text.split("\n"), first_line):
+    for number, line in enumerate(re.split(r"\r\n|\r|\n", text), first_line):
         if len(line) > settings.max_line_chars:
             raise InputError(path, f"a line of {len(line):,} characters (at most {settings.max_line_chars:,}); "
                                    "not a thread page", line=number)

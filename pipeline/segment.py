@@ -86,7 +86,7 @@ def load_lexicon(path: Path = SEGMENT_LEXICON_FILE) -> dict:
 
 
 FOOTER, START, OTHER = "footer", "start", "other"  # kinds of boilerplate line
-_LINE = re.compile(r"[^\n]*(?:\n|$)")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r|$)")  # any newline convention, old Mac "\r" too
 
 
 def boilerplate_kind(line: str, lexicon: dict) -> str | None:

@@ -84,3 +84,9 @@ def test_rules_are_data_an_added_cue_takes_effect(tmp_path):
     cues.write_text(CLAIM_CUES_FILE.read_text() + json.dumps({"label": "atrophy", "id": "deflate", "pattern": "deflates"}) + "\n")
     custom = build_nlp(claim_cues=cues)
     assert [c.claim_type for c in custom("The muscle deflates.")._.get(CLAIMS)] == ["atrophy"]
+
+
+def test_carriage_returns_are_sentence_boundaries_too(nlp):
+    text = "It lasts 3 months\rMuscles atrophy with repeated use\r\nYou may need less product"
+    claims = nlp(text)._.get(CLAIMS)
+    assert [c.text for c in claims] == ["It lasts 3 months", "Muscles atrophy with repeated use", "You may need less product"]

@@ -111,6 +111,14 @@ def test_threads_that_cannot_be_segmented_say_why(text, problem):
         segment_text(text, source="thread.txt")
 
 
+@pytest.mark.parametrize("newline", ["\r\n", "\r"], ids=["windows", "old-mac"])
+def test_any_newline_convention(seed_text, newline):
+    converted = seed_text.replace("\n", newline)
+    segments = segment_text(converted)
+    assert [s.title for s in segments] == SEED_TITLES
+    assert converted[segments[6].char_start:segments[6].char_end].endswith("Wikipedia describes how botox works.")
+
+
 def test_blank_lines_holding_no_break_spaces_still_separate_blocks(seed_text):
     scraped = seed_text.replace("\n\n", "\n\u00a0\n")
     assert [s.title for s in segment_text(scraped)] == SEED_TITLES
