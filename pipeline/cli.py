@@ -94,6 +94,13 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, RulesError, ModelTrustError, OSError) as err:
         print(f"claims {args.command}: error: {err}", file=sys.stderr)
         return EXIT_ERROR
+    except Exception as err:  # a bug, not bad input: say so, and keep exit code 1 for skipped input
+        import traceback
+
+        traceback.print_exc()
+        print(f"claims {args.command}: internal error ({type(err).__name__}: {err}); please report it",
+              file=sys.stderr)
+        return EXIT_ERROR
     if skipped:
         print(f"claims {args.command}: {len(skipped)} input file(s) skipped; see errors.csv in {args.out}",
               file=sys.stderr)

@@ -37,9 +37,10 @@ CSV_SUFFIXES = (".csv",)
 THREAD_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES + CSV_SUFFIXES
 CSV_COLUMNS = ("thread_id", "question_title", "question_body", "answer_title", "answer_body")
 SEPARATOR = "\n\n"
-_HTML_DROP = ("script", "style", "noscript", "template", "nav", "header", "footer", "aside", "form", "button", "svg")
-_HTML_BLOCKS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "dt", "dd", "td", "th",
-                "div", "section", "article", "main")
+_HTML_DROP = ("script", "style", "noscript", "template", "nav", "aside", "form", "button", "svg", "head")
+_HTML_BLOCKS = frozenset(("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "blockquote", "pre", "dt", "dd",
+                          "dl", "td", "th", "tr", "table", "div", "section", "article", "main", "header", "footer",
+                          "figure", "figcaption", "address", "hr"))
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,8 @@ def discover_threads(input_path: Path | str) -> list[Path]:
 
 def decode(data: bytes, path: Path | str, first_line: int = 1) -> str:
     """UTF-8 text without its byte-order mark, or an InputError naming the file and line."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise InputError(path, "UTF-16 text; save the file as UTF-8", line=first_line if first_line > 1 else None)
     if b"\x00" in data[:8192]:
         raise InputError(path, "looks like a binary file (it contains NUL bytes)", line=first_line if first_line > 1 else None)
     try:
@@ -105,26 +108,48 @@ def read_text_file(path: Path, settings: Settings = DEFAULT_SETTINGS) -> str:
 
 
 def html_to_text(html: str) -> str:
-    """The page's readable text: one line per innermost block element, blank lines between.
+    """The page's readable text: one line per block element or <br>, blank lines between.
 
-    Scripts, styles, navigation, headers, footers and forms are dropped; inline
-    markup inside a paragraph does not break it.
+    Scripts, styles, navigation and forms are dropped, and so are the page's own
+    header and footer (but not those inside an article or section, which can
+    hold an answer's title or signature). Inline markup does not break a line.
     """
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, NavigableString
+    from bs4.element import Comment, Doctype, ProcessingInstruction
 
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup.find_all(_HTML_DROP):
         tag.decompose()
-    body = soup.body or soup
-    blocks = []
-    for element in body.find_all(_HTML_BLOCKS):
-        if element.find(_HTML_BLOCKS):
-            continue  # a container: its inner blocks are read instead
-        text = re.sub(r"\s+", " ", element.get_text(" ")).strip()
-        text = re.sub(r" ([,.;:!?)])", r"\1", text)
-        if text:
-            blocks.append(text)
-    return SEPARATOR.join(blocks) + "\n"
+    for tag in soup.find_all(("header", "footer")):
+        if tag.find_parent(("article", "section")) is None:
+            tag.decompose()
+    lines: list[str] = []
+    pieces: list[str] = []
+
+    def flush() -> None:
+        line = re.sub(r"\s+", " ", "".join(pieces)).strip()
+        if line:
+            lines.append(line)
+        pieces.clear()
+
+    def walk(node) -> None:
+        for child in node.children:
+            if isinstance(child, (Comment, Doctype, ProcessingInstruction)):
+                continue
+            if isinstance(child, NavigableString):
+                pieces.append(str(child))
+            elif child.name == "br":
+                flush()
+            elif child.name in _HTML_BLOCKS:
+                flush()
+                walk(child)
+                flush()
+            else:
+                walk(child)
+
+    walk(soup.body or soup)
+    flush()
+    return SEPARATOR.join(lines) + "\n"
 
 
 def structured_thread(thread_id: str, source: str, line: int | None, question_title: str, question_body: str,
@@ -153,6 +178,13 @@ def structured_thread(thread_id: str, source: str, line: int | None, question_ti
         s, e = add(answer_body)
         segments.append(Segment(position, answer_title, a_start, a_end, s, e))
     return ThreadSource(thread_id, source, line, "".join(parts), tuple(segments))
+
+
+def _checked(thread: ThreadSource, settings: Settings) -> ThreadSource:
+    if len(thread.text) > settings.max_thread_bytes:
+        raise InputError(thread.source, f"thread {thread.thread_id!r} has {len(thread.text):,} characters; "
+                                        f"at most {settings.max_thread_bytes:,}", line=thread.line)
+    return thread
 
 
 def _field(record: dict, name: str, path: Path, line: int, kind=str):
@@ -194,14 +226,21 @@ def read_jsonl(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Iterator[Th
                     body = _field(answer, "body", path, number)
                     if not body.strip():
                         raise InputError(path, f"answer {k} has an empty body", line=number)
-                    pairs.append((answer.get("title") or "", body))
+                    title = answer.get("title")
+                    if title is not None and not isinstance(title, str):
+                        raise InputError(path, f"answer {k}: field 'title' should be str, got {type(title).__name__}",
+                                         line=number)
+                    pairs.append((title or "", body))
                 thread_id = _field(record, "id", path, number)
                 if not thread_id.strip():
                     raise InputError(path, "empty 'id'", line=number)
-                yield structured_thread(thread_id, str(path), number, _field(record, "question_title", path, number),
-                                        _field(record, "question_body", path, number), pairs)
+                yield _checked(structured_thread(thread_id, str(path), number,
+                                                 _field(record, "question_title", path, number),
+                                                 _field(record, "question_body", path, number), pairs), settings)
             except json.JSONDecodeError as err:
                 yield InputError(path, f"not JSON ({err.msg} at column {err.colno})", line=number)
+            except RecursionError:
+                yield InputError(path, "JSON nested too deeply", line=number)
             except InputError as err:
                 yield err
         if not seen_any:
@@ -225,9 +264,15 @@ def _bounded_lines(handle, limit: int) -> Iterator[bytes | None]:
 
 
 def read_csv_threads(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Iterator[ThreadSource | InputError]:
-    """One row per answer; a thread's rows share thread_id and question fields."""
+    """One row per answer; a thread's rows share thread_id and question fields (they need not be adjacent).
+
+    A CSV file is a corpus: the size limit applies to each thread, not to the file.
+    """
     try:
-        text = read_text_file(path, settings)
+        text = decode(path.read_bytes(), path)
+    except OSError as err:
+        yield InputError(path, f"cannot be read ({err.strerror or err})")
+        return
     except InputError as err:
         yield err
         return
@@ -237,24 +282,37 @@ def read_csv_threads(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Itera
         yield InputError(path, f"missing columns {missing}; expected {', '.join(CSV_COLUMNS)}[, author]", line=1)
         return
     threads: dict[str, dict] = {}
+    row_start = reader.line_num + 1
     try:
         for row in reader:
+            line, row_start = row_start, reader.line_num + 1
             thread_id = (row["thread_id"] or "").strip()
             if not thread_id:
-                yield InputError(path, "empty thread_id", line=reader.line_num)
+                yield InputError(path, "empty thread_id", line=line)
                 continue
-            thread = threads.setdefault(thread_id, {"line": reader.line_num, "title": row["question_title"] or "",
-                                                    "body": row["question_body"] or "", "answers": []})
+            question = (row["question_title"] or "", row["question_body"] or "")
+            thread = threads.setdefault(thread_id, {"line": line, "question": question, "answers": [], "bad": None})
+            if question != thread["question"] and thread["bad"] is None:
+                thread["bad"] = InputError(path, f"thread {thread_id!r}: question fields differ from its first row "
+                                                 f"(line {thread['line']})", line=line)
             if (row["answer_body"] or "").strip():
                 thread["answers"].append((row["answer_title"] or "", row["answer_body"]))
     except csv.Error as err:
         yield InputError(path, f"not valid CSV ({err})", line=reader.line_num)
         return
+    if not threads:
+        yield InputError(path, "no rows under the header")
     for thread_id, thread in threads.items():
-        if not thread["answers"]:
+        if thread["bad"] is not None:
+            yield thread["bad"]
+        elif not thread["answers"]:
             yield InputError(path, f"thread {thread_id!r} has no answers", line=thread["line"])
-            continue
-        yield structured_thread(thread_id, str(path), thread["line"], thread["title"], thread["body"], thread["answers"])
+        else:
+            try:
+                yield _checked(structured_thread(thread_id, str(path), thread["line"], *thread["question"],
+                                                 thread["answers"]), settings)
+            except InputError as err:
+                yield err
 
 
 def read_path(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Iterator[ThreadSource | InputError]:
@@ -265,11 +323,13 @@ def read_path(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Iterator[Thr
         yield from read_csv_threads(path, settings)
     else:
         try:
-            text = read_text_file(path, settings)
             if suffix in HTML_SUFFIXES:
-                text = html_to_text(text)
+                text = html_to_text(decode(read_bytes(path, settings), path))
                 if not text.strip():
                     raise InputError(path, "the page has no readable text")
+                check_lines(text, path, settings)
+            else:
+                text = read_text_file(path, settings)
         except InputError as err:
             yield err
             return

@@ -50,7 +50,7 @@ class Block:
 
     @property
     def is_single_line(self) -> bool:
-        return "\n" not in self.text
+        return "\n" not in self.text and "\r" not in self.text
 
 
 @dataclass(frozen=True)
@@ -239,7 +239,7 @@ def segment_text(text: str, source: str = "<text>", settings: Settings = DEFAULT
     if not blocks:
         raise InputError(source, "the file is empty" if not text.strip() else "the file holds only page boilerplate")
     first = blocks[0]
-    title_line = first.text.split("\n", 1)[0].rstrip()
+    title_line = re.split(r"[\r\n]", first.text, maxsplit=1)[0].rstrip()
     question_title = (title_line, first.start, first.start + len(title_line))
     rest_of_first = first.text[len(title_line):].lstrip()
     if rest_of_first:  # title and body in one block
