@@ -38,6 +38,7 @@ THREAD_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES + CSV_SUFFIXES
 CSV_COLUMNS = ("thread_id", "question_title", "question_body", "answer_title", "answer_body")
 SEPARATOR = "\n\n"
 _HTML_DROP = ("script", "style", "noscript", "template", "nav", "aside", "form", "button", "svg", "head")
+_HTML_HEADINGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
 _HTML_BLOCKS = frozenset(("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "blockquote", "pre", "dt", "dd",
                           "dl", "td", "th", "tr", "table", "div", "section", "article", "main", "header", "footer",
                           "figure", "figcaption", "address", "hr"))
@@ -52,6 +53,7 @@ class ThreadSource:
     line: int | None
     text: str
     segments: tuple[Segment, ...] | None = None
+    title_hints: frozenset[int] = frozenset()  # offsets of lines the page marks as headings
 
 
 def discover_threads(input_path: Path | str) -> list[Path]:
@@ -108,7 +110,12 @@ def read_text_file(path: Path, settings: Settings = DEFAULT_SETTINGS) -> str:
 
 
 def html_to_text(html: str) -> str:
-    """The page's readable text: one line per block element or <br>, blank lines between.
+    """The page's readable text: one line per block element or <br>, blank lines between."""
+    return SEPARATOR.join(line for line, _ in html_lines(html)) + "\n"
+
+
+def html_lines(html: str) -> list[tuple[str, bool]]:
+    """The page's lines of text, each with whether it is a heading (h1-h6).
 
     Scripts, styles, navigation and forms are dropped, and so are the page's own
     header and footer (but not those inside an article or section, which can
@@ -123,13 +130,14 @@ def html_to_text(html: str) -> str:
     for tag in soup.find_all(("header", "footer")):
         if tag.find_parent(("article", "section")) is None:
             tag.decompose()
-    lines: list[str] = []
+    lines: list[tuple[str, bool]] = []
     pieces: list[str] = []
+    heading = [False]
 
     def flush() -> None:
         line = re.sub(r"\s+", " ", "".join(pieces)).strip()
         if line:
-            lines.append(line)
+            lines.append((line, heading[0]))
         pieces.clear()
 
     def walk(node) -> None:
@@ -142,14 +150,16 @@ def html_to_text(html: str) -> str:
                 flush()
             elif child.name in _HTML_BLOCKS:
                 flush()
+                outer, heading[0] = heading[0], heading[0] or child.name in _HTML_HEADINGS
                 walk(child)
                 flush()
+                heading[0] = outer
             else:
                 walk(child)
 
     walk(soup.body or soup)
     flush()
-    return SEPARATOR.join(lines) + "\n"
+    return lines
 
 
 def structured_thread(thread_id: str, source: str, line: int | None, question_title: str, question_body: str,
@@ -323,17 +333,24 @@ def read_path(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Iterator[Thr
         yield from read_csv_threads(path, settings)
     else:
         try:
+            hints: set[int] = set()
             if suffix in HTML_SUFFIXES:
-                text = html_to_text(decode(read_bytes(path, settings), path))
-                if not text.strip():
+                lines = html_lines(decode(read_bytes(path, settings), path))
+                if not lines:
                     raise InputError(path, "the page has no readable text")
+                offset = 0
+                for line, is_heading in lines:
+                    if is_heading:
+                        hints.add(offset)
+                    offset += len(line) + len(SEPARATOR)
+                text = SEPARATOR.join(line for line, _ in lines) + "\n"
                 check_lines(text, path, settings)
             else:
                 text = read_text_file(path, settings)
         except InputError as err:
             yield err
             return
-        yield ThreadSource(path.stem, str(path), None, text)
+        yield ThreadSource(path.stem, str(path), None, text, title_hints=frozenset(hints))
 
 
 def iter_threads(input_path: Path | str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[ThreadSource | InputError]:

@@ -78,7 +78,7 @@ def load_lexicon(path: Path = SEGMENT_LEXICON_FILE) -> dict:
         "stopwords": frozenset(lexicon["stopwords"]),
         "body_openers": frozenset(lexicon["body_openers"]),
         "list_marker": re.compile(lexicon["list_marker_regex"]),
-        "boilerplate": [(kind, re.compile(pattern, re.IGNORECASE))
+        "boilerplate": [(kind, re.compile(pattern))
                         for kind in (FOOTER, START, OTHER) for pattern in lines[kind]],
         "greeting": re.compile(lexicon["greeting_inline"], re.IGNORECASE),
         "signoff": re.compile(lexicon["signoff_inline"], re.IGNORECASE),
@@ -86,6 +86,7 @@ def load_lexicon(path: Path = SEGMENT_LEXICON_FILE) -> dict:
 
 
 FOOTER, START, OTHER = "footer", "start", "other"  # kinds of boilerplate line
+HEADING_BONUS = 3.0  # added to the title score of a line the source marks as a heading
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r|$)")  # any newline convention, old Mac "\r" too
 
 
@@ -102,7 +103,9 @@ def content_blocks(text: str, lexicon: dict | None = None) -> tuple[list[Block],
 
     The dict maps a block's index to the strongest boilerplate met just before
     it (FOOTER over START over OTHER), or START when a greeting opened the
-    block itself or a sign-off closed the block before.
+    block itself or a sign-off closed the block before; the key -1 - i marks a
+    block i closed by a sign-off (it belongs to an answer). A short line caught
+    between two footers (an unrecognised signature line) is dropped too.
     """
     lexicon = lexicon or load_lexicon()
     blocks: list[Block] = []
@@ -116,6 +119,7 @@ def content_blocks(text: str, lexicon: dict | None = None) -> tuple[list[Block],
             blocks.append(Block(start, end, text[start:end]))
         start = end = None
 
+    footer_after: set[int] = set()
     for match in _LINE.finditer(text):
         line = match.group(0)
         if not line:
@@ -128,6 +132,8 @@ def content_blocks(text: str, lexicon: dict | None = None) -> tuple[list[Block],
         if kind:
             close()
             pending = _stronger(pending, kind)
+            if kind == FOOTER and blocks:
+                footer_after.add(len(blocks) - 1)
             continue
         line_start = match.start() + (len(line) - len(line.lstrip()))
         if start is None:
@@ -137,7 +143,33 @@ def content_blocks(text: str, lexicon: dict | None = None) -> tuple[list[Block],
                 pending = None
         end = line_start + len(stripped)
     close()
+    blocks, breaks = _drop_sandwiched(blocks, breaks, footer_after)
     return _trim_greetings(text, blocks, breaks, lexicon)
+
+
+def _drop_sandwiched(blocks: list[Block], breaks: dict[int, str], footer_after: set[int]):
+    """Remove blocks with a footer on both sides that look like signature lines no pattern knew.
+
+    Such a block has at most three short lines, none ending like a sentence.
+    """
+    def signature_like(block: Block) -> bool:
+        lines = [line.strip() for line in re.split(r"\r\n|\r|\n", block.text)]
+        return len(lines) <= 3 and all(len(line.split()) <= 8 and not line.endswith((".", "!", "?")) for line in lines)
+
+    keep = [i for i, b in enumerate(blocks)
+            if not (breaks.get(i) == FOOTER and i in footer_after and signature_like(b))]
+    if len(keep) == len(blocks):
+        return blocks, breaks
+    new_breaks: dict[int, str] = {}
+    previous_kept = -1
+    for new_index, old_index in enumerate(keep):
+        kind = breaks.get(old_index)
+        if old_index - previous_kept > 1:  # something was dropped in between: a footer stood there
+            kind = FOOTER
+        if kind:
+            new_breaks[new_index] = kind
+        previous_kept = old_index
+    return [blocks[i] for i in keep], new_breaks
 
 
 def _stronger(current: str | None, new: str) -> str:
@@ -157,6 +189,7 @@ def _trim_greetings(text: str, blocks: list[Block], breaks: dict[int, str], lexi
         signoff = lexicon["signoff"].search(text[start:end])
         if signoff and signoff.start() > 0:
             end = start + signoff.start()
+            breaks[-1 - i] = START
             if i + 1 < len(blocks):
                 breaks[i + 1] = _stronger(breaks.get(i + 1), START)
         trimmed.append(Block(start, end, text[start:end]))
@@ -232,8 +265,13 @@ def choose_titles(scores: list[float], forced: set[int]) -> list[int]:
     return chosen
 
 
-def segment_text(text: str, source: str = "<text>", settings: Settings = DEFAULT_SETTINGS) -> list[Segment]:
-    """The question and answers of one thread's text, in order."""
+def segment_text(text: str, source: str = "<text>", settings: Settings = DEFAULT_SETTINGS,
+                 title_hints: frozenset[int] = frozenset()) -> list[Segment]:
+    """The question and answers of one thread's text, in order.
+
+    `title_hints` are offsets where the source marks a heading (HTML h1-h6);
+    such a line is far more likely a title.
+    """
     lexicon = load_lexicon()
     blocks, breaks = content_blocks(text, lexicon)
     if not blocks:
@@ -247,17 +285,19 @@ def segment_text(text: str, source: str = "<text>", settings: Settings = DEFAULT
         blocks[0] = Block(start, first.end, rest_of_first)
     else:
         blocks = blocks[1:]
-        breaks = {i - 1: kind for i, kind in breaks.items() if i >= 1}
+        breaks = {(i - 1 if i >= 0 else i + 1): kind for i, kind in breaks.items() if i >= 1 or i < -1}
     if not blocks:
         raise InputError(source, "the thread has a title but no question body and no answers")
 
     # blocks[0] is always question body; breaks before it only end the title
     forced = {i for i in breaks if i >= 1}
     footers = {i for i, kind in breaks.items() if i >= 1 and kind == FOOTER}
+    closed = {-1 - i for i in breaks if i < 0}  # blocks ending in a sign-off are answers, never the question
+    first_answer = min({i for i in closed if i >= 1} | forced, default=1)
     question_words = content_words(title_line, lexicon["stopwords"])
     scores = [_NO_TITLE] + [
         title_score(blocks[i], question_words, blocks[i - 1], blocks[i + 1] if i + 1 < len(blocks) else None,
-                    lexicon, settings)
+                    lexicon, settings) + (HEADING_BONUS if blocks[i].start in title_hints else 0.0)
         for i in range(1, len(blocks))]
     titles = set(choose_titles(scores, forced))
     if titles:
@@ -265,7 +305,7 @@ def segment_text(text: str, source: str = "<text>", settings: Settings = DEFAULT
     elif len(footers) >= 2:  # footers close the answers: one answer per run between them
         starts = sorted(forced)
     else:  # untitled: one answer per paragraph after the question
-        starts = list(range(min(forced) if forced else 1, len(blocks)))
+        starts = list(range(first_answer, len(blocks)))
 
     segments = [_make_segment(0, question_title, blocks[: starts[0]] if starts else blocks)]
     for k, index in enumerate(starts):

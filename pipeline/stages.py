@@ -91,7 +91,7 @@ def _progress(desc: str, total: int | None = None):
 
 def segment_source(thread: readers.ThreadSource, settings: Settings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """answers.csv rows for one thread: structured formats bring their segments, text is segmented."""
-    segments = thread.segments or segment.segment_text(thread.text, thread.source, settings)
+    segments = thread.segments or segment.segment_text(thread.text, thread.source, settings, thread.title_hints)
     return segment.answers_table(thread.thread_id, thread.text, segments, Path(thread.source).name, thread.line)
 
 

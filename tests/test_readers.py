@@ -6,6 +6,7 @@ import pytest
 from pipeline.config import DEFAULT_SETTINGS
 from pipeline.files import InputError
 from pipeline.readers import ThreadSource, discover_threads, html_to_text, iter_threads, read_text_file
+from pipeline.segment import segment_text
 
 from conftest import FIXTURES
 
@@ -54,13 +55,13 @@ def test_structured_formats_match_what_was_written():
     assert {t.thread_id for t in threads} == set(expected)
     for thread in threads:
         want = expected[thread.thread_id]
-        if thread.segments is None:  # html: segmented like text
-            assert all(s not in thread.text for s in want["must_not_appear"])
-            continue
-        assert thread.segments[0].title == want["question_title"]
-        assert [s.title for s in thread.segments[1:]] == want["answer_titles"]
-        for segment in thread.segments:
+        segments = thread.segments or segment_text(thread.text, title_hints=thread.title_hints)  # html: like text
+        assert segments[0].title == want["question_title"]
+        assert [s.title for s in segments[1:]] == want["answer_titles"]
+        for segment in segments:
             assert thread.text[segment.title_start:segment.title_end] == segment.title
+            body = thread.text[segment.char_start:segment.char_end]
+            assert not any(s in body or s in segment.title for s in want.get("must_not_appear", [])), body
 
 
 def test_html_text_keeps_inline_markup_inside_its_paragraph():
@@ -128,3 +129,53 @@ def test_csv_threads_group_rows_and_report_missing_columns(tmp_path):
     (tmp_path / "answers.csv").write_text("thread_id,question_title\nx,y\n")
     threads, errors = threads_of(tmp_path)
     assert threads == [] and "missing columns" in errors[0].problem
+
+
+@pytest.mark.parametrize("html, lines", [
+    ("<body><p>One<br>Two<br/>Three</p></body>", ["One", "Two", "Three"]),
+    ("<body><li><strong>Not permanent</strong><p>It wears off.</p></li></body>", ["Not permanent", "It wears off."]),
+    ("<body><div>Loose text<div>Inner block</div>more loose</div></body>", ["Loose text", "Inner block", "more loose"]),
+    ("<body><header>Site</header><article><header><h2>Title</h2></header><p>Body</p></article></body>",
+     ["Title", "Body"]),
+    ("<body><p>perm<b>anent</b> &amp; <!-- note -->temporary</p></body>", ["permanent & temporary"]),
+])
+def test_html_blocks_become_lines(html, lines):
+    assert html_to_text(html) == "\n\n".join(lines) + "\n"
+
+
+def test_minified_html_is_not_refused_for_its_long_line(tmp_path):
+    page = tmp_path / "page.html"
+    page.write_text("<html><body><h1>Is it permanent?</h1>" + "<p>Filler paragraph about nothing.</p>" * 5000
+                    + "<h2>No</h2><p>It wears off.</p></body></html>")
+    threads, errors = threads_of(page)
+    assert errors == [] and len(threads) == 1
+
+
+@pytest.mark.parametrize("line, problem", [
+    ('{"id":"t","question_title":"Q?","question_body":"b","answers":[{"title":5,"body":"x"}]}', "'title' should be str"),
+    ("[" * 100000, "nested too deeply|not JSON"),
+])
+def test_odd_jsonl_values_are_errors_not_crashes(tmp_path, line, problem):
+    path = tmp_path / "c.jsonl"
+    path.write_text(line + "\n")
+    threads, [error] = threads_of(path)
+    assert threads == [] and error.line == 1
+    assert __import__("re").search(problem, error.problem)
+
+
+def test_csv_reports_thread_start_lines_and_conflicting_questions(tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text('thread_id,question_title,question_body,answer_title,answer_body\n'
+                    't1,Q?,body,A,"two\nlines"\n'
+                    't2,Other?,b2,B,It wears off.\n'
+                    't1,Q changed?,body,C,More.\n')
+    threads, errors = threads_of(path)
+    assert [(t.thread_id, t.line) for t in threads] == [("t2", 4)]
+    assert errors[0].line == 5 and "differ" in errors[0].problem
+
+
+def test_utf16_is_named(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_bytes("Title?\n\nBody".encode("utf-16"))
+    with pytest.raises(InputError, match="UTF-16"):
+        read_text_file(path)

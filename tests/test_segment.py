@@ -122,3 +122,26 @@ def test_any_newline_convention(seed_text, newline):
 def test_blank_lines_holding_no_break_spaces_still_separate_blocks(seed_text):
     scraped = seed_text.replace("\n\n", "\n\u00a0\n")
     assert [s.title for s in segment_text(scraped)] == SEED_TITLES
+
+
+@pytest.mark.parametrize("text, titles, answer_texts", [
+    ("Is Botox permanent?\n\nI have had it for ten years.\n\nNot permanent\n\nIt wears off in 3 to 4 months.\n\n"
+     "Dr. Jane Roe\nBoard Certified Plastic Surgeon\n\nWeaker muscles over time\n\nRepeated injections cause atrophy.\n\n"
+     "John Smith MD\nPlastic Surgeon in Denver, CO\n\nYes, over time\n\nYou may need fewer units.\n\nMary Major, MD\n",
+     ["Not permanent", "Weaker muscles over time", "Yes, over time"],
+     ["It wears off in 3 to 4 months.", "Repeated injections cause atrophy.", "You may need fewer units."]),
+    ("Does Botox last longer over time?\n\nI have had it four times. Will it ever stay relaxed?\n\n"
+     "Great question! It wears off in 3 to 4 months, never permanent. I hope this helps.\n\n"
+     "Hi Ms. Jones, repeated injections can cause atrophy, so it may last longer. Good luck!\n",
+     ["", ""],
+     ["It wears off in 3 to 4 months, never permanent.", "repeated injections can cause atrophy, so it may last longer."]),
+    ("Is Botox permanent?\n\nI have had it for years.\n\nNot permanent\n\nIt wears off in 3 months.\n\n"
+     "Jane Roe, MD\nUnrecognised Clinic Line\nJane's Place, Denver\n4.9 out of 5 stars\n\n"
+     "Muscles weaken\n\nWith repeated use they atrophy.\n\nJohn Doe, MD\n",
+     ["Not permanent", "Muscles weaken"],
+     ["It wears off in 3 months.", "With repeated use they atrophy."]),
+], ids=["signature shapes", "greetings and sign-offs", "unknown lines between footers"])
+def test_boilerplate_variants(text, titles, answer_texts):
+    segments = segment_text(text)[1:]
+    assert [s.title for s in segments] == titles
+    assert [text[s.char_start:s.char_end] for s in segments] == answer_texts
