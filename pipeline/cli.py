@@ -1,4 +1,4 @@
-"""The ``claims`` command: one subcommand per stage, and ``run`` for all of them."""
+"""The ``claims`` command: one subcommand per stage, ``run`` for all of them, and the labelling loop."""
 
 from __future__ import annotations
 
@@ -15,9 +15,15 @@ DESCRIPTION = """Turn medical Q&A threads into a traceable claim dataset.
 Stages (each skipped when nothing it depends on changed; --force re-runs it):
   segment   thread files -> answers.csv (question and answers, title and body)
   extract   answers.csv -> claims.csv (typed claims with negation, hedging, durations)
-  train     hand labels + weak labels -> models/stance.joblib and its card
+  train     hand labels + weak labels -> a new model version in models/
   classify  stance for claims and answers, and summary.csv
   run       all of the above
+
+The labelling loop:
+  label export   the claims the current model is least sure of, as a CSV to fill in
+  label import   merge a filled-in CSV into the labels file
+  evaluate       the current model's report on the frozen evaluation set
+  models list | compare A B | use VERSION
 """
 
 EXIT_OK, EXIT_SKIPPED_INPUT, EXIT_ERROR = 0, 1, 2
@@ -34,63 +40,95 @@ def _add_common(parser: argparse.ArgumentParser, with_input: bool = True) -> Non
                         help="'blank:en' (default, no download) or an installed trained pipeline such as en_core_web_sm")
 
 
-def _add_model(parser: argparse.ArgumentParser) -> None:
+def _add_models(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--models", type=Path, default=config.MODELS_DIR,
-                        help="folder of the stance model and its card (default: %(default)s)")
+                        help="folder of the model versions and their cards (default: %(default)s)")
 
 
-def _add_training(parser: argparse.ArgumentParser, prefix: str = "") -> None:
-    parser.add_argument(f"--{prefix}labels", dest="labels", type=Path, default=config.LABELS_FILE,
+def _add_labels(parser: argparse.ArgumentParser, train_input: bool = False) -> None:
+    parser.add_argument("--labels", type=Path, default=config.LABELS_FILE,
                         help="hand stance labels (default: %(default)s)")
-    if prefix:
+    parser.add_argument("--frozen", type=Path, default=config.FROZEN_EVAL_FILE,
+                        help="frozen evaluation set, created on first training (default: %(default)s)")
+    if train_input:
         parser.add_argument("--train-input", type=Path, default=config.RAW_DIR,
                             help="thread files the labels refer to (default: %(default)s)")
+
+
+def _add_trust(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trust", action="store_true",
+                        help="load the model even if its sha256 does not match its card (only for a file you vouch for)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="claims", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    segment = commands.add_parser("segment", help="split threads into question and answers -> answers.csv")
-    _add_common(segment)
-    extract = commands.add_parser("extract", help="sentences and typed claims -> claims.csv")
-    _add_common(extract)
-    train = commands.add_parser("train", help="train the stance classifier from the labels file")
+    _add_common(commands.add_parser("segment", help="split threads into question and answers -> answers.csv"))
+    _add_common(commands.add_parser("extract", help="sentences and typed claims -> claims.csv"))
+    train = commands.add_parser("train", help="train a new stance model version from the labels")
     _add_common(train)
-    _add_model(train)
-    _add_training(train)
+    _add_models(train)
+    _add_labels(train)
+    train.add_argument("--promote", action="store_true", help="make the new version current even if it scores worse")
     classify = commands.add_parser("classify", help="stance for claims and answers, and summary.csv")
     _add_common(classify, with_input=False)
-    _add_model(classify)
-    classify.add_argument("--trust", action="store_true",
-                          help="load the model even if its sha256 does not match its card (only for a file you vouch for)")
+    _add_models(classify)
+    _add_trust(classify)
+    classify.add_argument("--model", help="a version to use instead of the current one")
     run = commands.add_parser("run", help="segment, extract, train (if needed) and classify")
     _add_common(run)
-    _add_model(run)
-    _add_training(run, prefix="train-")
+    _add_models(run)
+    _add_labels(run, train_input=True)
+
+    label = commands.add_parser("label", help="export uncertain claims to label, or import labels").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    export = label.add_parser("export", help="the claims the current model is least sure of -> a CSV to fill in")
+    export.add_argument("--n", type=int, default=20, help="how many (default: %(default)s)")
+    export.add_argument("--by", choices=("margin", "entropy"), default="margin",
+                        help="uncertainty measure (default: %(default)s)")
+    export.add_argument("--answers", action="store_true", help="also export uncertain answers")
+    export.add_argument("--file", type=Path, help="where to write (default: OUT/to_label.csv)")
+    export.add_argument("--out", type=Path, default=config.PROCESSED_DIR, help="folder of a run (default: %(default)s)")
+    _add_models(export)
+    export.add_argument("--labels", type=Path, default=config.LABELS_FILE, help="labels already given (default: %(default)s)")
+    imported = label.add_parser("import", help="validate a filled-in CSV and merge it into the labels file")
+    imported.add_argument("file", type=Path)
+    imported.add_argument("--out", type=Path, default=config.PROCESSED_DIR, help="folder of the run it came from")
+    imported.add_argument("--labels", type=Path, default=config.LABELS_FILE, help="labels file to merge into")
+    imported.add_argument("--annotator", help="who labelled (default: the file's annotator column, else your user name)")
+
+    evaluate = commands.add_parser("evaluate", help="a model's report on the frozen set -> metrics.json, metrics.txt, PNGs")
+    evaluate.add_argument("--out", type=Path, default=config.PROCESSED_DIR, help="folder for the report")
+    evaluate.add_argument("--model", help="a version (default: the current one)")
+    evaluate.add_argument("--eval-labels", type=Path, help="another labelled set instead of the frozen one")
+    _add_models(evaluate)
+    _add_labels(evaluate, train_input=True)
+    _add_trust(evaluate)
+
+    models = commands.add_parser("models", help="list, compare or choose model versions").add_subparsers(
+        dest="action", required=True, metavar="ACTION")
+    _add_models(models.add_parser("list", help="the versions with their figures"))
+    compare = models.add_parser("compare", help="two versions on the frozen set, and the claims that changed")
+    compare.add_argument("first")
+    compare.add_argument("second")
+    compare.add_argument("--out", type=Path, help="also write changed_predictions.csv here")
+    _add_models(compare)
+    _add_labels(compare, train_input=True)
+    use = models.add_parser("use", help="make a version current")
+    use.add_argument("version")
+    _add_models(use)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from pipeline import stages
     from pipeline.files import InputError
     from pipeline.nlp import RulesError
     from pipeline.stance import ModelTrustError
 
-    settings = replace(DEFAULT_SETTINGS, spacy_model=args.spacy_model)
-    skipped = []
     try:
-        if args.command in ("segment", "run"):
-            skipped += stages.run_segment(args.input, args.out, settings, args.force).errors
-        if args.command in ("extract", "run"):
-            stages.run_extract(args.input, args.out, settings, args.force)
-        if args.command == "train":
-            stages.run_train(args.input, args.labels, args.models, args.out, settings, args.force)
-        if args.command == "run":
-            stages.run_train(args.train_input, args.labels, args.models, args.out, settings, args.force)
-        if args.command in ("classify", "run"):
-            stages.run_classify(args.out, args.models, settings, args.force, getattr(args, "trust", False))
+        return _dispatch(args)
     except (InputError, RulesError, ModelTrustError, OSError) as err:
         print(f"claims {args.command}: error: {err}", file=sys.stderr)
         return EXIT_ERROR
@@ -101,6 +139,52 @@ def main(argv: list[str] | None = None) -> int:
         print(f"claims {args.command}: internal error ({type(err).__name__}: {err}); please report it",
               file=sys.stderr)
         return EXIT_ERROR
+
+
+def _dispatch(args) -> int:
+    from pipeline import registry, stages
+
+    settings = replace(DEFAULT_SETTINGS, spacy_model=getattr(args, "spacy_model", DEFAULT_SETTINGS.spacy_model))
+    if args.command == "label":
+        if args.action == "export":
+            stages.label_export(args.out, args.models, args.labels, args.n, args.by, args.answers, args.file)
+        else:
+            stages.label_import(args.file, args.out, args.labels, args.annotator)
+        return EXIT_OK
+    if args.command == "evaluate":
+        stages.run_evaluate(args.train_input, args.labels, args.models, args.out, settings, args.model,
+                            args.eval_labels, args.frozen, args.trust)
+        return EXIT_OK
+    if args.command == "models":
+        if args.action == "list":
+            table = stages.models_table(args.models)
+            print(table.to_string(index=False) if len(table) else f"no model versions in {args.models}")
+        elif args.action == "use":
+            registry.set_current(args.models, args.version)
+            print(f"{args.version} is now current")
+        else:
+            table, changed = stages.compare_models(args.train_input, args.labels, args.models, args.first,
+                                                   args.second, settings, args.frozen, args.out)
+            print(table.to_string())
+            print(f"\n{len(changed)} claims of the frozen set change their predicted stance"
+                  + (":" if len(changed) else "."))
+            if len(changed):
+                print(changed.to_string(index=False, max_colwidth=70))
+        return EXIT_OK
+
+    skipped = []
+    if args.command in ("segment", "run"):
+        skipped += stages.run_segment(args.input, args.out, settings, args.force).errors
+    if args.command in ("extract", "run"):
+        stages.run_extract(args.input, args.out, settings, args.force)
+    if args.command == "train":
+        stages.run_train(args.input, args.labels, args.models, args.out, settings, args.force, args.promote, args.frozen)
+    if args.command == "run":
+        stages.run_train(args.train_input, args.labels, args.models, args.out, settings, args.force,
+                         frozen_path=args.frozen)
+    if args.command in ("classify", "run"):
+        stages.run_classify(args.out, args.models, settings, args.force, getattr(args, "trust", False),
+                            getattr(args, "model", None))
     if skipped:
         print(f"claims {args.command}: {len(skipped)} input file(s) skipped; see errors.csv in {args.out}",
               file=sys.stderr)

@@ -15,6 +15,7 @@ RAW_DIR = DATA_DIR / "raw"
 PROCESSED_DIR = DATA_DIR / "processed"
 MODELS_DIR = PROJECT_ROOT / "models"
 LABELS_FILE = RAW_DIR / "labels" / "stance_labels.csv"
+FROZEN_EVAL_FILE = RAW_DIR / "labels" / "frozen_eval.csv"
 RESOURCES_DIR = Path(__file__).resolve().parent / "resources"
 
 # Rule files: data, editable without touching code. Each one is an input of

@@ -141,3 +141,42 @@ def analyse(matrix: pd.DataFrame, gold: pd.Series, ids: pd.Series) -> pd.DataFra
             "wrong_examples": ";".join(wrong_ids),
         })
     return pd.DataFrame(rows)
+
+
+def lf_weights(matrix: pd.DataFrame, gold: pd.Series) -> dict[str, float]:
+    """Each function's vote weight: the log-odds of its accuracy on hand labels against chance.
+
+    Accuracy is smoothed ((correct + 1) / (judged + 2)), so a function never
+    checked against a hand label gets a small positive weight, and one that is
+    wrong more often than chance gets none.
+    """
+    weights = {}
+    labelled = gold.to_numpy() != ABSTAIN
+    chance = 1 / len(STANCES)
+    for name in matrix.columns:
+        votes = matrix[name].to_numpy()
+        judged = labelled & (votes != ABSTAIN)
+        accuracy = (float((votes[judged] == gold.to_numpy()[judged]).sum()) + 1) / (float(judged.sum()) + 2)
+        odds = (accuracy / (1 - accuracy)) / (chance / (1 - chance))
+        weights[name] = max(0.0, float(np.log(odds)))
+    return weights
+
+
+def weighted_vote(matrix: pd.DataFrame, weights: dict[str, float]) -> tuple[pd.Series, pd.Series]:
+    """Weak label and its confidence per row: votes summed with their functions' weights.
+
+    Confidence is the softmax share of the winning class; rows with no weighted
+    vote, or a tie, get ABSTAIN and confidence 0.
+    """
+    scores = np.zeros((len(matrix), len(STANCES)))
+    for name in matrix.columns:
+        votes = matrix[name].to_numpy()
+        for k, stance in enumerate(STANCES):
+            scores[:, k] += np.where(votes == stance, weights.get(name, 0.0), 0.0)
+    best = scores.max(axis=1)
+    tied = (scores == best[:, None]).sum(axis=1) > 1
+    voted = (best > 0) & ~tied
+    shares = np.exp(scores - best[:, None])
+    confidence = np.where(voted, 1 / shares.sum(axis=1), 0.0)
+    labels = np.where(voted, np.asarray(STANCES, dtype=object)[scores.argmax(axis=1)], ABSTAIN)
+    return pd.Series(labels, index=matrix.index), pd.Series(confidence, index=matrix.index)

@@ -9,16 +9,19 @@ in its card.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from pipeline import config, dataset, durations, extensions, extract, files, labeling, nlp, readers, segment, stance
+from pipeline import (annotate, config, dataset, durations, evaluation, extensions, extract, files, labeling, nlp, readers,
+                      registry, segment, stance)
 from pipeline.config import DEFAULT_SETTINGS, Settings
 from pipeline.files import InputError, read_csv, write_csv
 
@@ -33,7 +36,7 @@ RULE_FILES = {
 CODE = {
     "segment": [config, files, readers, segment],
     "extract": [extensions, nlp, durations, extract],
-    "train": [labeling, stance],
+    "train": [labeling, stance, evaluation],
     "classify": [stance, dataset],
 }
 
@@ -171,24 +174,8 @@ def extract_from_answers(answers: pd.DataFrame, texts: dict[str, str], settings:
     return extract.extract_claims(pipeline_, answers, texts, settings, progress=_progress("extract", units))
 
 
-def model_path_in(model_dir: Path) -> Path:
-    return Path(model_dir) / f"{config.MODEL_NAME}.joblib"
-
-
-def run_train(input_path: Path, labels_path: Path, model_dir: Path, out: Path,
-              settings: Settings = DEFAULT_SETTINGS, force: bool = False) -> StageResult:
-    """Train the stance model on the hand labels (plus weak labels) and write it with its card."""
-    paths = readers.discover_threads(input_path)
-    labels = stance.read_labels(labels_path)
-    key = fingerprint("train", _digest(paths), _digest([labels_path]),
-                      _code(["segment", "extract", "train"]), settings.as_dict())
-    model_path = model_path_in(model_dir)
-    report = Path(out) / config.LF_REPORT_CSV
-    if not force and model_path.exists() and stance.card_path(model_path).exists() and report.exists():
-        card = stance.load_card(model_path)
-        if card.get("training_key") == key and card.get("model_sha256") == files.sha256_file(model_path):
-            _skip_message("train")
-            return StageResult("train", False, key)
+def labelled_corpus(input_path: Path, settings: Settings = DEFAULT_SETTINGS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """answers and claims of the threads the labels refer to, built in memory; the input must read cleanly."""
     threads = []
     for item in readers.iter_threads(input_path, settings):
         if isinstance(item, InputError):
@@ -196,28 +183,96 @@ def run_train(input_path: Path, labels_path: Path, model_dir: Path, out: Path,
         threads.append(item)
     texts = {t.thread_id: t.text for t in threads}
     answers = pd.concat([segment_source(t, settings) for t in threads], ignore_index=True)
-    claims = extract_from_answers(answers, texts, settings)
-    training = training_table(claims, answers, labels, labels_path, settings)
-    lf_report = labeling.analyse(training["lf_matrix"], training["gold"], claims["claim_id"])
+    return answers, extract_from_answers(answers, texts, settings)
+
+
+def run_train(input_path: Path, labels_path: Path, model_dir: Path, out: Path,
+              settings: Settings = DEFAULT_SETTINGS, force: bool = False, promote: bool = False,
+              frozen_path: Path = config.FROZEN_EVAL_FILE) -> StageResult:
+    """Train a new model version from hand and weak labels; make it current if asked or not worse.
+
+    The frozen evaluation set's answers are held out of training; both the new
+    version and the current one are scored on it.
+    """
+    paths = readers.discover_threads(input_path)
+    labels = stance.read_labels(labels_path)
+    frozen = evaluation.load_or_freeze(labels, frozen_path)
+    key = fingerprint("train", _digest(paths), _digest([labels_path, frozen_path]),
+                      _code(["segment", "extract", "train"]), settings.as_dict())
+    report = Path(out) / config.LF_REPORT_CSV
+    current = registry.current_version(model_dir)
+    if not force and current:
+        current_path = registry.model_file(model_dir, current)
+        card = stance.load_card(current_path)
+        kept_report = current_path.with_suffix(".labeling_functions.csv")
+        if (card.get("training_key") == key and card.get("model_sha256") == files.sha256_file(current_path)
+                and kept_report.exists()):
+            if not report.exists() or report.read_bytes() != kept_report.read_bytes():
+                files.atomic_write_bytes(report, kept_report.read_bytes())
+            _skip_message("train")
+            return StageResult("train", False, key)
+    answers, claims = labelled_corpus(input_path, settings)
+    held_out = evaluation.frozen_answers(frozen)
+    training = training_table(claims[~claims["answer_id"].isin(held_out)], answers,
+                              labels[~labels["answer_id"].isin(held_out)], labels_path, settings)
+    lf_report = labeling.analyse(training["lf_matrix"], training["gold"], training["claim_ids"])
     write_csv(lf_report, report, list(lf_report.columns))
     rows, y, weights, is_gold = training["rows"], training["y"], training["weights"], training["is_gold"]
+    spans = answers[["answer_id", "title_start", "title_end"]]
     model = stance.build_model(settings)
-    metrics = stance.cross_validate(model, rows, y, weights, is_gold, training["answer_labels"],
-                                    answers[["answer_id", "title_start", "title_end"]], settings)
+    metrics = {group: stance.cross_validate(model, rows, y, weights, is_gold, training["answer_labels"], spans,
+                                            settings, group_by=group)
+               for group in ("answer_id", "thread_id")}
+    hand_only = stance.cross_validate(model, rows[is_gold], y[is_gold], weights[is_gold], is_gold[is_gold],
+                                      training["answer_labels"], spans, settings)
     model.fit(rows, y, classify__sample_weight=weights)
+    eval_rows, eval_gold, eval_answers = evaluation.evaluation_rows(claims, frozen)
+    frozen_metrics, _ = evaluation.evaluate(model, eval_rows, eval_gold, eval_answers, spans, settings)
+    version = registry.next_version(model_dir)
+    write_csv(lf_report, registry.model_file(model_dir, version).with_suffix(".labeling_functions.csv"),
+              list(lf_report.columns))
     table_bytes = rows.assign(label=y, weight=weights).to_csv(index=False, lineterminator="\n").encode()
-    card = stance.save_model(model, model_path, {
+    stance.save_model(model, registry.model_file(model_dir, version), {
+        "version": version,
+        "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "training_key": key,
         "training_data_sha256": files.sha256_bytes(table_bytes),
         "training_rows": {"hand_labelled": int(is_gold.sum()), "weak_only": int((~is_gold).sum())},
         "labels_file": labels_path.name,
         "settings": settings.as_dict(),
-        "metrics": metrics,
+        "cross_validation": {"by_answer": metrics["answer_id"], "by_thread": metrics["thread_id"],
+                             "by_answer_hand_labels_only": hand_only},
+        "frozen_evaluation": frozen_metrics,
         "labeling_functions": lf_report.drop(columns=["wrong_examples"]).to_dict("records"),
     })
-    log(f"train: {int(is_gold.sum())} hand-labelled and {int((~is_gold).sum())} weakly labelled claims -> {model_path}")
-    log(format_metrics(card["metrics"]))
+    log(f"train: {version}: {int(is_gold.sum())} hand-labelled and {int((~is_gold).sum())} weakly labelled claims; "
+        f"{len(held_out)} answers held out for the frozen evaluation")
+    log(format_metrics(metrics["answer_id"]))
+    log(format_metrics(metrics["thread_id"]))
+    _promote(model_dir, version, frozen_metrics, current, eval_rows, eval_gold, eval_answers, spans, settings, promote)
     return StageResult("train", True, key)
+
+
+def _promote(model_dir, version, new_metrics, current, eval_rows, eval_gold, eval_answers, spans, settings, asked):
+    """Make `version` current if asked, if there is no current model, or if it is not worse on the frozen set."""
+    new_score = evaluation.headline(new_metrics)
+    if asked or current is None:
+        registry.set_current(model_dir, version)
+        log(f"train: {version} is now current (frozen macro-F1 {new_score:.3f})")
+        return
+    try:
+        old_model, _ = stance.load_model(registry.model_file(model_dir, current))
+        old_score = evaluation.headline(evaluation.evaluate(old_model, eval_rows, eval_gold, eval_answers, spans,
+                                                            settings)[0])
+    except stance.ModelTrustError as err:
+        log(f"train: the current model cannot be checked ({err}); {version} replaces it")
+        old_score = float("-inf")
+    if new_score >= old_score:
+        registry.set_current(model_dir, version)
+        log(f"train: {version} is now current: frozen macro-F1 {new_score:.3f} vs {old_score:.3f} for {current}")
+    else:
+        log(f"train: {version} kept but not made current: frozen macro-F1 {new_score:.3f} is worse than "
+            f"{old_score:.3f} for {current}; 'claims models use {version}' or 'claims train --promote' overrides")
 
 
 def training_table(claims: pd.DataFrame, answers: pd.DataFrame, labels: pd.DataFrame, labels_path: Path,
@@ -234,18 +289,23 @@ def training_table(claims: pd.DataFrame, answers: pd.DataFrame, labels: pd.DataF
     unknown_answers = sorted(set(answer_labels.index) - set(answers["answer_id"]))
     if unknown_answers:
         raise InputError(labels_path, f"answer labels for unknown answers {unknown_answers[:5]}")
+    claims = claims.reset_index(drop=True)
     gold = stance.attach_labels(claims, labels)
     lf_matrix = labeling.apply_labeling_functions(claims)
-    weak = labeling.majority_vote(lf_matrix)
+    # combined, not concatenated: a hand label wins; elsewhere the functions vote with weights from
+    # their accuracy on the hand labels, and the row's weight follows the vote's confidence
+    weak, confidence = labeling.weighted_vote(lf_matrix, labeling.lf_weights(lf_matrix, gold))
     is_gold = gold.ne(labeling.ABSTAIN).to_numpy()
     use = is_gold | weak.ne(labeling.ABSTAIN).to_numpy()
     y = gold.where(is_gold, weak)
+    weights = np.where(is_gold, 1.0, settings.weak_label_weight * confidence.to_numpy())
     return {
         "rows": claims[use].reset_index(drop=True),
         "y": y[use].reset_index(drop=True),
-        "weights": pd.Series(is_gold[use]).map({True: 1.0, False: settings.weak_label_weight}).to_numpy(),
+        "weights": weights[use],
         "is_gold": is_gold[use],
         "gold": gold,
+        "claim_ids": claims["claim_id"],
         "lf_matrix": lf_matrix,
         "answer_labels": answer_labels,
     }
@@ -254,26 +314,112 @@ def training_table(claims: pd.DataFrame, answers: pd.DataFrame, labels: pd.DataF
 def format_metrics(metrics: dict) -> str:
     if "error" in metrics:
         return f"cross-validation: {metrics['error']}"
-    lines = [f"cross-validated over {metrics['folds']} folds grouped by {metrics['grouped_by']}:"]
+    return evaluation.readable_table(
+        metrics, f"cross-validated over {metrics['folds']} folds grouped by {metrics['grouped_by']}:")
+
+
+def _frozen_setup(train_input: Path, labels_path: Path, frozen_path: Path, settings: Settings, eval_labels: Path | None):
+    """Labelled evaluation rows: the frozen set by default, or another labels file."""
+    labels = stance.read_labels(eval_labels) if eval_labels else evaluation.load_or_freeze(
+        stance.read_labels(labels_path), frozen_path)
+    answers, claims = labelled_corpus(train_input, settings)
+    rows, gold, answer_labels = evaluation.evaluation_rows(claims, labels)
+    return rows, gold, answer_labels, answers[["answer_id", "title_start", "title_end"]]
+
+
+def run_evaluate(train_input: Path, labels_path: Path, model_dir: Path, out: Path, settings: Settings = DEFAULT_SETTINGS,
+                 model_name: str | None = None, eval_labels: Path | None = None,
+                 frozen_path: Path = config.FROZEN_EVAL_FILE, trust: bool = False) -> dict:
+    """Score a model (the current one by default) on a labelled set and write its report into `out`."""
+    model_path = registry.resolve(model_dir, model_name)
+    model, card = stance.load_model(model_path, trust=trust)
+    rows, gold, answer_labels, spans = _frozen_setup(train_input, labels_path, frozen_path, settings, eval_labels)
+    metrics, _ = evaluation.evaluate(model, rows, gold, answer_labels, spans, settings)
+    metrics["model"] = card.get("version", model_path.stem)
+    metrics["evaluated_on"] = Path(eval_labels or frozen_path).name
+    title = f"{metrics['model']} on {metrics['evaluated_on']}"
+    paths = evaluation.write_report(metrics, out, title)
+    print(evaluation.readable_table(metrics, title))
+    log(f"evaluate: report in {', '.join(str(p) for p in paths)}")
+    return metrics
+
+
+def models_table(model_dir: Path) -> pd.DataFrame:
+    current = registry.current_version(model_dir)
+    rows = []
+    for version, card in registry.cards(model_dir):
+        cv = card.get("cross_validation", {}).get("by_answer", {})
+        frozen = card.get("frozen_evaluation", {})
+        rows.append({
+            "version": version, "current": "*" if version == current else "",
+            "trained_at": card.get("trained_at", ""),
+            "hand_rows": card.get("training_rows", {}).get("hand_labelled"),
+            "weak_rows": card.get("training_rows", {}).get("weak_only"),
+            "cv_macro_f1": cv.get("claims", {}).get("macro_f1"), "cv_f_avg": cv.get("claims", {}).get("f_avg"),
+            "frozen_macro_f1": frozen.get("claims", {}).get("macro_f1"),
+            "frozen_f_avg": frozen.get("claims", {}).get("f_avg"),
+        })
+    return pd.DataFrame(rows)
+
+
+def compare_models(train_input: Path, labels_path: Path, model_dir: Path, first: str, second: str,
+                   settings: Settings = DEFAULT_SETTINGS, frozen_path: Path = config.FROZEN_EVAL_FILE,
+                   out: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two versions side by side on the frozen set, and the claims whose predicted stance changed."""
+    rows, gold, answer_labels, spans = _frozen_setup(train_input, labels_path, frozen_path, settings, None)
+    results, probabilities = {}, {}
+    for name in (first, second):
+        model, card = stance.load_model(registry.resolve(model_dir, name))
+        results[name], probabilities[name] = evaluation.evaluate(model, rows, gold, answer_labels, spans, settings)
+    table = pd.DataFrame({name: _flat_scores(metrics) for name, metrics in results.items()})
+    changed = evaluation.changed_predictions(rows, gold, probabilities[first], probabilities[second])
+    if out is not None:
+        write_csv(changed, Path(out) / "changed_predictions.csv", list(changed.columns))
+    return table, changed
+
+
+def _flat_scores(metrics: dict) -> dict:
+    flat = {}
     for level in ("claims", "answers"):
-        if level not in metrics:
-            continue
-        m, base = metrics[level], metrics[f"{level}_majority_baseline"]
-        per = ", ".join(f"{k} P={v['precision']:.2f} R={v['recall']:.2f} F1={v['f1']:.2f} (n={v['support']})"
-                        for k, v in m["per_class"].items())
-        lines.append(f"  {level}: macro-F1 {m['macro_f1']:.3f}, F_avg {m['f_avg']:.3f}, accuracy {m['accuracy']:.3f} "
-                     f"(majority baseline: macro-F1 {base['macro_f1']:.3f}, F_avg {base['f_avg']:.3f}, "
-                     f"accuracy {base['accuracy']:.3f}); {per}")
-    return "\n".join(lines)
+        if level in metrics:
+            m = metrics[level]
+            flat.update({f"{level} macro-F1": m["macro_f1"], f"{level} F_avg": m["f_avg"],
+                         f"{level} accuracy": m["accuracy"]})
+            flat.update({f"{level} F1 {label}": row["f1"] for label, row in m["per_class"].items()})
+    flat["claims ECE"] = metrics["claims"]["calibration"]["ece"]
+    return flat
+
+
+def label_export(out: Path, model_dir: Path, labels_path: Path, n: int, strategy: str = "margin",
+                 include_answers: bool = False, target: Path | None = None) -> Path:
+    model, _ = stance.load_model(registry.resolve(model_dir))
+    answers = read_csv(Path(out) / config.ANSWERS_CSV, "segment")
+    claims = read_csv(Path(out) / config.CLAIMS_CSV, "extract")
+    labels = stance.read_labels(labels_path)
+    picked = annotate.export_uncertain(model, answers, claims, labels, n, strategy, include_answers)
+    target = Path(target or Path(out) / "to_label.csv")
+    write_csv(picked, target, annotate.EXPORT_COLUMNS)
+    log(f"label export: {len(picked)} items from {picked['thread_id'].nunique()} threads, least sure first "
+        f"by {strategy} -> {target}")
+    return target
+
+
+def label_import(path: Path, out: Path, labels_path: Path, annotator: str | None = None) -> tuple[int, int, int]:
+    answers = read_csv(Path(out) / config.ANSWERS_CSV, "segment")
+    claims = read_csv(Path(out) / config.CLAIMS_CSV, "extract")
+    labels = stance.read_labels(labels_path)
+    counts = annotate.import_labels(Path(path), Path(labels_path), labels, claims, answers, annotator)
+    log(f"label import: {counts[0]} labelled rows: {counts[1]} new, {counts[2]} changed -> {labels_path}")
+    return counts
 
 
 def run_classify(out: Path, model_dir: Path, settings: Settings = DEFAULT_SETTINGS, force: bool = False,
-                 trust: bool = False) -> StageResult:
+                 trust: bool = False, model_name: str | None = None) -> StageResult:
     stamps = Stamps(out)
     upstream = stamps.key("extract")
     if upstream is None:
         raise InputError(Path(out) / config.CLAIMS_CSV, "no record of an extract run here; run 'claims extract' first")
-    model_path = model_path_in(model_dir)
+    model_path = registry.resolve(model_dir, model_name)
     model, card = stance.load_model(model_path, trust=trust)
     key = fingerprint("classify", upstream, files.sha256_file(model_path),
                       _code(["classify"]), settings.as_dict())

@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
-from sklearn.dummy import DummyClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
@@ -28,7 +27,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
 from pipeline.config import DEFAULT_SETTINGS, Settings
-from pipeline.files import InputError, atomic_write_bytes, sha256_bytes, sha256_file
+from pipeline.files import InputError, atomic_write_bytes, restore, sha256_bytes, sha256_file
 from pipeline.labeling import ABSTAIN, AGAINST, FAVOR, NEUTRAL, STANCES
 
 LABEL_COLUMNS = ["thread_id", "level", "answer_id", "text", "label", "annotator", "labelled_at", "source"]
@@ -74,7 +73,7 @@ def read_labels(path: Path | str) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise InputError(path, "labels file not found")
-    labels = pd.read_csv(path, dtype=str, keep_default_na=False)
+    labels = pd.read_csv(path, dtype=str, keep_default_na=False).map(restore)
     missing = [c for c in LABEL_COLUMNS if c not in labels.columns]
     if missing:
         raise InputError(path, f"missing columns {missing}")
@@ -142,50 +141,78 @@ def answer_stance(claims: pd.DataFrame, probabilities: np.ndarray, classes, titl
     })
 
 
+def reliability(y_true, probabilities: np.ndarray, n_bins: int = 5) -> dict:
+    """Calibration of the top-class probability: expected calibration error, Brier score, and bins."""
+    truth = np.asarray(list(y_true))
+    confidence = probabilities.max(axis=1)
+    correct = np.asarray(STANCES, dtype=object)[probabilities.argmax(axis=1)] == truth
+    onehot = np.stack([(truth == label).astype(float) for label in STANCES], axis=1)
+    edges = np.linspace(0, 1, n_bins + 1)
+    bins, ece = [], 0.0
+    for low, high in zip(edges[:-1], edges[1:]):
+        inside = (confidence > low) & (confidence <= high)
+        if inside.any():
+            gap = abs(float(correct[inside].mean()) - float(confidence[inside].mean()))
+            ece += gap * inside.sum() / len(truth)
+            bins.append({"from": round(float(low), 2), "to": round(float(high), 2), "n": int(inside.sum()),
+                         "confidence": round(float(confidence[inside].mean()), 4),
+                         "accuracy": round(float(correct[inside].mean()), 4)})
+    return {"ece": round(float(ece), 4), "brier": round(float(((probabilities - onehot) ** 2).sum(axis=1).mean()), 4),
+            "bins": bins}
+
+
+def aligned_proba(model: Pipeline, rows: pd.DataFrame) -> np.ndarray:
+    """Probabilities with columns in STANCES order, whatever classes the model saw."""
+    proba = model.predict_proba(rows)
+    aligned = np.zeros((len(rows), len(STANCES)))
+    for k, label in enumerate(model.classes_):
+        aligned[:, STANCES.index(label)] = proba[:, k]
+    return aligned
+
+
+def score_predictions(rows: pd.DataFrame, gold: pd.Series, probabilities: np.ndarray, answer_labels: pd.Series,
+                      title_spans: pd.DataFrame, settings: Settings = DEFAULT_SETTINGS) -> dict:
+    """Claim- and answer-level scores, majority baselines and calibration for given probabilities."""
+    predicted = [STANCES[i] for i in probabilities.argmax(axis=1)]
+    majority = gold.value_counts().sort_index().idxmax() if len(gold) else AGAINST
+    result = {
+        "claims": {**_scores(gold, predicted), "calibration": reliability(gold, probabilities)},
+        "claims_majority_baseline": _scores(gold, [majority] * len(gold)),
+    }
+    answers = answer_stance(rows.reset_index(drop=True), probabilities, STANCES, title_spans, settings)
+    answers = answers[answers["answer_id"].isin(answer_labels.index)]
+    if len(answers):
+        truth = answer_labels.loc[answers["answer_id"]]
+        result["answers"] = _scores(truth, answers["stance"])
+        answer_majority = truth.value_counts().sort_index().idxmax()
+        result["answers_majority_baseline"] = _scores(truth, [answer_majority] * len(truth))
+    return result
+
+
 def cross_validate(model: Pipeline, rows: pd.DataFrame, y: pd.Series, weights: np.ndarray, is_gold: np.ndarray,
                    answer_labels: pd.Series, title_spans: pd.DataFrame,
-                   settings: Settings = DEFAULT_SETTINGS) -> dict:
-    """Out-of-fold scores on hand-labelled rows only, folds grouped by answer.
+                   settings: Settings = DEFAULT_SETTINGS, group_by: str = "answer_id") -> dict:
+    """Out-of-fold scores on hand-labelled rows only, folds grouped by `group_by` (answer or thread).
 
-    Weakly labelled rows are used for training in every fold but never scored.
+    Weakly labelled rows are used for training in every fold (unless their group
+    is being scored) but never scored themselves. The majority baseline is the
+    most frequent hand label, as a model that always predicts it would score.
     """
-    groups = rows["answer_id"].to_numpy()
-    gold_groups = np.unique(groups[is_gold])
-    n_splits = min(settings.cv_folds, len(gold_groups))
-    if n_splits < 2:
-        return {"error": "fewer than two labelled answers: cannot cross-validate"}
-    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=settings.random_state)
+    groups = rows[group_by].to_numpy()
     gold_index = np.flatnonzero(is_gold)
-    predicted = pd.Series(index=rows.index[gold_index], dtype=object)
-    baseline = predicted.copy()
+    n_splits = min(settings.cv_folds, len(np.unique(groups[gold_index])))
+    if n_splits < 2:
+        return {"error": f"fewer than two labelled {group_by.replace('_id', 's')}: cannot cross-validate"}
+    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=settings.random_state)
     probabilities = np.zeros((len(gold_index), len(STANCES)))
     for train_part, test_part in folds.split(gold_index, y.to_numpy()[gold_index], groups[gold_index]):
         test_rows = gold_index[test_part]
         train_mask = ~np.isin(groups, groups[test_rows])
         fitted = clone(model).fit(rows[train_mask], y[train_mask], classify__sample_weight=weights[train_mask])
-        proba = fitted.predict_proba(rows.iloc[test_rows])
-        aligned = np.zeros((len(test_rows), len(STANCES)))
-        for k, label in enumerate(fitted.classes_):
-            aligned[:, STANCES.index(label)] = proba[:, k]
-        probabilities[test_part] = aligned
-        predicted.iloc[test_part] = [STANCES[i] for i in aligned.argmax(axis=1)]
-        dummy = DummyClassifier(strategy="most_frequent").fit(rows[train_mask], y[train_mask])
-        baseline.iloc[test_part] = dummy.predict(rows.iloc[test_rows])
-    gold = y.iloc[gold_index]
-    result = {
-        "folds": n_splits,
-        "grouped_by": "answer_id",
-        "claims": _scores(gold, predicted),
-        "claims_majority_baseline": _scores(gold, baseline),
-    }
-    answers = answer_stance(rows.iloc[gold_index].reset_index(drop=True), probabilities, STANCES, title_spans, settings)
-    answers = answers[answers["answer_id"].isin(answer_labels.index)]
-    if len(answers):
-        truth = answer_labels.loc[answers["answer_id"]]
-        result["answers"] = _scores(truth, answers["stance"])
-        majority = truth.value_counts().index[0]
-        result["answers_majority_baseline"] = _scores(truth, [majority] * len(truth))
-    return result
+        probabilities[test_part] = aligned_proba(fitted, rows.iloc[test_rows])
+    return {"folds": n_splits, "grouped_by": group_by,
+            **score_predictions(rows.iloc[gold_index], y.iloc[gold_index], probabilities, answer_labels,
+                                title_spans, settings)}
 
 
 def versions() -> dict:

@@ -6,7 +6,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from pipeline import config, stages
+from pipeline import config, registry, stages
 from pipeline.cli import EXIT_ERROR, EXIT_OK, EXIT_SKIPPED_INPUT, main
 from pipeline.files import read_csv
 
@@ -74,14 +74,20 @@ def test_training_is_reproducible_across_processes(tmp_path):
     for name in ("a", "b"):
         subprocess.run([sys.executable, "-m", "pipeline", "train", "--out", str(tmp_path / f"out_{name}"),
                         "--models", str(tmp_path / name)], check=True, capture_output=True)
-    assert (tmp_path / "a" / "stance.joblib").read_bytes() == (tmp_path / "b" / "stance.joblib").read_bytes()
-    card = json.loads((tmp_path / "a" / "stance.card.json").read_text())
-    assert card == json.loads((tmp_path / "b" / "stance.card.json").read_text())
+    assert (tmp_path / "a" / "stance-0001.joblib").read_bytes() == (tmp_path / "b" / "stance-0001.joblib").read_bytes()
+    card = json.loads((tmp_path / "a" / "stance-0001.card.json").read_text())
+    other = json.loads((tmp_path / "b" / "stance-0001.card.json").read_text())
+    assert card.pop("trained_at") and other.pop("trained_at")
+    assert card == other
     assert card["labels"] == ["against", "favor", "neutral"]
-    assert card["metrics"]["grouped_by"] == "answer_id"
+    by_answer = card["cross_validation"]["by_answer"]
+    assert by_answer["grouped_by"] == "answer_id"
     for level in ("claims", "answers"):
-        assert 0 <= card["metrics"][level]["f_avg"] <= 1
-        assert "accuracy" in card["metrics"][f"{level}_majority_baseline"]
+        assert 0 <= by_answer[level]["f_avg"] <= 1
+        assert "accuracy" in by_answer[f"{level}_majority_baseline"]
+    assert 0 <= card["frozen_evaluation"]["claims"]["macro_f1"] <= 1
+    by_thread = card["cross_validation"]["by_thread"]
+    assert by_thread.get("grouped_by") == "thread_id" or "fewer than two labelled threads" in by_thread["error"]
     assert len(card["training_data_sha256"]) == 64
 
 
@@ -160,7 +166,7 @@ def test_classify_refuses_a_tampered_model(corpus, models, tmp_path, capsys):
     assert run(corpus, tmp_path / "out", models) == EXIT_OK
     tampered = tmp_path / "models"
     shutil.copytree(models, tampered)
-    model_file = tampered / f"{config.MODEL_NAME}.joblib"
+    model_file = registry.resolve(tampered)
     model_file.write_bytes(model_file.read_bytes()[:-1] + b"\x01")
     before = (tmp_path / "out" / "claims.csv").read_bytes()
     assert main(["classify", "--out", str(tmp_path / "out"), "--models", str(tampered), "--force"]) == EXIT_ERROR
