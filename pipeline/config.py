@@ -45,7 +45,8 @@ class Settings:
     batch_size: int = 64
     cv_folds: int = 5
     random_state: int = 0
-    weak_label_weight: float = 0.5
+    weak_label_weight: float = 0.1  # times the weak vote's confidence; see bench/stance_experiments.py
+    min_labels_to_calibrate: int = 15  # hand labels per class before probabilities get sigmoid calibration
     title_weight: float = 2.0  # weight of title claims in answer-level stance
     score_decimals: int = 4
     max_thread_bytes: int = 10 * 2**20  # a single-thread file or one JSONL line; larger is an error

@@ -219,7 +219,7 @@ def run_train(input_path: Path, labels_path: Path, model_dir: Path, out: Path,
     write_csv(lf_report, report, list(lf_report.columns))
     rows, y, weights, is_gold = training["rows"], training["y"], training["weights"], training["is_gold"]
     spans = answers[["answer_id", "title_start", "title_end"]]
-    model = stance.build_model(settings)
+    model = stance.build_model(settings, y[is_gold].value_counts())
     metrics = {group: stance.cross_validate(model, rows, y, weights, is_gold, training["answer_labels"], spans,
                                             settings, group_by=group)
                for group in ("answer_id", "thread_id")}
@@ -238,6 +238,7 @@ def run_train(input_path: Path, labels_path: Path, model_dir: Path, out: Path,
         "training_key": key,
         "training_data_sha256": files.sha256_bytes(table_bytes),
         "training_rows": {"hand_labelled": int(is_gold.sum()), "weak_only": int((~is_gold).sum())},
+        "calibrated": stance.is_calibrated(model),
         "labels_file": labels_path.name,
         "settings": settings.as_dict(),
         "cross_validation": {"by_answer": metrics["answer_id"], "by_thread": metrics["thread_id"],

@@ -22,7 +22,8 @@ from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
-from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
@@ -53,7 +54,14 @@ def claim_features(frame: pd.DataFrame) -> pd.DataFrame:
     }, index=frame.index)
 
 
-def build_model(settings: Settings = DEFAULT_SETTINGS) -> Pipeline:
+def build_model(settings: Settings = DEFAULT_SETTINGS, hand_label_counts: pd.Series | None = None) -> Pipeline:
+    """The stance Pipeline; calibrated (sigmoid, 3-fold) once every class has enough hand labels.
+
+    With fewer labels per class than settings.min_labels_to_calibrate, sigmoid
+    calibration cannot be fitted reliably (it needs each class in each inner
+    fold), so the class-balanced logistic regression's own probabilities are used
+    and the card and reports show their reliability.
+    """
     features = ColumnTransformer([
         ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True), "text"),
         ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2), "text"),
@@ -63,9 +71,22 @@ def build_model(settings: Settings = DEFAULT_SETTINGS) -> Pipeline:
     return Pipeline([
         ("derive", FunctionTransformer(claim_features)),
         ("features", features),
-        ("classify", LogisticRegression(max_iter=5000, class_weight="balanced", C=5.0,
-                                        random_state=settings.random_state)),
+        ("classify", calibrated(LogisticRegression(max_iter=5000, class_weight="balanced", C=5.0,
+                                                   random_state=settings.random_state), settings, hand_label_counts)),
     ])
+
+
+def calibrated(classifier, settings: Settings, hand_label_counts: pd.Series | None):
+    enough = (hand_label_counts is not None and set(hand_label_counts.index) >= set(STANCES)
+              and int(hand_label_counts.min()) >= settings.min_labels_to_calibrate)
+    if not enough:
+        return classifier
+    folds = StratifiedKFold(3, shuffle=True, random_state=settings.random_state)
+    return CalibratedClassifierCV(classifier, method="sigmoid", cv=folds)
+
+
+def is_calibrated(model: Pipeline) -> bool:
+    return isinstance(model.named_steps["classify"], CalibratedClassifierCV)
 
 
 def read_labels(path: Path | str) -> pd.DataFrame:
