@@ -1,0 +1,75 @@
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.annotate import merge_labels, spread_across_threads, uncertainty, validate_labels
+from pipeline.stance import LABEL_COLUMNS
+
+
+def test_margin_and_entropy_rank_the_flattest_distribution_least_sure():
+    proba = np.array([[0.9, 0.05, 0.05], [0.4, 0.35, 0.25], [0.5, 0.5, 0.0]])
+    margin = uncertainty(proba, "margin")
+    entropy = uncertainty(proba, "entropy")
+    assert margin.argmax() == 2 and margin.argmin() == 0  # a tie between two classes is the least sure
+    assert entropy.argmax() == 1 and entropy.argmin() == 0  # entropy looks at all three classes
+    with pytest.raises(ValueError):
+        uncertainty(proba, "lowest")
+
+
+def test_picks_are_spread_across_threads():
+    frame = pd.DataFrame({"thread_id": ["a"] * 5 + ["b"] * 2, "key": list("abcdefg"),
+                          "uncertainty": [0.9, 0.8, 0.7, 0.6, 0.5, 0.65, 0.1]})
+    picked = spread_across_threads(frame, 4)
+    assert list(picked["thread_id"]) == ["a", "b", "a", "b"]
+    assert list(picked["key"]) == ["a", "f", "b", "g"]
+
+
+CLAIMS = pd.DataFrame({"claim_id": ["t:1:0:duration", "t:1:1:atrophy"], "answer_id": ["t:1", "t:1"],
+                       "thread_id": ["t", "t"], "text": ["It lasts 3 months.", "Muscles atrophy."]})
+ANSWERS = pd.DataFrame({"answer_id": ["t:0", "t:1"], "thread_id": ["t", "t"], "title": ["Q?", "No"]})
+
+
+def label_file(*rows):
+    return pd.DataFrame([dict(zip(["level", "claim_id", "answer_id", "text", "label", "annotator"], r)) for r in rows])
+
+
+def test_valid_rows_become_label_rows_and_blank_labels_are_skipped(tmp_path):
+    frame = label_file(("sentence", "t:1:0:duration", "t:1", "It lasts 3 months.", " Against ", "ann"),
+                       ("sentence", "t:1:1:atrophy", "t:1", "Muscles atrophy.", "", ""),
+                       ("answer", "", "t:1", "No", "against", ""))
+    accepted, problems = validate_labels(frame, CLAIMS, ANSWERS, tmp_path / "f.csv")
+    assert problems == []
+    assert accepted[["level", "answer_id", "text", "label"]].values.tolist() == [
+        ["sentence", "t:1", "It lasts 3 months.", "against"], ["answer", "t:1", "No", "against"]]
+
+
+@pytest.mark.parametrize("rows, problem", [
+    ([("sentence", "t:1:0:duration", "t:1", "It lasts 3 months.", "maybe", "")], "row 2: unknown label 'maybe'"),
+    ([("sentence", "t:9:0:duration", "t:9", "x", "favor", "")], "row 2: no claim"),
+    ([("sentence", "t:1:0:duration", "t:1", "It lasts 4 months.", "favor", "")], "row 2: text differs"),
+    ([("sentence", "t:1:0:duration", "t:1", "It lasts 3 months.", "favor", ""),
+      ("sentence", "t:1:0:duration", "t:1", "It lasts 3 months.", "against", "")], "rows 2 and 3: conflicting"),
+    ([("sentence", "t:1:0:duration", "t:1", "It lasts 3 months.", "favor", ""),
+      ("sentence", "t:1:0:duration", "t:1", "It lasts 3 months.", "favor", "")], "rows 2 and 3: the same sentence twice"),
+    ([("answer", "", "t:7", "x", "favor", "")], "row 2: no answer"),
+])
+def test_problems_are_reported_with_their_rows(tmp_path, rows, problem):
+    _, problems = validate_labels(label_file(*rows), CLAIMS, ANSWERS, tmp_path / "f.csv")
+    assert any(problem in p for p in problems), problems
+
+
+def test_merge_adds_new_and_replaces_changed_labels_keeping_provenance():
+    old = pd.DataFrame([{"thread_id": "t", "level": "sentence", "answer_id": "t:1", "text": "It lasts 3 months.",
+                         "label": "favor", "annotator": "a", "labelled_at": "2026-01-01", "source": "hand"}])
+    new = pd.DataFrame([{"thread_id": "t", "level": "sentence", "answer_id": "t:1", "text": "It lasts 3 months.",
+                         "label": "against", "annotator": ""},
+                        {"thread_id": "t", "level": "sentence", "answer_id": "t:1", "text": "Muscles atrophy.",
+                         "label": "favor", "annotator": "b"}])
+    merged, added, changed = merge_labels(old, new, "carol", "batch.csv", today=dt.date(2026, 11, 26))
+    assert (added, changed) == (1, 1)
+    assert list(merged.columns) == LABEL_COLUMNS
+    assert merged[["text", "label", "annotator", "labelled_at", "source"]].values.tolist() == [
+        ["It lasts 3 months.", "against", "carol", "2026-11-26", "batch.csv"],
+        ["Muscles atrophy.", "favor", "b", "2026-11-26", "batch.csv"]]

@@ -1,0 +1,112 @@
+"""The retraining loop from the README, through the command line: run, export, label, import, train, compare."""
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from pipeline import config, registry
+from pipeline.cli import EXIT_ERROR, EXIT_OK, main
+
+from conftest import FIXTURES, SEED
+
+
+@pytest.fixture
+def project(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(SEED, raw)
+    shutil.copy(FIXTURES / "masseter_training.txt", raw)
+    shutil.copy(config.LABELS_FILE, tmp_path / "labels.csv")
+    shutil.copy(config.FROZEN_EVAL_FILE, tmp_path / "frozen.csv")
+    return tmp_path
+
+
+def cli(project, *args):
+    paths = {"--out": project / "out", "--models": project / "models", "--labels": project / "labels.csv",
+             "--frozen": project / "frozen.csv", "--train-input": project / "raw", "--input": project / "raw"}
+    command = list(args)
+    accepted = {
+        "run": ("--input", "--out", "--models", "--labels", "--frozen", "--train-input"),
+        "train": ("--input", "--out", "--models", "--labels", "--frozen"),
+        "classify": ("--out", "--models"),
+        "export": ("--out", "--models", "--labels"),
+        "import": ("--out", "--labels"),
+        "evaluate": ("--models", "--labels", "--frozen", "--train-input"),
+        "list": ("--models",),
+        "use": ("--models",),
+        "compare": ("--models", "--labels", "--frozen", "--train-input"),
+    }[args[1] if args[0] in ("label", "models") else args[0]]
+    for flag in accepted:
+        if flag not in command:
+            command += [flag, str(paths[flag])]
+    return main(command)
+
+
+def test_the_whole_loop(project, capsys):
+    assert cli(project, "run") == EXIT_OK
+    assert registry.current_version(project / "models") == "stance-0001"
+    before = pd.read_csv(project / "out" / "claims.csv")
+
+    assert cli(project, "label", "export", "--n", "20") == EXIT_OK
+    exported = pd.read_csv(project / "out" / "to_label.csv", keep_default_na=False)
+    assert len(exported) == 20 and (exported["label"] == "").all()
+    assert set(exported["thread_id"]) == {"masseter_training"}  # the bundled thread is labelled already
+    assert exported["uncertainty"].is_monotonic_decreasing
+    for column in ("question", "answer_title", "text", "claim_type", "prediction", "score"):
+        assert (exported[column] != "").all(), column
+
+    # the analyst's spreadsheet: everything they were shown is, in their view, neutral
+    exported["label"] = "neutral"
+    exported.to_csv(project / "filled.csv", index=False)
+    broken = exported.copy()
+    broken.loc[3, "text"] = "edited by hand"
+    broken.loc[5, "label"] = "maybe"
+    broken.to_csv(project / "broken.csv", index=False)
+    labels_before = (project / "labels.csv").read_bytes()
+    capsys.readouterr()
+    assert cli(project, "label", "import", str(project / "broken.csv")) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "row 5: text differs" in err and "row 7: unknown label 'maybe'" in err and "nothing imported" in err
+    assert (project / "labels.csv").read_bytes() == labels_before
+
+    assert cli(project, "label", "import", str(project / "filled.csv"), "--annotator", "tester") == EXIT_OK
+    labels = pd.read_csv(project / "labels.csv", keep_default_na=False)
+    mine = labels[labels["source"] == "filled.csv"]
+    assert len(mine) == 20 and set(mine["annotator"]) == {"tester"} and set(mine["label"]) == {"neutral"}
+
+    assert cli(project, "train") == EXIT_OK
+    capsys.readouterr()
+    assert cli(project, "models", "use", "stance-0002") == EXIT_OK
+    assert cli(project, "models", "list") == EXIT_OK
+    listing = capsys.readouterr().out
+    assert "stance-0001" in listing and "stance-0002" in listing
+    assert cli(project, "models", "compare", "stance-0001", "stance-0002") == EXIT_OK
+    comparison = capsys.readouterr().out
+    assert "claims macro-F1" in comparison and "change their predicted stance" in comparison
+
+    assert cli(project, "classify", "--force") == EXIT_OK
+    after = pd.read_csv(project / "out" / "claims.csv")
+    masseter = lambda frame: frame[frame["thread_id"] == "masseter_training"]
+    assert (masseter(after)["stance"] == "neutral").sum() > (masseter(before)["stance"] == "neutral").sum()
+
+    assert cli(project, "evaluate", "--out", str(project / "report")) == EXIT_OK
+    for name in ("metrics.json", "metrics.txt", "confusion_matrix.png", "reliability.png"):
+        assert (project / "report" / name).stat().st_size > 0
+
+
+def test_train_keeps_a_worse_model_out_of_current(project, capsys):
+    assert cli(project, "run") == EXIT_OK
+    labels = pd.read_csv(project / "labels.csv", keep_default_na=False)
+    held_out = set(pd.read_csv(project / "frozen.csv")["answer_id"])
+    trainable = ~labels["answer_id"].isin(held_out) & (labels["level"] == "sentence")
+    flipped = labels["label"].map({"favor": "against", "against": "favor", "neutral": "neutral"})
+    labels.loc[trainable, "label"] = flipped[trainable]  # a deliberately wrong relabelling
+    labels.to_csv(project / "labels.csv", index=False)
+    capsys.readouterr()
+    assert cli(project, "train") == EXIT_OK
+    err = capsys.readouterr().err
+    assert "stance-0002 kept but not made current" in err
+    assert registry.current_version(project / "models") == "stance-0001"
+    assert cli(project, "train", "--promote", "--force") == EXIT_OK
+    assert registry.current_version(project / "models") == "stance-0003"
