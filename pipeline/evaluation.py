@@ -143,8 +143,8 @@ def _reliability_png(calibration: dict, title: str) -> bytes:
     axes.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o", label="model")
     for b in bins:
         axes.annotate(str(b["n"]), (b["confidence"], b["accuracy"]), textcoords="offset points", xytext=(4, 4), fontsize=7)
-    axes.set_xlim(0, 1)
-    axes.set_ylim(0, 1)
+    axes.set_xlim(0, 1.05)
+    axes.set_ylim(0, 1.1)
     axes.set_xlabel("predicted probability of the top class")
     axes.set_ylabel("share correct")
     axes.set_title(f"Reliability (ECE {calibration['ece']:.3f}): {title}", fontsize=9)
