@@ -76,10 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_models(classify)
     _add_trust(classify)
     classify.add_argument("--model", help="a version to use instead of the current one")
-    run = commands.add_parser("run", help="segment, extract, train (if needed) and classify")
+    run = commands.add_parser("run", help="train if needed, then segment, extract and classify in chunks")
     _add_common(run)
     _add_models(run)
     _add_labels(run, train_input=True)
+    run.add_argument("--jobs", type=int, default=None,
+                     help="processes (or Dask workers of a local cluster); default: all cores. Output is the same")
+    run.add_argument("--backend", choices=("local", "dask"), default="local",
+                     help="'local' processes (joblib) or a Dask cluster (default: %(default)s)")
+    run.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+                                         "(default with --backend dask: a local cluster)")
 
     label = commands.add_parser("label", help="export uncertain claims to label, or import labels").add_subparsers(
         dest="action", required=True, metavar="ACTION")
@@ -173,18 +179,19 @@ def _dispatch(args) -> int:
         return EXIT_OK
 
     skipped = []
-    if args.command in ("segment", "run"):
+    if args.command == "segment":
         skipped += stages.run_segment(args.input, args.out, settings, args.force).errors
-    if args.command in ("extract", "run"):
+    if args.command == "extract":
         stages.run_extract(args.input, args.out, settings, args.force)
     if args.command == "train":
         stages.run_train(args.input, args.labels, args.models, args.out, settings, args.force, args.promote, args.frozen)
+    if args.command == "classify":
+        stages.run_classify(args.out, args.models, settings, args.force, args.trust, args.model)
     if args.command == "run":
         stages.run_train(args.train_input, args.labels, args.models, args.out, settings, args.force,
                          frozen_path=args.frozen)
-    if args.command in ("classify", "run"):
-        stages.run_classify(args.out, args.models, settings, args.force, getattr(args, "trust", False),
-                            getattr(args, "model", None))
+        skipped += stages.run_pipeline(args.input, args.out, args.models, settings, args.force, args.jobs,
+                                       args.backend, args.scheduler).errors
     if skipped:
         print(f"claims {args.command}: {len(skipped)} input file(s) skipped; see errors.csv in {args.out}",
               file=sys.stderr)

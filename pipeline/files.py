@@ -83,7 +83,12 @@ def restore(value):
 
 
 def write_csv(frame: pd.DataFrame, path: Path | str, columns: Iterable[str]) -> None:
-    """Write `frame` with exactly `columns`, byte-stable: CRLF rows, UTF-8, shortest round-trip floats.
+    """Write `frame` with exactly `columns`, atomically (see csv_bytes)."""
+    atomic_write_bytes(path, csv_bytes(frame, columns))
+
+
+def csv_bytes(frame: pd.DataFrame, columns: Iterable[str]) -> bytes:
+    """`frame` as CSV with exactly `columns`, byte-stable: CRLF rows, UTF-8, shortest round-trip floats.
 
     Text cells are neutralised against formula injection; numbers stay numbers.
     """
@@ -95,7 +100,7 @@ def write_csv(frame: pd.DataFrame, path: Path | str, columns: Iterable[str]) -> 
     text = table.to_csv(index=False, lineterminator="\r\n")
     if not text.endswith("\r\n"):  # pandas leaves the header line of an empty table unterminated
         text += "\r\n"
-    atomic_write_bytes(path, text.encode("utf-8"))
+    return text.encode("utf-8")
 
 
 def read_csv(path: Path | str, what: str) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,14 +21,16 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from pipeline import (annotate, config, dataset, durations, evaluation, extensions, extract, files, labeling, nlp, readers,
+from pipeline import (annotate, config, corpus, dataset, durations, evaluation, extensions, extract, files, labeling, nlp, readers,
                       registry, segment, stance)
 from pipeline.config import DEFAULT_SETTINGS, Settings
 from pipeline.files import InputError, read_csv, write_csv
 
 ANSWERS_OUTPUT_COLUMNS = segment.ANSWER_COLUMNS + ["stance", "stance_score"]
 ERROR_COLUMNS = ["source", "line", "error"]
-DOWNSTREAM = {"segment": ("extract", "classify"), "extract": ("classify",), "classify": ()}
+# a stage's run invalidates the stamps after it; `run` rewrites every table, so it and the stages exclude each other
+DOWNSTREAM = {"segment": ("extract", "classify", "run"), "extract": ("classify", "run"), "classify": ("run",),
+              "run": ("segment", "extract", "classify")}
 RULE_FILES = {
     "segment": [config.SEGMENT_LEXICON_FILE],
     "extract": [config.CLAIM_CUES_FILE, config.CONTEXT_TERMS_FILE, config.DURATION_LEXICON_FILE],
@@ -412,6 +415,31 @@ def label_import(path: Path, out: Path, labels_path: Path, annotator: str | None
     counts = annotate.import_labels(Path(path), Path(labels_path), labels, claims, answers, annotator)
     log(f"label import: {counts[0]} labelled rows: {counts[1]} new, {counts[2]} changed -> {labels_path}")
     return counts
+
+
+def run_pipeline(input_path: Path, out: Path, model_dir: Path, settings: Settings = DEFAULT_SETTINGS,
+                 force: bool = False, jobs: int | None = None, backend: str = "local",
+                 scheduler: str | None = None) -> StageResult:
+    """Segment, extract and classify the corpus in chunks with the current model (see pipeline.corpus)."""
+    model_path = registry.resolve(model_dir)
+    stance.load_model(model_path)  # refuse an untrusted model before any work
+    paths = readers.discover_threads(input_path)
+    key = fingerprint("run", _digest(paths), _code(["segment", "extract", "classify"]), settings.as_dict(),
+                      files.sha256_file(model_path))
+    stamps = Stamps(out)
+    targets = [Path(out) / f"{table}.csv" for table in corpus.TABLES]
+    if not force and stamps.up_to_date("run", key, targets):
+        log("run: up to date, skipped (inputs, model, settings, code and rules unchanged; --force re-runs it)")
+        return StageResult("run", False, key, _read_errors(targets[-1]))
+    result = corpus.run_corpus(input_path, out, key, settings, model_path, jobs, backend, scheduler,
+                               progress=lambda results: tqdm(results, desc="chunks", unit="chunk", disable=None,
+                                                             leave=False))
+    stamps.record("run", key)
+    errors = _read_errors(targets[-1])
+    resumed = f", {result['resumed']} of them resumed from an earlier run" if result["resumed"] else ""
+    log(f"run: {result['chunks']} chunks of up to {settings.chunk_threads} threads{resumed} "
+        f"({backend}, {jobs or os.cpu_count()} jobs) -> {out}")
+    return StageResult("run", True, key, errors)
 
 
 def run_classify(out: Path, model_dir: Path, settings: Settings = DEFAULT_SETTINGS, force: bool = False,

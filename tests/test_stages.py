@@ -91,17 +91,34 @@ def test_training_is_reproducible_across_processes(tmp_path):
     assert len(card["training_data_sha256"]) == 64
 
 
+def stage(name, corpus, out, models=None, *extra):
+    args = [name, "--out", str(out)]
+    if name != "classify":
+        args += ["--input", str(corpus)]
+    if models is not None:
+        args += ["--models", str(models)]
+    return main(args + list(extra))
+
+
 def test_unchanged_stages_are_skipped_and_force_reruns(corpus, models, tmp_path, capsys):
-    assert run(corpus, tmp_path, models) == EXIT_OK
+    for name in ("segment", "extract", "classify"):
+        assert stage(name, corpus, tmp_path, models if name == "classify" else None) == EXIT_OK
     capsys.readouterr()
-    assert run(corpus, tmp_path, models) == EXIT_OK
-    assert capsys.readouterr().err.count("up to date, skipped") == 4
-    assert main(["extract", "--input", str(corpus), "--out", str(tmp_path), "--force"]) == EXIT_OK
+    for name in ("segment", "extract", "classify"):
+        assert stage(name, corpus, tmp_path, models if name == "classify" else None) == EXIT_OK
+    assert capsys.readouterr().err.count("up to date, skipped") == 3
+    assert stage("extract", corpus, tmp_path, None, "--force") == EXIT_OK
     assert "extract: up to date" not in capsys.readouterr().err
     # extract re-ran, so classify must run again to put the stance back
-    assert main(["classify", "--out", str(tmp_path), "--models", str(models)]) == EXIT_OK
+    assert stage("classify", corpus, tmp_path, models) == EXIT_OK
     assert "classify: up to date" not in capsys.readouterr().err
     assert pd.read_csv(tmp_path / "claims.csv")["stance"].notna().all()
+    # `run` rewrites every table, so the stages' stamps no longer hold, and it skips itself when unchanged
+    assert run(corpus, tmp_path, models) == EXIT_OK
+    assert stage("classify", corpus, tmp_path, models) == EXIT_ERROR
+    capsys.readouterr()
+    assert run(corpus, tmp_path, models) == EXIT_OK
+    assert "run: up to date, skipped" in capsys.readouterr().err
 
 
 def test_editing_a_rules_file_reruns_the_stage(corpus, models, tmp_path, capsys, monkeypatch):
@@ -109,12 +126,16 @@ def test_editing_a_rules_file_reruns_the_stage(corpus, models, tmp_path, capsys,
     rules.write_text("{}")
     monkeypatch.setitem(stages.RULE_FILES, "extract", [*stages.RULE_FILES["extract"], rules])
     out = tmp_path / "out"
-    assert run(corpus, out, models) == EXIT_OK
+    for name in ("segment", "extract"):
+        assert stage(name, corpus, out) == EXIT_OK
+    assert run(corpus, tmp_path / "run", models) == EXIT_OK
     rules.write_text('{"edited": true}')
     capsys.readouterr()
-    assert run(corpus, out, models) == EXIT_OK
+    for name in ("segment", "extract"):
+        assert stage(name, corpus, out) == EXIT_OK
+    assert run(corpus, tmp_path / "run", models) == EXIT_OK
     err = capsys.readouterr().err
-    assert "segment: up to date" in err and "extract: up to date" not in err and "classify: up to date" not in err
+    assert "segment: up to date" in err and "extract: up to date" not in err and "run: up to date" not in err
 
 
 def test_a_new_thread_file_reruns_everything(corpus, models, tmp_path, capsys):
@@ -163,7 +184,8 @@ def test_stage_out_of_order_says_what_to_run(tmp_path, capsys):
 
 
 def test_classify_refuses_a_tampered_model(corpus, models, tmp_path, capsys):
-    assert run(corpus, tmp_path / "out", models) == EXIT_OK
+    for name in ("segment", "extract", "classify"):
+        assert stage(name, corpus, tmp_path / "out", models if name == "classify" else None) == EXIT_OK
     tampered = tmp_path / "models"
     shutil.copytree(models, tampered)
     model_file = registry.resolve(tampered)
@@ -218,18 +240,38 @@ def test_a_mixed_folder_with_broken_files_runs_to_completion(models, tmp_path):
         assert good[row.thread_id][row.char_start:row.char_end] == row.text
 
 
-def test_a_crashed_run_is_completed_by_the_next(corpus, models, tmp_path, monkeypatch):
+def test_a_crashed_run_resumes_at_the_first_unfinished_chunk(corpus, models, tmp_path, monkeypatch, capsys):
+    from dataclasses import replace
+
+    from pipeline import corpus as corpus_module
+    from pipeline.config import DEFAULT_SETTINGS
+
+    folder = tmp_path / "raw"
+    shutil.copytree(corpus, folder)
+    for path in (FIXTURES / "layouts").glob("*.txt"):
+        shutil.copy(path, folder)
+    settings = replace(DEFAULT_SETTINGS, chunk_threads=2)
+    whole = tmp_path / "whole"
+    stages.run_pipeline(folder, whole, models, settings, jobs=1)
+
+    real = corpus_module.process_chunk
+    done = []
+
+    def crash_on_third(index, *args):
+        if index == 2:
+            raise KeyboardInterrupt
+        done.append(index)
+        return real(index, *args)
+
+    monkeypatch.setattr(corpus_module, "process_chunk", crash_on_third)
     out = tmp_path / "out"
-
-    def crash(*args, **kwargs):
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(stages, "extract_from_answers", crash)
     with pytest.raises(KeyboardInterrupt):
-        run(corpus, out, models)
-    assert (out / "answers.csv").exists() and not (out / "claims.csv").exists()
-    assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))
+        stages.run_pipeline(folder, out, models, settings, jobs=1)
+    assert done == [0, 1] and not (out / "claims.csv").exists()
     monkeypatch.undo()
-    assert run(corpus, out, models) == EXIT_OK
-    assert pd.read_csv(out / "claims.csv")["stance"].notna().all()
-    assert pd.read_csv(out / "summary.csv")["thread_id"].tolist() == ["botox_permanence", "masseter_training"]
+    capsys.readouterr()
+    stages.run_pipeline(folder, out, models, settings, jobs=1)
+    assert "2 of them resumed" in capsys.readouterr().err
+    for table in ("answers", "claims", "summary", "errors"):
+        assert (out / f"{table}.csv").read_bytes() == (whole / f"{table}.csv").read_bytes(), table
+    assert not (out / ".parts").exists() or not any((out / ".parts").iterdir())

@@ -1,0 +1,214 @@
+"""The whole pipeline over a corpus in chunks: streaming, parallel, resumable.
+
+Threads are read lazily and grouped into chunks of ``settings.chunk_threads``.
+Each chunk is segmented, its claims extracted and classified, and its rows of
+answers.csv, claims.csv, summary.csv and errors.csv written as part files in
+``OUT/.parts/<run key>/``; when every chunk is done the parts are concatenated,
+in chunk order, into the final tables. Memory therefore does not grow with the
+corpus, chunks can run in any process or on any Dask worker with the same
+result byte for byte, and an interrupted run starts again at the first chunk
+whose parts are missing.
+
+Workers receive thread texts and return CSV bytes, so a Dask cluster needs no
+shared file system: only the client reads inputs and writes outputs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import deque
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import pandas as pd
+
+from pipeline import config, dataset, extract, files, nlp, readers, stance
+from pipeline.config import DEFAULT_SETTINGS, Settings
+from pipeline.files import InputError, atomic_write_bytes, csv_bytes
+from pipeline.segment import ANSWER_COLUMNS
+
+TABLES = ("answers", "claims", "summary", "errors")
+ANSWERS_OUTPUT_COLUMNS = ANSWER_COLUMNS + ["stance", "stance_score"]
+ERROR_COLUMNS = ["source", "line", "error"]
+COLUMNS = {"answers": ANSWERS_OUTPUT_COLUMNS, "claims": extract.CLAIM_COLUMNS,
+           "summary": dataset.SUMMARY_COLUMNS, "errors": ERROR_COLUMNS}
+BACKENDS = ("local", "dask")
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    """An InputError in a form that crosses process boundaries."""
+
+    source: str
+    line: int | None
+    problem: str
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    index: int
+    tables: dict  # table name -> CSV bytes, header included
+    threads: int
+    errors: int
+
+
+def chunks(input_path: Path, settings: Settings) -> Iterator[tuple[int, list]]:
+    """(index, items) for consecutive groups of threads, errors carried along as ErrorRecords."""
+    items = (ErrorRecord(i.source, i.line, i.problem) if isinstance(i, InputError) else i
+             for i in readers.iter_threads(input_path, settings))
+    for index, group in enumerate(iter(lambda: list(islice(items, settings.chunk_threads)), [])):
+        yield index, group
+
+
+_WORKER: dict = {}  # per process: the spaCy pipeline and the model, built once
+
+
+def _worker_nlp(settings: Settings):
+    key = ("nlp", settings)
+    if key not in _WORKER:
+        _WORKER[key] = nlp.build_nlp(settings)
+    return _WORKER[key]
+
+
+def _worker_model(model_path: str | None, model_sha: str | None):
+    if model_path is None:
+        return None
+    key = ("model", model_path, model_sha)
+    if key not in _WORKER:
+        model, card = stance.load_model(model_path)
+        if card.get("model_sha256") != model_sha:
+            raise stance.ModelTrustError(f"{model_path}: changed while the run was going on")
+        _WORKER[key] = model
+    return _WORKER[key]
+
+
+def process_chunk(index: int, items: list, settings: Settings, model_path: str | None = None,
+                  model_sha: str | None = None) -> ChunkResult:
+    """Segment, extract and classify one chunk; a pure function of its arguments."""
+    from pipeline.stages import segment_source
+
+    frames, errors = [], []
+    for item in items:
+        if isinstance(item, ErrorRecord):
+            errors.append(item)
+            continue
+        try:
+            frames.append(segment_source(item, settings))
+        except InputError as err:
+            errors.append(ErrorRecord(err.source, err.line, err.problem))
+    answers = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ANSWER_COLUMNS)
+    texts = {item.thread_id: item.text for item in items if isinstance(item, readers.ThreadSource)}
+    claims = extract.extract_claims(_worker_nlp(settings), answers, texts, settings)
+    model = _worker_model(model_path, model_sha)
+    if model is not None:
+        answers, claims = dataset.classify(model, answers, claims, settings)
+    else:
+        answers = answers.assign(stance=None, stance_score=float("nan"))
+    error_frame = pd.DataFrame([vars(e) for e in errors], columns=["source", "line", "problem"]).rename(
+        columns={"problem": "error"}).astype({"line": "Int64"})
+    frames_by_table = {"answers": answers, "claims": claims, "summary": dataset.summarise(answers, claims),
+                       "errors": error_frame}
+    tables = {name: csv_bytes(frame, COLUMNS[name]) for name, frame in frames_by_table.items()}
+    return ChunkResult(index, tables, len(frames), len(errors))
+
+
+def _run_local(tasks: Iterable[tuple], jobs: int) -> Iterator[ChunkResult]:
+    if jobs == 1:
+        for task in tasks:
+            yield process_chunk(*task)
+        return
+    from joblib import Parallel, delayed
+
+    parallel = Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs")
+    yield from parallel(delayed(process_chunk)(*task) for task in tasks)
+
+
+def _run_dask(tasks: Iterable[tuple], jobs: int, scheduler: str | None) -> Iterator[ChunkResult]:
+    """Chunks as Dask tasks, at most two per worker in flight, results taken in chunk order."""
+    from distributed import Client, LocalCluster
+
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        workers = max(1, len(client.scheduler_info().get("workers", {})) or jobs)
+        pending = iter(tasks)
+        window = deque(client.submit(process_chunk, *task, pure=False) for task in islice(pending, 2 * workers))
+        while window:
+            result = window.popleft().result()
+            following = next(pending, None)
+            if following is not None:
+                window.append(client.submit(process_chunk, *following, pure=False))
+            yield result
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def part_path(parts: Path, index: int, table: str) -> Path:
+    return parts / f"{index:06d}.{table}.csv"
+
+
+def _done(parts: Path, index: int) -> Path:
+    return parts / f"{index:06d}.done"
+
+
+def run_corpus(input_path: Path, out: Path, key: str, settings: Settings = DEFAULT_SETTINGS,
+               model_path: Path | None = None, jobs: int | None = None, backend: str = "local",
+               scheduler: str | None = None, progress=None) -> dict:
+    """Process every chunk not yet done for this run `key`, then merge the parts into OUT's tables."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+    jobs = jobs or os.cpu_count() or 1
+    parts = Path(out) / ".parts" / key[:16]
+    parts.mkdir(parents=True, exist_ok=True)
+    for stale in (Path(out) / ".parts").iterdir():
+        if stale != parts:  # parts of an earlier, different run can never be merged
+            shutil.rmtree(stale, ignore_errors=True)
+    model_sha = files.sha256_file(model_path) if model_path else None
+    counts = {"chunks": 0, "resumed": 0}
+
+    def tasks():
+        for index, items in chunks(input_path, settings):
+            counts["chunks"] = index + 1
+            if _done(parts, index).exists():
+                counts["resumed"] += 1
+                continue
+            yield index, items, settings, str(model_path) if model_path else None, model_sha
+
+    results = _run_dask(tasks(), jobs, scheduler) if backend == "dask" else _run_local(tasks(), jobs)
+    for result in (progress(results) if progress else results):
+        for table, data in result.tables.items():
+            atomic_write_bytes(part_path(parts, result.index, table), data)
+        atomic_write_bytes(_done(parts, result.index), b"")
+    merge_parts(parts, counts["chunks"], Path(out))
+    shutil.rmtree(parts, ignore_errors=True)
+    return counts
+
+
+def merge_parts(parts: Path, n_chunks: int, out: Path) -> None:
+    """Concatenate each table's parts in chunk order under one header, streaming, each table atomically."""
+    for table in TABLES:
+        target = out / f"{table}.csv"
+        tmp = target.with_name(f".{target.name}.merge.tmp")
+        try:
+            with open(tmp, "wb") as merged:
+                merged.write(csv_bytes(pd.DataFrame(columns=COLUMNS[table]), COLUMNS[table]))
+                for index in range(n_chunks):
+                    with open(part_path(parts, index, table), "rb") as part:
+                        part.readline()  # its header
+                        shutil.copyfileobj(part, merged, 1 << 20)
+                merged.flush()
+                os.fsync(merged.fileno())
+            os.chmod(tmp, 0o666 & ~files._umask())
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
