@@ -1,0 +1,73 @@
+"""Chunked runs: the same bytes whatever the chunk size, the number of processes or the backend."""
+
+import shutil
+from dataclasses import replace
+
+import pytest
+
+from pipeline import stages
+from pipeline.config import DEFAULT_SETTINGS
+from pipeline.corpus import ErrorRecord, chunks
+from pipeline.readers import ThreadSource
+
+from conftest import FIXTURES, SEED
+
+TABLES = ("answers", "claims", "summary", "errors")
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("corpus")
+    shutil.copy(SEED, folder)
+    for path in [*(FIXTURES / "layouts").glob("*.txt"), *(FIXTURES / "formats").glob("*.*")]:
+        if path.suffix != ".json":
+            shutil.copy(path, folder)
+    (folder / "empty.txt").write_bytes(b"")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    from pipeline.cli import main
+
+    folder = tmp_path_factory.mktemp("models")
+    assert main(["train", "--out", str(tmp_path_factory.mktemp("o")), "--models", str(folder)]) == 0
+    return folder
+
+
+@pytest.fixture(scope="module")
+def reference(folder, models, tmp_path_factory):
+    out = tmp_path_factory.mktemp("reference")
+    stages.run_pipeline(folder, out, models, replace(DEFAULT_SETTINGS, chunk_threads=1000), jobs=1)
+    return {table: (out / f"{table}.csv").read_bytes() for table in TABLES}
+
+
+def test_chunks_group_threads_in_order_and_carry_errors(folder):
+    settings = replace(DEFAULT_SETTINGS, chunk_threads=4)
+    groups = list(chunks(folder, settings))
+    assert [index for index, _ in groups] == list(range(len(groups)))
+    sizes = [len(items) for _, items in groups]
+    assert all(size == 4 for size in sizes[:-1]) and 1 <= sizes[-1] <= 4
+    items = [item for _, group in groups for item in group]
+    assert sum(isinstance(i, ErrorRecord) for i in items) == 1
+    assert len([i for i in items if isinstance(i, ThreadSource)]) == 14  # seed, 6 layouts, 3 jsonl, 2 csv, 2 html
+
+
+@pytest.mark.parametrize("chunk_threads, jobs", [(3, 1), (3, 2), (1, 2)])
+def test_output_is_identical_for_any_chunk_size_and_jobs(folder, models, reference, tmp_path, chunk_threads, jobs):
+    stages.run_pipeline(folder, tmp_path, models, replace(DEFAULT_SETTINGS, chunk_threads=chunk_threads), jobs=jobs)
+    for table in TABLES:
+        assert (tmp_path / f"{table}.csv").read_bytes() == reference[table], table
+
+
+def test_dask_backend_on_a_local_cluster_gives_the_same_files(folder, models, reference, tmp_path):
+    from distributed import LocalCluster
+
+    settings = replace(DEFAULT_SETTINGS, chunk_threads=3)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        stages.run_pipeline(folder, tmp_path / "address", models, settings, backend="dask",
+                            scheduler=cluster.scheduler_address)
+    stages.run_pipeline(folder, tmp_path / "own", models, settings, jobs=2, backend="dask")
+    for out in ("address", "own"):
+        for table in TABLES:
+            assert (tmp_path / out / f"{table}.csv").read_bytes() == reference[table], (out, table)
