@@ -28,7 +28,7 @@ import pandas as pd
 from pipeline import config, dataset, extract, files, nlp, readers, stance
 from pipeline.config import DEFAULT_SETTINGS, Settings
 from pipeline.files import InputError, atomic_write_bytes, csv_bytes
-from pipeline.segment import ANSWER_COLUMNS
+from pipeline.segment import ANSWER_COLUMNS, answers_frame
 
 TABLES = ("answers", "claims", "summary", "errors")
 ANSWERS_OUTPUT_COLUMNS = ANSWER_COLUMNS + ["stance", "stance_score"]
@@ -88,18 +88,19 @@ def _worker_model(model_path: str | None, model_sha: str | None):
 def process_chunk(index: int, items: list, settings: Settings, model_path: str | None = None,
                   model_sha: str | None = None) -> ChunkResult:
     """Segment, extract and classify one chunk; a pure function of its arguments."""
-    from pipeline.stages import segment_source
+    from pipeline.stages import segment_rows
 
-    frames, errors = [], []
+    rows, errors, threads = [], [], 0
     for item in items:
         if isinstance(item, ErrorRecord):
             errors.append(item)
             continue
         try:
-            frames.append(segment_source(item, settings))
+            rows.extend(segment_rows(item, settings))
+            threads += 1
         except InputError as err:
             errors.append(ErrorRecord(err.source, err.line, err.problem))
-    answers = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ANSWER_COLUMNS)
+    answers = answers_frame(rows)
     texts = {item.thread_id: item.text for item in items if isinstance(item, readers.ThreadSource)}
     claims = extract.extract_claims(_worker_nlp(settings), answers, texts, settings)
     model = _worker_model(model_path, model_sha)
@@ -112,7 +113,7 @@ def process_chunk(index: int, items: list, settings: Settings, model_path: str |
     frames_by_table = {"answers": answers, "claims": claims, "summary": dataset.summarise(answers, claims),
                        "errors": error_frame}
     tables = {name: csv_bytes(frame, COLUMNS[name]) for name, frame in frames_by_table.items()}
-    return ChunkResult(index, tables, len(frames), len(errors))
+    return ChunkResult(index, tables, threads, len(errors))
 
 
 def _run_local(tasks: Iterable[tuple], jobs: int) -> Iterator[ChunkResult]:

@@ -44,27 +44,29 @@ def classify(model, answers: pd.DataFrame, claims: pd.DataFrame,
 
 
 def summarise(answers: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
-    """One row per thread, in thread order."""
-    rows = []
-    for thread_id, thread_answers in answers.groupby("thread_id", sort=False):
-        thread_claims = claims[claims["thread_id"] == thread_id]
-        replies = thread_answers[thread_answers["role"] == "answer"]
-        question = thread_answers.loc[thread_answers["role"] == "question", "title"]
-        durations = thread_claims[thread_claims[["duration_min_months", "duration_max_months"]].notna().any(axis=1)]
-        lows = durations["duration_min_months"].dropna()
-        highs = durations["duration_max_months"].dropna()
-        row = {
-            "thread_id": thread_id,
-            "question": question.iloc[0] if len(question) else "",
-            "answers": len(replies),
-            **{f"answers_{s}": int((replies["stance"] == s).sum()) for s in STANCES},
-            "claims": len(thread_claims),
-            **{f"claims_{t}": int((thread_claims["claim_type"] == t).sum()) for t in CLAIM_TYPES},
-            "durations_stated": len(durations),
-            "duration_min_months": lows.min() if len(lows) else None,
-            "duration_max_months": highs.max() if len(highs) else None,
-            "duration_open_ended": bool((durations["duration_min_months"].notna()
-                                         & durations["duration_max_months"].isna()).any()),
-        }
-        rows.append(row)
-    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    """One row per thread, in thread order (grouped aggregations: no per-thread loop)."""
+    order = pd.Index(answers["thread_id"].drop_duplicates(), name="thread_id")
+    replies = answers[answers["role"] == "answer"]
+    questions = answers[answers["role"] == "question"].drop_duplicates("thread_id").set_index("thread_id")["title"]
+
+    def counts(frame: pd.DataFrame, column: str, values) -> pd.DataFrame:
+        table = pd.crosstab(frame["thread_id"], frame[column]) if len(frame) else pd.DataFrame()
+        return table.reindex(index=order, columns=list(values), fill_value=0).fillna(0).astype(int)
+
+    stated = claims[claims[["duration_min_months", "duration_max_months"]].notna().any(axis=1)]
+    by_thread = stated.groupby("thread_id")
+    open_ended = (stated["duration_min_months"].notna() & stated["duration_max_months"].isna()).groupby(
+        stated["thread_id"]).any()
+    summary = pd.DataFrame({
+        "thread_id": order,
+        "question": questions.reindex(order).fillna("").to_numpy(),
+        "answers": replies.groupby("thread_id").size().reindex(order, fill_value=0).to_numpy(),
+        **{f"answers_{s}": counts(replies, "stance", STANCES)[s].to_numpy() for s in STANCES},
+        "claims": claims.groupby("thread_id").size().reindex(order, fill_value=0).to_numpy(),
+        **{f"claims_{t}": counts(claims, "claim_type", CLAIM_TYPES)[t].to_numpy() for t in CLAIM_TYPES},
+        "durations_stated": by_thread.size().reindex(order, fill_value=0).to_numpy(),
+        "duration_min_months": by_thread["duration_min_months"].min().reindex(order).to_numpy(dtype=float),
+        "duration_max_months": by_thread["duration_max_months"].max().reindex(order).to_numpy(dtype=float),
+        "duration_open_ended": open_ended.reindex(order, fill_value=False).astype(bool).to_numpy(),
+    })
+    return summary[SUMMARY_COLUMNS]

@@ -327,6 +327,15 @@ def _make_segment(position: int, title: tuple[str, int, int], body: list[Block])
 
 def answers_table(thread_id: str, text: str, segments, source: str = "", source_line: int | None = None) -> pd.DataFrame:
     """Rows of answers.csv for one thread; `text` is what the offsets index."""
+    return answers_frame(answer_rows(thread_id, text, segments, source, source_line))
+
+
+def answers_frame(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=ANSWER_COLUMNS).astype({"source_line": "Int64"})
+
+
+def answer_rows(thread_id: str, text: str, segments, source: str = "", source_line: int | None = None) -> list[dict]:
+    """answers.csv rows as dicts: building one frame per chunk, not per thread, keeps big runs fast."""
     rows = []
     for seg in segments:
         rows.append({
@@ -343,4 +352,4 @@ def answers_table(thread_id: str, text: str, segments, source: str = "", source_
             "source": source,
             "source_line": source_line,
         })
-    return pd.DataFrame(rows, columns=ANSWER_COLUMNS).astype({"source_line": "Int64"})
+    return rows

@@ -97,8 +97,12 @@ def _progress(desc: str, total: int | None = None):
 
 def segment_source(thread: readers.ThreadSource, settings: Settings = DEFAULT_SETTINGS) -> pd.DataFrame:
     """answers.csv rows for one thread: structured formats bring their segments, text is segmented."""
+    return segment.answers_frame(segment_rows(thread, settings))
+
+
+def segment_rows(thread: readers.ThreadSource, settings: Settings = DEFAULT_SETTINGS) -> list[dict]:
     segments = thread.segments or segment.segment_text(thread.text, thread.source, settings, thread.title_hints)
-    return segment.answers_table(thread.thread_id, thread.text, segments, Path(thread.source).name, thread.line)
+    return segment.answer_rows(thread.thread_id, thread.text, segments, Path(thread.source).name, thread.line)
 
 
 def run_segment(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTINGS, force: bool = False) -> StageResult:
