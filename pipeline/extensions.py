@@ -5,6 +5,7 @@ from spacy.tokens import Doc, Span
 NEGATED = "negated"  # Span._.negated, set by the negspacy component named "negation"
 HEDGED = "hedged"  # Span._.hedged, set by the negspacy component named "hedging"
 CLAIMS = "claims"  # Doc._.claims: list[Claim], set by the "claim_detector" component
+N_SENTENCES = "n_sentences"  # Doc._.n_sentences: sentences that are not empty, set by "claim_detector"
 
 
 def register_extensions() -> None:
@@ -12,5 +13,6 @@ def register_extensions() -> None:
     for name in (NEGATED, HEDGED):
         if not Span.has_extension(name):
             Span.set_extension(name, default=False)
-    if not Doc.has_extension(CLAIMS):
-        Doc.set_extension(CLAIMS, default=None)
+    for name in (CLAIMS, N_SENTENCES):
+        if not Doc.has_extension(name):
+            Doc.set_extension(name, default=None)

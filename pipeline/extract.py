@@ -14,9 +14,8 @@ import pandas as pd
 from spacy.language import Language
 
 from pipeline.config import DEFAULT_SETTINGS, Settings
-from pipeline.extensions import CLAIMS
+from pipeline.extensions import CLAIMS, N_SENTENCES
 from pipeline.files import InputError
-from pipeline.nlp import clean_sentence
 
 CLAIM_COLUMNS = [
     "claim_id", "thread_id", "answer_id", "sentence_id", "claim_type", "text", "char_start", "char_end",
@@ -51,36 +50,30 @@ def extract_claims(nlp: Language, answers: pd.DataFrame, texts: dict[str, str],
                  for row in answers.itertuples(index=False) if row.role == "question" and not pd.isna(row.title)}
     docs = nlp.pipe(units_of(answers, texts), as_tuples=True, batch_size=settings.batch_size)
     for doc, (thread_id, answer_id, offset) in (progress(docs) if progress else docs):
-        claims_by_start: dict[int, list] = {}
+        first = sentence_counter.get(answer_id, 0)
+        sentence_counter[answer_id] = first + doc._.get(N_SENTENCES)
+        question = questions.get(thread_id)
         for claim in doc._.get(CLAIMS):
-            claims_by_start.setdefault(claim.start, []).append(claim)
-        for sent in doc.sents:
-            sentence = clean_sentence(sent)
-            if sentence is None:
+            if question and _normalised(claim.text) == question:
                 continue
-            k = sentence_counter.get(answer_id, 0)
-            sentence_counter[answer_id] = k + 1
-            sentence_id = f"{answer_id}:{k}"
-            if _normalised(sentence.text) == questions.get(thread_id):
-                continue
-            for claim in claims_by_start.get(sentence.start_char, []):
-                rows.append({
-                    "claim_id": f"{sentence_id}:{claim.claim_type}",
-                    "thread_id": thread_id,
-                    "answer_id": answer_id,
-                    "sentence_id": sentence_id,
-                    "claim_type": claim.claim_type,
-                    "text": claim.text,
-                    "char_start": offset + claim.start,
-                    "char_end": offset + claim.end,
-                    "negated": claim.negated,
-                    "hedged": claim.hedged,
-                    "cue": claim.cue,
-                    "duration_min_months": claim.duration_min_months,
-                    "duration_max_months": claim.duration_max_months,
-                    "stance": None,
-                    "stance_score": None,
-                })
+            sentence_id = f"{answer_id}:{first + claim.sentence_index}"
+            rows.append({
+                "claim_id": f"{sentence_id}:{claim.claim_type}",
+                "thread_id": thread_id,
+                "answer_id": answer_id,
+                "sentence_id": sentence_id,
+                "claim_type": claim.claim_type,
+                "text": claim.text,
+                "char_start": offset + claim.start,
+                "char_end": offset + claim.end,
+                "negated": claim.negated,
+                "hedged": claim.hedged,
+                "cue": claim.cue,
+                "duration_min_months": claim.duration_min_months,
+                "duration_max_months": claim.duration_max_months,
+                "stance": None,
+                "stance_score": None,
+            })
     frame = pd.DataFrame(rows, columns=CLAIM_COLUMNS)
     for column in ("duration_min_months", "duration_max_months", "stance_score"):
         frame[column] = frame[column].astype("float64")

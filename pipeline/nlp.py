@@ -7,28 +7,37 @@ patterns would silently match nothing there. Components:
 - ``line_sentence_boundaries``: a newline starts a sentence, and a list marker
   ("1.", "2)") does not end one (the default sentencizer gets both wrong);
 - ``sentencizer`` (skipped when a trained pipeline brings a parser or senter);
-- ``span_ruler``: claim cues from resources/claim_cues.jsonl into doc.spans["claim_cues"];
+- ``claim_cue_ruler``: claim cues from resources/claim_cues.jsonl into
+  doc.spans["claim_cues"] (a SpanRuler that skips its Matcher where no token
+  pattern can start);
 - ``cue_triggers``: narrows token-pattern cues to their trigger word;
-- ``negation`` and ``hedging``: two negspacy components with the cue lists
-  from resources/context_terms.json, scoped to each cue's clause;
+- ``negation`` and ``hedging``: negspacy's NegEx, twice, with the cue lists
+  from resources/context_terms.json, scoped to each cue's clause (skipped for
+  docs without claim cues);
 - ``claim_detector``: one claim per sentence and claim type.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import spacy
+from negspacy.negation import Negex
+from spacy.attrs import IS_SPACE
+from spacy.matcher import Matcher
+from spacy.util import filter_spans
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 
 from pipeline.config import CLAIM_CUES_FILE, CONTEXT_TERMS_FILE, DEFAULT_SETTINGS, Settings
 from pipeline.durations import first_duration
-from pipeline.extensions import CLAIMS, HEDGED, NEGATED, register_extensions
+from pipeline.extensions import CLAIMS, HEDGED, N_SENTENCES, NEGATED, register_extensions
 
 CUES_KEY = "claim_cues"
 CLAIM_TYPES = ("duration", "atrophy", "dose_reduction", "reversibility")
@@ -46,6 +55,7 @@ class Claim:
     """A claim found in a Doc; offsets are characters within the Doc's text."""
 
     claim_type: str
+    sentence_index: int  # among the Doc's sentences that are not empty
     start: int
     end: int
     text: str
@@ -116,22 +126,86 @@ class LineSentenceBoundaries:
         self.name = name
 
     def __call__(self, doc: Doc) -> Doc:
-        line_start = True
-        for token in doc:
-            if token.is_space:
-                line_start = line_start or "\n" in token.text or "\r" in token.text
-                continue
-            if line_start:
-                token.is_sent_start = True
-                line_start = False
-                if _is_list_marker(doc, token.i):
-                    for follower in doc[token.i + 1: token.i + 3]:
+        if not len(doc):
+            return doc
+        # only whitespace tokens can hold a newline: look at those, not at every token
+        spaces = doc.to_array(IS_SPACE).astype(bool)
+        line_starts = [0] + [i + 1 for i in np.flatnonzero(spaces) if "\n" in doc[i].text or "\r" in doc[i].text]
+        for i in line_starts:
+            while i < len(doc) and spaces[i]:
+                i += 1
+            if i < len(doc):
+                doc[i].is_sent_start = True
+                if _is_list_marker(doc, i):
+                    for follower in doc[i + 1: i + 3]:
                         follower.is_sent_start = False
         return doc
 
 
 def _is_list_marker(doc: Doc, i: int) -> bool:
     return i + 1 < len(doc) and doc[i].text.isdigit() and len(doc[i].text) <= 3 and doc[i + 1].text in _LIST_MARKER_END
+
+
+@Language.factory("claim_cue_ruler", default_config={"patterns": []})
+class ClaimCueRuler:
+    """Claim cues into doc.spans["claim_cues"], like spaCy's SpanRuler, but cheaper on plain text.
+
+    Literal patterns go through a PhraseMatcher on LOWER. Token patterns go
+    through a Matcher, which walks every token in Python and is where the time
+    went; it now runs only on docs holding a word that some token pattern
+    requires (one regular-expression search of the text). Overlapping
+    cues keep the longest, then the first, as SpanRuler's filter does.
+    """
+
+    def __init__(self, nlp: Language, name: str, patterns: list):
+        self.name = name
+        self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.matcher = Matcher(nlp.vocab, validate=True)
+        literals: dict[str, list[str]] = {}
+        first_words: set[str] = set()
+        self.match_always = False
+        for pattern in patterns:
+            key = f"{pattern['label']}|{pattern['id']}"
+            if isinstance(pattern["pattern"], str):
+                literals.setdefault(key, []).append(pattern["pattern"])
+                continue
+            self.matcher.add(key, [pattern["pattern"]])
+            words = _required_words(pattern["pattern"])
+            if words is None:
+                self.match_always = True
+            else:
+                first_words.update(words)
+        for key, texts in literals.items():
+            self.phrases.add(key, list(nlp.tokenizer.pipe(texts)))
+        alternatives = "|".join(re.escape(w) for w in sorted(first_words, key=len, reverse=True))
+        self.may_match = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE) if first_words else None
+
+    def __call__(self, doc: Doc) -> Doc:
+        matches = list(self.phrases(doc))
+        if len(self.matcher) and (self.match_always or self.may_match.search(doc.text)):
+            matches += self.matcher(doc)
+        spans = []
+        for match_id, start, end in sorted(matches, key=lambda m: (m[1], m[2], doc.vocab.strings[m[0]])):
+            label, cue_id = doc.vocab.strings[match_id].split("|", 1)
+            spans.append(Span(doc, start, end, label=label, span_id=cue_id))
+        doc.spans[CUES_KEY] = filter_spans(spans)
+        return doc
+
+
+_COMMON_WORDS = frozenset(("for", "to", "and", "a", "an", "the", "it", "they", "that", "which", "will", "may", "can",
+                           "not", "n't", "do", "does", "at", "as", "over", "up", "about", "only", "just"))
+
+
+def _required_words(pattern: list) -> list[str] | None:
+    """Words one of which must occur for `pattern` to match: its rarest required token, or None if unknown."""
+    candidates = []
+    for token in pattern:
+        words = token.get("LOWER")
+        if token.get("OP") in ("?", "*", "!") or not words or set(token) - {"LOWER", "OP"}:
+            continue
+        words = list(words["IN"]) if isinstance(words, dict) else [words]
+        candidates.append((sum(w in _COMMON_WORDS for w in words), len(words), words))
+    return min(candidates)[2] if candidates else None
 
 
 @Language.factory("cue_triggers", default_config={"triggers": {}})
@@ -153,6 +227,17 @@ class CueTriggers:
             narrowed.append(cue)
         doc.spans[CUES_KEY] = narrowed
         return doc
+
+
+@Language.factory("cue_context", default_config={
+    "neg_termset": {}, "ent_types": None, "extension_name": "negex", "chunk_prefix": None, "span_keys": None})
+class CueContext(Negex):
+    """negspacy's NegEx scoping, skipped for docs without claim cues (most text has none)."""
+
+    def __call__(self, doc: Doc) -> Doc:
+        if not doc.spans.get(CUES_KEY):
+            return doc
+        return super().__call__(doc)
 
 
 @Language.factory("claim_detector", default_config={"requirements": {}, "cue_requires": {}})
@@ -191,8 +276,9 @@ class ClaimDetector:
                 first_of_type.setdefault(cue.label_, cue)
             for claim_type in CLAIM_TYPES:
                 if claim_type in first_of_type:
-                    claims.append(_claim(sentence, first_of_type[claim_type]))
+                    claims.append(_claim(index, sentence, first_of_type[claim_type]))
         doc._.set(CLAIMS, claims)
+        doc._.set(N_SENTENCES, len(sentences))
         return doc
 
     def _contexts_by_sentence(self, doc: Doc, sentences: list[Span], starts: list[int]) -> dict[int, set[str]]:
@@ -230,10 +316,11 @@ def is_question(sentence: Span) -> bool:
     return sentence[-1].text.endswith("?")
 
 
-def _claim(sentence: Span, cue: Span) -> Claim:
+def _claim(index: int, sentence: Span, cue: Span) -> Claim:
     duration = first_duration(sentence.text) if cue.label_ == "duration" else None
     return Claim(
         claim_type=cue.label_,
+        sentence_index=index,
         start=sentence.start_char,
         end=sentence.end_char,
         text=sentence.text,
@@ -249,8 +336,6 @@ def _claim(sentence: Span, cue: Span) -> Claim:
 def build_nlp(settings: Settings = DEFAULT_SETTINGS, claim_cues: Path = CLAIM_CUES_FILE,
               context_terms: Path = CONTEXT_TERMS_FILE) -> Language:
     """A fresh pipeline; rule files are read now, so edits take effect on the next build."""
-    import negspacy.negation  # noqa: F401  (registers the "negex" factory)
-
     register_extensions()
     rules = load_claim_rules(claim_cues)
     terms = load_context_terms(context_terms)
@@ -263,15 +348,11 @@ def build_nlp(settings: Settings = DEFAULT_SETTINGS, claim_cues: Path = CLAIM_CU
     nlp.add_pipe("line_sentence_boundaries", before=first) if first else nlp.add_pipe("line_sentence_boundaries")
     if not has_sentences:
         nlp.add_pipe("sentencizer")
-    ruler = nlp.add_pipe("span_ruler", config={
-        "spans_key": CUES_KEY, "phrase_matcher_attr": "LOWER", "validate": True,
-        "spans_filter": {"@misc": "spacy.first_longest_spans_filter.v1"},
-    })
-    ruler.add_patterns(rules.patterns)
+    nlp.add_pipe("claim_cue_ruler", config={"patterns": rules.patterns})
     nlp.add_pipe("cue_triggers", config={"triggers": rules.triggers})
     for component, extension in (("negation", NEGATED), ("hedging", HEDGED)):
         termset = {key: terms[extension][key] for key in _NEGSPACY_KEYS}
-        nlp.add_pipe("negex", name=component, config={
+        nlp.add_pipe("cue_context", name=component, config={
             "neg_termset": termset, "extension_name": extension, "span_keys": [CUES_KEY],
         })
     requirements = {k: v for k, v in terms.get("requirements", {}).items() if not k.startswith("_")}
