@@ -23,6 +23,7 @@ The labelling loop:
   label export   the claims the current model is least sure of, as a CSV to fill in
   label import   merge a filled-in CSV into the labels file
   evaluate       the current model's report on the frozen evaluation set
+  report         an HTML report with figures: stance per thread, durations, claim types, evidence
   models list | compare A B | use VERSION
 """
 
@@ -112,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_labels(evaluate, train_input=True)
     _add_trust(evaluate)
 
+    report = commands.add_parser("report", help="an HTML report with figures of a run -> OUT/report/")
+    report.add_argument("--out", type=Path, default=config.PROCESSED_DIR, help="folder of a run (default: %(default)s)")
+    report.add_argument("--report-dir", type=Path, help="where to write (default: OUT/report)")
+
     models = commands.add_parser("models", help="list, compare or choose model versions").add_subparsers(
         dest="action", required=True, metavar="ACTION")
     _add_models(models.add_parser("list", help="the versions with their figures"))
@@ -156,6 +161,12 @@ def _dispatch(args) -> int:
             stages.label_export(args.out, args.models, args.labels, args.n, args.by, args.answers, args.file)
         else:
             stages.label_import(args.file, args.out, args.labels, args.annotator)
+        return EXIT_OK
+    if args.command == "report":
+        from pipeline.report import write_report
+
+        paths = write_report(args.out, args.report_dir)
+        print(f"report: {paths[0]} and {len(paths) - 1} figures", file=sys.stderr)
         return EXIT_OK
     if args.command == "evaluate":
         stages.run_evaluate(args.train_input, args.labels, args.models, args.out, settings, args.model,

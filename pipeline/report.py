@@ -1,0 +1,268 @@
+"""The analyst's view of a run: what do the experts say, at a glance, traceable to the sentences.
+
+``claims report`` reads a run's answers.csv and claims.csv and writes one
+self-contained HTML file (figures embedded, no network needed; every piece of
+input text escaped) and the figures as PNG files.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline import config
+from pipeline.files import atomic_write_bytes, read_csv
+from pipeline.labeling import STANCES
+from pipeline.nlp import CLAIM_TYPES
+
+ANSWER_WORD = {"against": "against (no)", "favor": "in favour (yes)", "neutral": "neutral"}
+CONTEXT_CHARS = 300
+
+
+def load_run(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return read_csv(Path(out) / config.ANSWERS_CSV, "run"), read_csv(Path(out) / config.CLAIMS_CSV, "run")
+
+
+def thread_overview(answers: pd.DataFrame) -> pd.DataFrame:
+    """Per thread: the question, answers by stance, a one-line consensus and a disagreement score.
+
+    Disagreement is the normalised entropy of the answers' stances (0: all
+    agree, 1: evenly split over the three); threads come most disputed first.
+    """
+    replies = answers[answers["role"] == "answer"]
+    order = answers["thread_id"].drop_duplicates()
+    questions = answers[answers["role"] == "question"].set_index("thread_id")["title"]
+    counts = pd.crosstab(replies["thread_id"], replies["stance"]) if len(replies) else pd.DataFrame()
+    counts = counts.reindex(index=order, columns=list(STANCES), fill_value=0).fillna(0).astype(int)
+    rows = []
+    for thread_id, row in counts.iterrows():
+        n = int(row.sum())
+        shares = row.to_numpy() / n if n else np.zeros(len(STANCES))
+        nonzero = shares[shares > 0]
+        disagreement = float(-(nonzero * np.log(nonzero)).sum() / np.log(len(STANCES))) if n else 0.0
+        top = row.idxmax() if n else None
+        consensus = f"{int(row.max())} of {n} answers: {ANSWER_WORD[top]}" if n else "no answers"
+        rows.append({"thread_id": thread_id, "question": questions.get(thread_id, ""), "answers": n,
+                     **{s: int(row[s]) for s in STANCES}, "consensus": consensus,
+                     "disagreement": round(disagreement, 3)})
+    frame = pd.DataFrame(rows, columns=["thread_id", "question", "answers", *STANCES, "consensus", "disagreement"])
+    return frame.sort_values(["disagreement", "thread_id"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
+
+
+def stated_durations(claims: pd.DataFrame) -> pd.DataFrame:
+    """Every claim with a duration figure: its range in months, open ends marked."""
+    stated = claims[claims[["duration_min_months", "duration_max_months"]].notna().any(axis=1)]
+    return stated.assign(open_ended=stated["duration_max_months"].isna() & stated["duration_min_months"].notna(),
+                         open_start=stated["duration_min_months"].isna())[
+        ["thread_id", "answer_id", "claim_id", "text", "duration_min_months", "duration_max_months",
+         "open_ended", "open_start", "stance"]].reset_index(drop=True)
+
+
+def median_range(durations: pd.DataFrame) -> tuple[float | None, float | None]:
+    """The median lower bound and the median upper bound of the stated ranges."""
+    low, high = durations["duration_min_months"].dropna(), durations["duration_max_months"].dropna()
+    return (float(low.median()) if len(low) else None, float(high.median()) if len(high) else None)
+
+
+def types_by_answer(claims: pd.DataFrame) -> pd.DataFrame:
+    """Per claim type: how many claims, and which answers make it with what stance."""
+    rows = []
+    for claim_type in CLAIM_TYPES:
+        of_type = claims[claims["claim_type"] == claim_type]
+        per_answer = of_type.groupby("answer_id", sort=False)["stance"].agg(
+            lambda s: s.value_counts().sort_index().idxmax() if s.notna().any() else "")
+        rows.append({"claim_type": claim_type, "claims": len(of_type), "answers": len(per_answer),
+                     **{s: int((of_type["stance"] == s).sum()) for s in STANCES},
+                     "answers_and_stance": "; ".join(f"{a} ({s})" for a, s in per_answer.items())})
+    return pd.DataFrame(rows)
+
+
+# ---- figures -------------------------------------------------------------------------------------------
+
+def _png(figure) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def durations_figure(durations: pd.DataFrame, title: str) -> bytes:
+    """One horizontal bar per stated duration, min to max months; open ends drawn as arrows; the median range shaded."""
+    plt = _pyplot()
+    n = max(len(durations), 1)
+    figure, axes = plt.subplots(figsize=(7, 1.2 + 0.28 * n))
+    top = float(np.nanmax(durations[["duration_min_months", "duration_max_months"]].to_numpy(dtype=float))) if len(durations) else 12
+    right = max(12.0, top * 1.3)
+    low, high = median_range(durations)
+    if low is not None and high is not None:
+        axes.axvspan(low, high, color="#dddddd", label=f"median range {low:g}-{high:g} months")
+    colours = {"favor": "#2b8a3e", "against": "#c92a2a", "neutral": "#868e96"}
+    for y, row in enumerate(durations.itertuples()):
+        start = row.duration_min_months if pd.notna(row.duration_min_months) else 0.0
+        end = row.duration_max_months if pd.notna(row.duration_max_months) else right * 0.95
+        colour = colours.get(row.stance, "#1c7ed6")
+        if row.open_ended:
+            axes.annotate("", xy=(end, y), xytext=(start, y), arrowprops={"arrowstyle": "->", "color": colour, "lw": 2})
+        elif row.open_start:
+            axes.annotate("", xy=(0, y), xytext=(end, y), arrowprops={"arrowstyle": "->", "color": colour, "lw": 2})
+        else:
+            axes.plot([start, end], [y, y], color=colour, lw=4, solid_capstyle="butt")
+            if start == end:
+                axes.plot([start], [y], marker="|", color=colour, markersize=12)
+    axes.set_yticks(range(len(durations)), [row.answer_id for row in durations.itertuples()], fontsize=7)
+    axes.set_xlim(0, right)
+    axes.set_ylim(-1, n)
+    axes.invert_yaxis()
+    axes.set_xlabel("months; colour: the claim's stance (green favor, red against, grey neutral); arrows: open-ended")
+    axes.set_title(title, fontsize=10)
+    if low is not None and high is not None:
+        axes.legend(fontsize=7, loc="lower right")
+    return _png(figure)
+
+
+def stacked_figure(table: pd.DataFrame, label_column: str, title: str) -> bytes:
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(7, 1.2 + 0.35 * max(len(table), 1)))
+    left = np.zeros(len(table))
+    colours = {"favor": "#2b8a3e", "against": "#c92a2a", "neutral": "#868e96"}
+    labels = [str(x)[:60] for x in table[label_column]]
+    for stance in STANCES:
+        values = table[stance].to_numpy(dtype=float) if len(table) else np.zeros(0)
+        axes.barh(labels, values, left=left, color=colours[stance], label=stance)
+        left += values
+    axes.invert_yaxis()
+    axes.set_title(title, fontsize=10)
+    axes.legend(fontsize=7, loc="lower right")
+    axes.tick_params(axis="y", labelsize=7)
+    return _png(figure)
+
+
+# ---- HTML ----------------------------------------------------------------------------------------------
+
+def _table(frame: pd.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape('' if pd.isna(v) else str(v))}</td>" for v in row) + "</tr>"
+                   for row in frame.itertuples(index=False))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _img(data: bytes, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+
+
+def evidence_rows(answers: pd.DataFrame, claims: pd.DataFrame) -> list[dict]:
+    """Each claim with its answer's text around it, the sentence marked (all text escaped)."""
+    by_id = answers.set_index("answer_id")
+    rows = []
+    for claim in claims.itertuples():
+        answer = by_id.loc[claim.answer_id]
+        in_title = answer["title_start"] <= claim.char_start < answer["title_end"]
+        base, text = (answer["title_start"], answer["title"]) if in_title else (answer["char_start"], answer["text"])
+        text = "" if pd.isna(text) else str(text)
+        start, end = int(claim.char_start - base), int(claim.char_end - base)
+        before = text[max(0, start - CONTEXT_CHARS):start]
+        after = text[end:end + CONTEXT_CHARS]
+        context = (("&hellip;" if start > CONTEXT_CHARS else "") + html.escape(before) + "<mark>"
+                   + html.escape(text[start:end]) + "</mark>" + html.escape(after)
+                   + ("&hellip;" if end + CONTEXT_CHARS < len(text) else ""))
+        rows.append({"thread_id": claim.thread_id, "answer_id": claim.answer_id, "claim_id": claim.claim_id,
+                     "claim_type": claim.claim_type, "stance": claim.stance if isinstance(claim.stance, str) else "",
+                     "score": "" if pd.isna(claim.stance_score) else f"{claim.stance_score:.2f}",
+                     "negated": str(claim.negated), "hedged": str(claim.hedged), "context": context,
+                     "answer_title": "" if pd.isna(answer["title"]) else str(answer["title"])})
+    return rows
+
+
+_STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:72em;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:.9em}td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top}
+th{background:#f1f3f5}mark{background:#ffe066}.muted{color:#666}img{max-width:100%}
+.filters select{margin-right:1em}"""
+
+_SCRIPT = """function applyFilters(){const f={};document.querySelectorAll('.filters select').forEach(s=>f[s.name]=s.value);
+document.querySelectorAll('#evidence tbody tr').forEach(r=>{let show=true;for(const k in f){if(f[k]&&r.dataset[k]!==f[k])show=false;}
+r.style.display=show?'':'none';});}
+document.querySelectorAll('.filters select').forEach(s=>s.addEventListener('change',applyFilters));"""
+
+
+def _select(label: str, key: str, values) -> str:
+    """A filter over the evidence rows' data-* attribute whose dataset key is `key`."""
+    options = "".join(f'<option value="{html.escape(v)}">{html.escape(v)}</option>' for v in values)
+    return f'<label>{label} <select name="{key}"><option value="">all</option>{options}</select></label>'
+
+
+def build_report(answers: pd.DataFrame, claims: pd.DataFrame) -> tuple[str, dict[str, bytes]]:
+    """The HTML text and the figures (name -> PNG bytes)."""
+    overview = thread_overview(answers)
+    durations = stated_durations(claims)
+    types = types_by_answer(claims)
+    low, high = median_range(durations)
+    figures = {
+        "answers_by_stance.png": stacked_figure(overview, "question", "Answers by stance, most disputed thread first"),
+        "durations.png": durations_figure(durations, "Stated durations of the effect, every claim, pooled"),
+        "claim_types.png": stacked_figure(types, "claim_type", "Claims by type and stance"),
+    }
+    for thread_id in overview["thread_id"]:
+        figures[f"durations_{thread_id}.png"] = durations_figure(
+            durations[durations["thread_id"] == thread_id], f"Stated durations: {thread_id}")
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>What do the experts say?</title>"
+             f"<style>{_STYLE}</style></head><body>",
+             "<h1>What do the experts say?</h1>",
+             f"<p class='muted'>{len(overview)} threads, {int(overview['answers'].sum())} answers, "
+             f"{len(claims)} claims. Stance is toward each thread's question read as a yes/no proposition.</p>",
+             "<h2>Threads, most disputed first</h2>",
+             _table(overview.rename(columns={"disagreement": "disagreement (0-1)"})),
+             _img(figures["answers_by_stance.png"], "answers by stance per thread"),
+             "<h2>Durations</h2>",
+             f"<p>{len(durations)} claims state a duration. Median range: "
+             + (f"{low:g} to {high:g} months" if low is not None and high is not None else "not enough figures")
+             + f"; {int(durations['open_ended'].sum())} open-ended.</p>",
+             _img(figures["durations.png"], "stated durations pooled")]
+    for thread_id in overview["thread_id"]:
+        if (durations["thread_id"] == thread_id).any():
+            parts.append(f"<h3>{html.escape(thread_id)}</h3>")
+            parts.append(_img(figures[f"durations_{thread_id}.png"], f"stated durations {thread_id}"))
+    parts += ["<h2>Claim types</h2>", _table(types), _img(figures["claim_types.png"], "claims by type and stance"),
+              "<h2>Evidence</h2>",
+              "<div class='filters'>" + _select("thread", "threadId", overview["thread_id"])
+              + _select("claim type", "claimType", CLAIM_TYPES) + _select("stance", "stance", STANCES) + "</div>",
+              "<table id='evidence'><thead><tr><th>claim</th><th>type</th><th>negated</th><th>hedged</th>"
+              "<th>stance</th><th>score</th><th>in its answer</th></tr></thead><tbody>"]
+    for row in evidence_rows(answers, claims):
+        data = " ".join(f'data-{k.replace("_", "-")}="{html.escape(row[k])}"' for k in ("thread_id", "claim_type", "stance"))
+        parts.append(f"<tr {data}><td>{html.escape(row['claim_id'])}</td><td>{html.escape(row['claim_type'])}</td>"
+                     f"<td>{row['negated']}</td><td>{row['hedged']}</td><td>{html.escape(row['stance'])}</td>"
+                     f"<td>{row['score']}</td><td><b>{html.escape(row['answer_title'])}</b><br>{row['context']}</td></tr>")
+    parts += ["</tbody></table>", f"<script>{_SCRIPT}</script>", "</body></html>"]
+    return "\n".join(parts), figures
+
+
+def write_report(out: Path, report_dir: Path | None = None) -> list[Path]:
+    """report.html and the PNG figures into `report_dir` (default OUT/report)."""
+    answers, claims = load_run(out)
+    report_dir = Path(report_dir or Path(out) / "report")
+    page, figures = build_report(answers, claims)
+    written = []
+    for name, data in figures.items():
+        atomic_write_bytes(report_dir / name, data)
+        written.append(report_dir / name)
+    atomic_write_bytes(report_dir / "report.html", page.encode("utf-8"))
+    atomic_write_bytes(report_dir / "threads.json", json.dumps(
+        thread_overview(answers).to_dict("records"), indent=2).encode())
+    return [report_dir / "report.html", *written]

@@ -1,0 +1,86 @@
+"""The analyst's report and the exploration notebook, on a small multi-thread corpus."""
+
+import html
+import json
+import shutil
+
+import pandas as pd
+import pytest
+
+from pipeline import stages
+from pipeline.files import read_csv
+from pipeline.report import build_report, median_range, stated_durations, thread_overview, write_report
+
+from conftest import FIXTURES, SEED
+
+HOSTILE = "<script>alert('x')</script>"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    from pipeline.cli import main
+
+    raw = tmp_path_factory.mktemp("raw")
+    shutil.copy(SEED, raw)
+    shutil.copy(FIXTURES / "masseter_training.txt", raw)
+    for name in ("clinic_faq.txt", "count_signatures.txt"):
+        shutil.copy(FIXTURES / "layouts" / name, raw)
+    (raw / "hostile.jsonl").write_text(json.dumps({
+        "id": "hostile", "question_title": f"Is it permanent? {HOSTILE}", "question_body": "Asking & wondering.",
+        "answers": [{"title": "No <b>way</b>", "body": f"It lasts 3-4 months. {HOSTILE} It wears off."},
+                    {"title": "Yes", "body": "With repeated use the muscles atrophy & you need less product."}]}) + "\n")
+    models, out = tmp_path_factory.mktemp("models"), tmp_path_factory.mktemp("out")
+    assert main(["run", "--input", str(raw), "--out", str(out), "--models", str(models)]) == 0
+    return out, models
+
+
+def test_report_counts_and_ranges_match_the_tables(run):
+    out, _ = run
+    answers, claims = read_csv(out / "answers.csv", "run"), read_csv(out / "claims.csv", "run")
+    overview = thread_overview(answers)
+    replies = answers[answers["role"] == "answer"]
+    for row in overview.itertuples():
+        mine = replies[replies["thread_id"] == row.thread_id]
+        assert row.answers == len(mine)
+        assert (row.favor, row.against, row.neutral) == tuple(int((mine["stance"] == s).sum())
+                                                             for s in ("favor", "against", "neutral"))
+        assert row.consensus.startswith(f"{max(row.favor, row.against, row.neutral)} of {row.answers} answers")
+    assert list(overview["disagreement"]) == sorted(overview["disagreement"], reverse=True)
+    durations = stated_durations(claims)
+    with_figures = claims[claims[["duration_min_months", "duration_max_months"]].notna().any(axis=1)]
+    assert len(durations) == len(with_figures)
+    low, high = median_range(durations)
+    assert low == with_figures["duration_min_months"].median() and high == with_figures["duration_max_months"].median()
+    page, figures = build_report(answers, claims)
+    assert f"{len(durations)} claims state a duration" in page
+    assert page.count("<tr data-thread-id=") == len(claims)
+    assert f"{len(overview)} threads, {len(replies)} answers, {len(claims)} claims" in page
+    assert all(data[:8] == b"\x89PNG\r\n\x1a\n" for data in figures.values())
+
+
+def test_report_escapes_every_piece_of_input_text(run, tmp_path):
+    out, _ = run
+    paths = write_report(out, tmp_path)
+    page = paths[0].read_text(encoding="utf-8")
+    assert HOSTILE not in page and "<b>way</b>" not in page
+    assert html.escape(HOSTILE) in page and "No &lt;b&gt;way&lt;/b&gt;" in page
+    assert page.count("<script>") == 1  # the report's own filter script
+    assert "<mark>It lasts 3-4 months.</mark>" in page
+    assert {p.name for p in paths} >= {"report.html", "durations.png", "claim_types.png", "answers_by_stance.png"}
+
+
+def test_notebook_runs_top_to_bottom(run, monkeypatch):
+    import nbformat
+    from nbclient import NotebookClient
+
+    from pipeline.config import PROJECT_ROOT
+
+    out, models = run
+    monkeypatch.setenv("CLAIMS_OUT", str(out))
+    monkeypatch.setenv("CLAIMS_MODELS", str(models))
+    notebook = nbformat.read(PROJECT_ROOT / "notebooks" / "1.0-explore-claims.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=180, kernel_name="python3").execute()
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "threads" in text and "claims state a duration" in text
