@@ -69,7 +69,7 @@ class Claim:
 
 @dataclass(frozen=True)
 class ClaimRules:
-    """SpanRuler patterns, and per cue id the context it requires and the words it narrows to."""
+    """Cue patterns (SpanRuler's format), and per cue id the context it requires and the words it narrows to."""
 
     patterns: list
     requires: dict

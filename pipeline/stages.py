@@ -26,8 +26,8 @@ from pipeline import (annotate, config, corpus, dataset, durations, evaluation, 
 from pipeline.config import DEFAULT_SETTINGS, Settings
 from pipeline.files import InputError, read_csv, write_csv
 
-ANSWERS_OUTPUT_COLUMNS = segment.ANSWER_COLUMNS + ["stance", "stance_score"]
-ERROR_COLUMNS = ["source", "line", "error"]
+ANSWERS_OUTPUT_COLUMNS = corpus.ANSWERS_OUTPUT_COLUMNS
+ERROR_COLUMNS = corpus.ERROR_COLUMNS
 # a stage's run invalidates the stamps after it; `run` rewrites every table, so it and the stages exclude each other
 DOWNSTREAM = {"segment": ("extract", "classify", "run"), "extract": ("classify", "run"), "classify": ("run",),
               "run": ("segment", "extract", "classify")}
