@@ -1,6 +1,6 @@
 """Throughput and memory of the whole pipeline on a synthetic corpus.
 
-    python bench/scale.py                      # speed on 4,000 threads, peak RSS at 10,000 and 100,000
+    python bench/scale.py                      # speed on 10,000 threads, peak RSS at 10,000 and 100,000
     python bench/scale.py --threads 1000 --rss 1000 10000   # quicker
 
 Prints, in one run: threads/s and words/s of `claims run` at --jobs 1 and 2;
@@ -57,7 +57,7 @@ def tokenizer_seconds(corpus: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=4000, help="corpus size for the speed figures")
+    parser.add_argument("--threads", type=int, default=10_000, help="corpus size for the speed figures")
     parser.add_argument("--rss", type=int, nargs="*", default=[10_000, 100_000], help="corpus sizes for peak RSS")
     parser.add_argument("--models", type=Path, default=None, help="models folder (default: train one in a temp folder)")
     args = parser.parse_args()
