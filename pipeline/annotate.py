@@ -20,7 +20,7 @@ import pandas as pd
 
 from pipeline.files import InputError, restore, write_csv
 from pipeline.labeling import STANCES
-from pipeline.stance import LABEL_COLUMNS, aligned_proba, answer_stance
+from pipeline.stance import LABEL_COLUMNS, aligned_proba, answer_probabilities
 
 EXPORT_COLUMNS = ["level", "claim_id", "answer_id", "thread_id", "question", "answer_title", "text", "claim_type",
                   "prediction", "score", "uncertainty", "label", "annotator", "notes"]
@@ -78,15 +78,8 @@ def export_uncertain(model, answers: pd.DataFrame, claims: pd.DataFrame, labels:
 
 
 def _answer_probabilities(claims: pd.DataFrame, probabilities: np.ndarray, answers: pd.DataFrame) -> pd.DataFrame:
-    spans = answers[["answer_id", "title_start", "title_end"]]
-    by_class = []
-    for k, label in enumerate(STANCES):  # the mean probability of each class, title claims weighted
-        onehot = np.zeros_like(probabilities)
-        onehot[:, k] = probabilities[:, k]
-        mean = answer_stance(claims, onehot + 1e-12, STANCES, spans).set_index("answer_id")
-        by_class.append(mean["stance_score"].rename(label))
-    table = pd.concat(by_class, axis=1)
-    proba = table.to_numpy() / table.to_numpy().sum(axis=1, keepdims=True)
+    table = answer_probabilities(claims, probabilities, STANCES, answers[["answer_id", "title_start", "title_end"]])
+    proba = table.to_numpy()
     first = answers.drop_duplicates("answer_id").set_index("answer_id")
     return pd.DataFrame({
         "answer_id": table.index, "thread_id": first.loc[table.index, "thread_id"].to_numpy(),

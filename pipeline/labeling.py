@@ -102,16 +102,6 @@ def apply_labeling_functions(claims: pd.DataFrame, lfs=LABELING_FUNCTIONS) -> pd
     return pd.DataFrame({lf.__name__: [lf(r) for r in records] for lf in lfs}, index=claims.index)
 
 
-def majority_vote(matrix: pd.DataFrame) -> pd.Series:
-    """The most common non-abstaining vote per row; ABSTAIN on ties or no votes."""
-    def vote(row) -> str:
-        counts = pd.Series([v for v in row if v != ABSTAIN]).value_counts()
-        if counts.empty or (len(counts) > 1 and counts.iloc[0] == counts.iloc[1]):
-            return ABSTAIN
-        return counts.index[0]
-    return matrix.apply(vote, axis=1)
-
-
 def analyse(matrix: pd.DataFrame, gold: pd.Series, ids: pd.Series) -> pd.DataFrame:
     """Per function: coverage, overlaps, conflicts, and accuracy against `gold` with the wrong ids.
 

@@ -144,6 +144,17 @@ def answer_stance(claims: pd.DataFrame, probabilities: np.ndarray, classes, titl
     """
     if claims.empty:
         return pd.DataFrame(columns=["answer_id", "stance", "stance_score"])
+    means = answer_probabilities(claims, probabilities, classes, title_spans, settings)
+    return pd.DataFrame({
+        "answer_id": means.index,
+        "stance": means.idxmax(axis=1).to_numpy(),
+        "stance_score": means.max(axis=1).round(settings.score_decimals).to_numpy(),
+    })
+
+
+def answer_probabilities(claims: pd.DataFrame, probabilities: np.ndarray, classes, title_spans: pd.DataFrame,
+                         settings: Settings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """Per answer with claims, the weighted mean probability of each class (rows: answer_id)."""
     spans = title_spans.set_index("answer_id")
     starts = claims["char_start"].to_numpy()
     t_start = spans.loc[claims["answer_id"], "title_start"].to_numpy()
@@ -154,12 +165,7 @@ def answer_stance(claims: pd.DataFrame, probabilities: np.ndarray, classes, titl
     weighted["answer_id"] = claims["answer_id"].to_numpy()
     weighted["_w"] = weights
     sums = weighted.groupby("answer_id", sort=False).sum()
-    means = sums[list(classes)].div(sums["_w"], axis=0)
-    return pd.DataFrame({
-        "answer_id": means.index,
-        "stance": means.idxmax(axis=1).to_numpy(),
-        "stance_score": means.max(axis=1).round(settings.score_decimals).to_numpy(),
-    })
+    return sums[list(classes)].div(sums["_w"], axis=0)
 
 
 def reliability(y_true, probabilities: np.ndarray, n_bins: int = 5) -> dict:

@@ -3,7 +3,7 @@ import pytest
 
 from pipeline.labeling import (ABSTAIN, AGAINST, FAVOR, NEUTRAL, analyse, apply_labeling_functions, lf_atrophy,
                                lf_negated_permanence, lf_returns_to_normal, lf_short_duration, lf_temporary,
-                               majority_vote)
+                               lf_weights, weighted_vote)
 
 
 def row(text, claim_type="duration", negated=False, hedged=False, cue="", low=None, high=None):
@@ -27,10 +27,16 @@ def test_labeling_functions(lf, claim, expected):
     assert lf(claim) == expected
 
 
-def test_majority_vote_abstains_on_ties():
-    matrix = pd.DataFrame({"a": [FAVOR, FAVOR, ABSTAIN, AGAINST], "b": [FAVOR, AGAINST, ABSTAIN, AGAINST],
-                           "c": [ABSTAIN, ABSTAIN, ABSTAIN, FAVOR]})
-    assert list(majority_vote(matrix)) == [FAVOR, ABSTAIN, ABSTAIN, AGAINST]
+def test_weighted_vote_follows_accuracy_and_abstains_on_ties():
+    matrix = pd.DataFrame({"good": [FAVOR, FAVOR, ABSTAIN, AGAINST, FAVOR], "bad": [AGAINST, AGAINST, ABSTAIN, AGAINST, FAVOR]})
+    gold = pd.Series([FAVOR, FAVOR, "", "", ""])
+    weights = lf_weights(matrix, gold)
+    assert weights["good"] > 0 and weights["bad"] == 0  # wrong on both hand labels: no better than chance
+    labels, confidence = weighted_vote(matrix, weights)
+    assert list(labels) == [FAVOR, FAVOR, ABSTAIN, AGAINST, FAVOR]
+    tied, _ = weighted_vote(pd.DataFrame({"a": [FAVOR], "b": [AGAINST]}), {"a": 1.0, "b": 1.0})
+    assert list(tied) == [ABSTAIN]
+    assert 0 < confidence[0] <= 1 and confidence[2] == 0
 
 
 def test_analysis_counts_coverage_overlap_conflict_and_wrong_examples():
@@ -49,4 +55,5 @@ def test_labeling_functions_run_on_extracted_claims():
     claims = pd.DataFrame([row("Results are not permanent", negated=True, cue="permanent"),
                            row("Muscles atrophy with repeated use", "atrophy")])
     matrix = apply_labeling_functions(claims)
-    assert list(majority_vote(matrix)) == [AGAINST, FAVOR]
+    labels, _ = weighted_vote(matrix, {name: 1.0 for name in matrix.columns})
+    assert list(labels) == [AGAINST, FAVOR]
