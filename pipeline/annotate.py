@@ -11,6 +11,7 @@ Import validates the whole file first and changes nothing if any row is bad.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import getpass
 from pathlib import Path
@@ -50,7 +51,8 @@ def spread_across_threads(frame: pd.DataFrame, n: int) -> pd.DataFrame:
 def export_uncertain(model, answers: pd.DataFrame, claims: pd.DataFrame, labels: pd.DataFrame, n: int,
                      strategy: str = "margin", include_answers: bool = False) -> pd.DataFrame:
     """The `n` claims (and answers) the model is least sure of, with context and an empty label column."""
-    labelled = set(zip(labels["answer_id"], labels["text"]))
+    sentence_labels = labels[labels["level"] == "sentence"]
+    labelled = set(zip(sentence_labels["answer_id"], sentence_labels["text"]))
     questions = answers[answers["role"] == "question"].set_index("thread_id")["title"]
     titles = answers.set_index("answer_id")["title"]
     rows = []
@@ -65,7 +67,7 @@ def export_uncertain(model, answers: pd.DataFrame, claims: pd.DataFrame, labels:
         rows.append(claim_rows[keep].sort_values("uncertainty", ascending=False, kind="mergesort")
                     .drop_duplicates(["answer_id", "text"]))
         if include_answers:
-            answer_proba = _answer_probabilities(claims, probabilities, answers)
+            answer_proba = _answer_probabilities(claims, probabilities, answers[answers["role"] == "answer"], strategy)
             answer_rows = answer_proba[~answer_proba["answer_id"].isin(labels.loc[labels["level"] == "answer", "answer_id"])]
             rows.append(answer_rows.assign(level="answer", key=answer_rows["answer_id"], claim_id="", claim_type=""))
     if not rows:
@@ -77,22 +79,26 @@ def export_uncertain(model, answers: pd.DataFrame, claims: pd.DataFrame, labels:
     return picked[EXPORT_COLUMNS].reset_index(drop=True)
 
 
-def _answer_probabilities(claims: pd.DataFrame, probabilities: np.ndarray, answers: pd.DataFrame) -> pd.DataFrame:
-    table = answer_probabilities(claims, probabilities, STANCES, answers[["answer_id", "title_start", "title_end"]])
+def _answer_probabilities(claims: pd.DataFrame, probabilities: np.ndarray, answers: pd.DataFrame,
+                          strategy: str) -> pd.DataFrame:
+    """Uncertainty of each answer's stance (answers only, never the question), by the same measure as claims."""
+    keep = claims["answer_id"].isin(answers["answer_id"]).to_numpy()
+    table = answer_probabilities(claims[keep].reset_index(drop=True), probabilities[keep], STANCES,
+                                 answers[["answer_id", "title_start", "title_end"]])
     proba = table.to_numpy()
     first = answers.drop_duplicates("answer_id").set_index("answer_id")
     return pd.DataFrame({
         "answer_id": table.index, "thread_id": first.loc[table.index, "thread_id"].to_numpy(),
-        "text": first.loc[table.index, "text"].to_numpy(), "uncertainty": uncertainty(proba, "margin"),
+        "text": first.loc[table.index, "text"].to_numpy(), "uncertainty": uncertainty(proba, strategy),
         "prediction": np.asarray(STANCES, dtype=object)[proba.argmax(axis=1)], "score": proba.max(axis=1).round(4),
     })
 
 
 def read_label_file(path: Path) -> pd.DataFrame:
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise InputError(path, f"cannot be read as CSV ({err})") from err
+    try:  # the delimiter is sniffed: spreadsheets in many locales save CSV with semicolons
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, sep=None, engine="python", encoding="utf-8-sig")
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError, csv.Error) as err:
+        raise InputError(path, f"cannot be read as CSV ({err}); save it as CSV in UTF-8") from err
     missing = [c for c in ("level", "claim_id", "answer_id", "text", "label") if c not in frame.columns]
     if missing:
         raise InputError(path, f"missing columns {missing}; export a file with 'claims label export' and fill in 'label'")
@@ -103,7 +109,7 @@ def validate_labels(frame: pd.DataFrame, claims: pd.DataFrame, answers: pd.DataF
     """The labelled rows as label-file rows, and every problem found (row numbers as in a spreadsheet)."""
     problems = []
     claim_text = claims.drop_duplicates("claim_id").set_index("claim_id")[["answer_id", "text", "thread_id"]]
-    answer_info = answers.set_index("answer_id")[["thread_id", "title"]]
+    answer_info = answers[answers["role"] == "answer"].set_index("answer_id")[["thread_id", "title"]]
     accepted, seen = [], {}
     for index, row in frame.iterrows():
         line = index + 2
@@ -113,7 +119,7 @@ def validate_labels(frame: pd.DataFrame, claims: pd.DataFrame, answers: pd.DataF
         if label not in STANCES:
             problems.append(f"row {line}: unknown label {row['label']!r}; expected one of {', '.join(STANCES)}")
             continue
-        level = row["level"].strip() or "sentence"
+        level = row["level"].strip().lower() or "sentence"
         if level == "sentence":
             if row["claim_id"] not in claim_text.index:
                 problems.append(f"row {line}: no claim {row['claim_id']!r} in claims.csv")
@@ -127,7 +133,7 @@ def validate_labels(frame: pd.DataFrame, claims: pd.DataFrame, answers: pd.DataF
                       "text": known["text"]}
         elif level == "answer":
             if row["answer_id"] not in answer_info.index:
-                problems.append(f"row {line}: no answer {row['answer_id']!r} in answers.csv")
+                problems.append(f"row {line}: no answer {row['answer_id']!r} in answers.csv (questions take no stance)")
                 continue
             info = answer_info.loc[row["answer_id"]]
             key = ("answer", row["answer_id"], "")
@@ -153,8 +159,8 @@ def merge_labels(labels: pd.DataFrame, new: pd.DataFrame, annotator: str | None,
                  today: dt.date | None = None) -> tuple[pd.DataFrame, int, int]:
     """Labels with `new` merged in (a new label for a known item replaces it): (merged, added, changed)."""
     today = today or dt.datetime.now(dt.timezone.utc).date()
-    who = annotator or getpass.getuser()
-    new = new.assign(annotator=new["annotator"].where(new["annotator"].ne(""), who),
+    # an explicit annotator wins; else the file's column; else the user's name
+    new = new.assign(annotator=annotator if annotator else new["annotator"].where(new["annotator"].ne(""), getpass.getuser()),
                      labelled_at=today.isoformat(), source=source)
     key = lambda frame: frame["level"] + "\x1f" + frame["answer_id"] + "\x1f" + frame["text"].where(frame["level"] == "sentence", "")
     old_keys = dict(zip(key(labels), labels["label"]))

@@ -77,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_models(classify)
     _add_trust(classify)
     classify.add_argument("--model", help="a version to use instead of the current one")
-    run = commands.add_parser("run", help="train if needed, then segment, extract and classify in chunks")
+    run = commands.add_parser("run", help="segment, extract and classify in chunks with the current model "
+                                          "(trained first if there is none)")
     _add_common(run)
     _add_models(run)
     _add_labels(run, train_input=True)
@@ -199,8 +200,7 @@ def _dispatch(args) -> int:
     if args.command == "classify":
         stages.run_classify(args.out, args.models, settings, args.force, args.trust, args.model)
     if args.command == "run":
-        stages.run_train(args.train_input, args.labels, args.models, args.out, settings, args.force,
-                         frozen_path=args.frozen)
+        stages.ensure_model(args.train_input, args.labels, args.models, args.out, settings, args.frozen)
         skipped += stages.run_pipeline(args.input, args.out, args.models, settings, args.force, args.jobs,
                                        args.backend, args.scheduler).errors
     if skipped:

@@ -73,19 +73,32 @@ def _worker_nlp(settings: Settings):
     return _WORKER[key]
 
 
-def _worker_model(model_path: str | None, model_sha: str | None):
-    if model_path is None:
+def _worker_model(model_source: str | bytes | None, model_sha: str | None):
+    """The model, from a path (local processes) or from its bytes (Dask workers, which may not see our files).
+
+    Either way it is loaded only if its sha256 is the one checked against its card before the run.
+    """
+    if model_source is None:
         return None
-    key = ("model", model_path, model_sha)
+    key = ("model", model_sha)
     if key not in _WORKER:
-        model, card = stance.load_model(model_path)
-        if card.get("model_sha256") != model_sha:
-            raise stance.ModelTrustError(f"{model_path}: changed while the run was going on")
-        _WORKER[key] = model
+        if isinstance(model_source, bytes):
+            if files.sha256_bytes(model_source) != model_sha:
+                raise stance.ModelTrustError("the model sent to this worker does not match its card")
+            import io
+
+            import joblib
+
+            _WORKER[key] = joblib.load(io.BytesIO(model_source))
+        else:
+            model, card = stance.load_model(model_source)
+            if card.get("model_sha256") != model_sha:
+                raise stance.ModelTrustError(f"{model_source}: changed while the run was going on")
+            _WORKER[key] = model
     return _WORKER[key]
 
 
-def process_chunk(index: int, items: list, settings: Settings, model_path: str | None = None,
+def process_chunk(index: int, items: list, settings: Settings, model_source: str | bytes | None = None,
                   model_sha: str | None = None) -> ChunkResult:
     """Segment, extract and classify one chunk; a pure function of its arguments."""
     from pipeline.stages import segment_rows
@@ -103,7 +116,7 @@ def process_chunk(index: int, items: list, settings: Settings, model_path: str |
     answers = answers_frame(rows)
     texts = {item.thread_id: item.text for item in items if isinstance(item, readers.ThreadSource)}
     claims = extract.extract_claims(_worker_nlp(settings), answers, texts, settings)
-    model = _worker_model(model_path, model_sha)
+    model = _worker_model(model_source, model_sha)
     if model is not None:
         answers, claims = dataset.classify(model, answers, claims, settings)
     else:
@@ -128,7 +141,11 @@ def _run_local(tasks: Iterable[tuple], jobs: int) -> Iterator[ChunkResult]:
 
 
 def _run_dask(tasks: Iterable[tuple], jobs: int, scheduler: str | None) -> Iterator[ChunkResult]:
-    """Chunks as Dask tasks, at most two per worker in flight, results taken in chunk order."""
+    """Chunks as Dask tasks, at most two per worker in flight, results taken in chunk order.
+
+    The model goes to every worker once, as bytes (checked there against its
+    sha256), so workers need the package but none of our files.
+    """
     from distributed import Client, LocalCluster
 
     cluster = None
@@ -139,13 +156,22 @@ def _run_dask(tasks: Iterable[tuple], jobs: int, scheduler: str | None) -> Itera
         client = Client(cluster)
     try:
         workers = max(1, len(client.scheduler_info().get("workers", {})) or jobs)
+        shipped: dict = {}
+
+        def submit(task: tuple):
+            index, items, settings, model_path, model_sha = task
+            if model_path is not None and model_path not in shipped:
+                shipped[model_path] = client.scatter(Path(model_path).read_bytes(), broadcast=True)
+            model = shipped.get(model_path)
+            return client.submit(process_chunk, index, items, settings, model, model_sha, pure=False)
+
         pending = iter(tasks)
-        window = deque(client.submit(process_chunk, *task, pure=False) for task in islice(pending, 2 * workers))
+        window = deque(submit(task) for task in islice(pending, 2 * workers))
         while window:
             result = window.popleft().result()
             following = next(pending, None)
             if following is not None:
-                window.append(client.submit(process_chunk, *following, pure=False))
+                window.append(submit(following))
             yield result
     finally:
         client.close()

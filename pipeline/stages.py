@@ -285,18 +285,26 @@ def _promote(model_dir, version, new_metrics, current, eval_rows, eval_gold, eva
 
 def training_table(claims: pd.DataFrame, answers: pd.DataFrame, labels: pd.DataFrame, labels_path: Path,
                    settings: Settings = DEFAULT_SETTINGS) -> dict:
-    """Join hand labels to claims, add weak labels for the rest, and check every label found its row."""
+    """Join hand labels to claims and add weak labels for the rest.
+
+    Labels whose sentence or answer is not in the training input (labelled on
+    another corpus, or text changed since) are skipped with a warning naming
+    them, so that one stray label does not stop training.
+    """
     sentence_labels = labels[labels["level"] == "sentence"]
     known = set(zip(claims["answer_id"], claims["text"]))
     unmatched = [i for i, r in sentence_labels.iterrows() if (r["answer_id"], r["text"]) not in known]
     if unmatched:
         first = sentence_labels.loc[unmatched[0]]
-        raise InputError(labels_path, f"{len(unmatched)} sentence labels match no claim, e.g. "
-                                      f"{first['answer_id']}: {first['text'][:60]!r}", line=int(unmatched[0]) + 2)
+        log(f"train: warning: {len(unmatched)} sentence labels in {labels_path.name} match no claim of the training "
+            f"input and are skipped (first at line {unmatched[0] + 2}: {first['answer_id']} {first['text'][:50]!r}); "
+            "put their threads in --train-input / --input")
     answer_labels = labels[labels["level"] == "answer"].set_index("answer_id")["label"]
     unknown_answers = sorted(set(answer_labels.index) - set(answers["answer_id"]))
     if unknown_answers:
-        raise InputError(labels_path, f"answer labels for unknown answers {unknown_answers[:5]}")
+        log(f"train: warning: answer labels for {len(unknown_answers)} answers not in the training input are "
+            f"skipped, e.g. {unknown_answers[:3]}")
+        answer_labels = answer_labels[~answer_labels.index.isin(unknown_answers)]
     claims = claims.reset_index(drop=True)
     gold = stance.attach_labels(claims, labels)
     lf_matrix = labeling.apply_labeling_functions(claims)
@@ -328,10 +336,15 @@ def format_metrics(metrics: dict) -> str:
 
 def _frozen_setup(train_input: Path, labels_path: Path, frozen_path: Path, settings: Settings, eval_labels: Path | None):
     """Labelled evaluation rows: the frozen set by default, or another labels file."""
-    labels = stance.read_labels(eval_labels) if eval_labels else evaluation.load_or_freeze(
-        stance.read_labels(labels_path), frozen_path)
+    if eval_labels is None and not Path(frozen_path).exists():
+        raise InputError(frozen_path, "no frozen evaluation set yet; 'claims train' draws one")
+    labels = stance.read_labels(eval_labels or frozen_path)
     answers, claims = labelled_corpus(train_input, settings)
     rows, gold, answer_labels = evaluation.evaluation_rows(claims, labels)
+    sentence_labels = int((labels["level"] == "sentence").sum())
+    if len(rows.drop_duplicates(["answer_id", "text"])) < sentence_labels:
+        log(f"evaluate: warning: {sentence_labels - len(rows.drop_duplicates(['answer_id', 'text']))} of "
+            f"{sentence_labels} sentence labels match no claim of --train-input and are not scored")
     return rows, gold, answer_labels, answers[["answer_id", "title_start", "title_end"]]
 
 
@@ -419,6 +432,30 @@ def label_import(path: Path, out: Path, labels_path: Path, annotator: str | None
     counts = annotate.import_labels(Path(path), Path(labels_path), labels, claims, answers, annotator)
     log(f"label import: {counts[0]} labelled rows: {counts[1]} new, {counts[2]} changed -> {labels_path}")
     return counts
+
+
+def ensure_model(train_input: Path, labels_path: Path, model_dir: Path, out: Path,
+                 settings: Settings = DEFAULT_SETTINGS, frozen_path: Path = config.FROZEN_EVAL_FILE) -> None:
+    """For `run`: train only when there is no current model; otherwise say whether it is out of date.
+
+    `run` never replaces the current model by itself, so a version chosen with
+    `models use` stays in use until `claims train` is run.
+    """
+    current = registry.current_version(model_dir)
+    if current is None:
+        run_train(train_input, labels_path, model_dir, out, settings, frozen_path=frozen_path)
+        return
+    card = stance.load_card(registry.model_file(model_dir, current))
+    key = fingerprint("train", _digest(readers.discover_threads(train_input)), _digest([labels_path, frozen_path]),
+                      _code(["segment", "extract", "train"]), settings.as_dict())
+    kept_report = registry.model_file(model_dir, current).with_suffix(".labeling_functions.csv")
+    if kept_report.exists():
+        files.atomic_write_bytes(Path(out) / config.LF_REPORT_CSV, kept_report.read_bytes())
+    if card.get("training_key") == key:
+        log(f"train: the current model {current} is up to date with the labels")
+    else:
+        log(f"train: using the current model {current}; labels, training threads or code changed since it was "
+            "trained: 'claims train' makes a new version")
 
 
 def run_pipeline(input_path: Path, out: Path, model_dir: Path, settings: Settings = DEFAULT_SETTINGS,

@@ -1,4 +1,5 @@
 import datetime as dt
+import getpass
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,8 @@ def test_picks_are_spread_across_threads():
 
 CLAIMS = pd.DataFrame({"claim_id": ["t:1:0:duration", "t:1:1:atrophy"], "answer_id": ["t:1", "t:1"],
                        "thread_id": ["t", "t"], "text": ["It lasts 3 months.", "Muscles atrophy."]})
-ANSWERS = pd.DataFrame({"answer_id": ["t:0", "t:1"], "thread_id": ["t", "t"], "title": ["Q?", "No"]})
+ANSWERS = pd.DataFrame({"answer_id": ["t:0", "t:1"], "thread_id": ["t", "t"], "title": ["Q?", "No"],
+                        "role": ["question", "answer"]})
 
 
 def label_file(*rows):
@@ -54,6 +56,7 @@ def test_valid_rows_become_label_rows_and_blank_labels_are_skipped(tmp_path):
     ([("sentence", "t:1:0:duration", "t:1", "It lasts 3 months.", "favor", ""),
       ("sentence", "t:1:0:duration", "t:1", "It lasts 3 months.", "favor", "")], "rows 2 and 3: the same sentence twice"),
     ([("answer", "", "t:7", "x", "favor", "")], "row 2: no answer"),
+    ([("answer", "", "t:0", "Q?", "favor", "")], "row 2: no answer 't:0'"),  # the question takes no stance
 ])
 def test_problems_are_reported_with_their_rows(tmp_path, rows, problem):
     _, problems = validate_labels(label_file(*rows), CLAIMS, ANSWERS, tmp_path / "f.csv")
@@ -67,9 +70,22 @@ def test_merge_adds_new_and_replaces_changed_labels_keeping_provenance():
                          "label": "against", "annotator": ""},
                         {"thread_id": "t", "level": "sentence", "answer_id": "t:1", "text": "Muscles atrophy.",
                          "label": "favor", "annotator": "b"}])
-    merged, added, changed = merge_labels(old, new, "carol", "batch.csv", today=dt.date(2026, 11, 26))
+    merged, added, changed = merge_labels(old, new, None, "batch.csv", today=dt.date(2026, 11, 26))
     assert (added, changed) == (1, 1)
     assert list(merged.columns) == LABEL_COLUMNS
     assert merged[["text", "label", "annotator", "labelled_at", "source"]].values.tolist() == [
-        ["It lasts 3 months.", "against", "carol", "2026-11-26", "batch.csv"],
+        ["It lasts 3 months.", "against", getpass.getuser(), "2026-11-26", "batch.csv"],
         ["Muscles atrophy.", "favor", "b", "2026-11-26", "batch.csv"]]
+    explicit, _, _ = merge_labels(old, new, "carol", "batch.csv", today=dt.date(2026, 11, 26))
+    assert set(explicit["annotator"]) == {"carol"}  # an explicit --annotator wins over the file's column
+
+
+def test_semicolon_files_from_spreadsheets_are_read(tmp_path):
+    from pipeline.annotate import read_label_file
+
+    path = tmp_path / "f.csv"
+    path.write_bytes("\ufefflevel;claim_id;answer_id;text;label\nSentence;t:1:0:duration;t:1;It lasts 3 months.;favor\n"
+                     .encode("utf-8"))
+    frame = read_label_file(path)
+    accepted, problems = validate_labels(frame, CLAIMS, ANSWERS, path)
+    assert problems == [] and accepted["label"].tolist() == ["favor"]

@@ -86,6 +86,9 @@ def test_the_whole_loop(project, capsys):
     assert "claims macro-F1" in comparison and "change their predicted stance" in comparison
 
     assert cli(project, "run") == EXIT_OK  # the current model changed, so the run is redone
+    # and `run` never replaces the version chosen by hand, nor trains a new one
+    assert registry.current_version(project / "models") == "stance-0002"
+    assert registry.versions(project / "models") == ["stance-0001", "stance-0002"]
     after = pd.read_csv(project / "out" / "claims.csv")
     masseter = lambda frame: frame[frame["thread_id"] == "masseter_training"]
     assert (masseter(after)["stance"] == "neutral").sum() > (masseter(before)["stance"] == "neutral").sum()
