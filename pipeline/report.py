@@ -23,6 +23,11 @@ from pipeline.nlp import CLAIM_TYPES
 
 ANSWER_WORD = {"against": "against (no)", "favor": "in favour (yes)", "neutral": "neutral"}
 CONTEXT_CHARS = 300
+# Limits that keep the report readable on a corpus of many thousand threads (everything stays in the CSVs).
+MAX_THREAD_ROWS = 500  # rows of the thread table, most disputed first
+MAX_THREAD_FIGURES = 20  # per-thread duration figures and bars in the stance figure
+MAX_EVIDENCE_ROWS = 3000  # claims in the evidence table, most disputed threads first
+MAX_LABELLED_RANGES = 60  # above this, the pooled duration figure draws thin unlabelled lines
 
 
 def load_run(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -98,6 +103,7 @@ def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
+    matplotlib.rcParams["text.parse_math"] = False  # "$300" in a question is money, not mathematics
     import matplotlib.pyplot as plt
 
     return plt
@@ -107,7 +113,9 @@ def durations_figure(durations: pd.DataFrame, title: str) -> bytes:
     """One horizontal bar per stated duration, min to max months; open ends drawn as arrows; the median range shaded."""
     plt = _pyplot()
     n = max(len(durations), 1)
-    figure, axes = plt.subplots(figsize=(7, 1.2 + 0.28 * n))
+    labelled = n <= MAX_LABELLED_RANGES
+    figure, axes = plt.subplots(figsize=(7, 1.2 + 0.28 * n if labelled else 6))
+    width = 4 if labelled else max(0.3, 300 / n)
     top = float(np.nanmax(durations[["duration_min_months", "duration_max_months"]].to_numpy(dtype=float))) if len(durations) else 12
     right = max(12.0, top * 1.3)
     low, high = median_range(durations)
@@ -119,14 +127,19 @@ def durations_figure(durations: pd.DataFrame, title: str) -> bytes:
         end = row.duration_max_months if pd.notna(row.duration_max_months) else right * 0.95
         colour = colours.get(row.stance, "#1c7ed6")
         if row.open_ended:
-            axes.annotate("", xy=(end, y), xytext=(start, y), arrowprops={"arrowstyle": "->", "color": colour, "lw": 2})
+            axes.annotate("", xy=(end, y), xytext=(start, y),
+                          arrowprops={"arrowstyle": "->", "color": colour, "lw": min(2, width)})
         elif row.open_start:
-            axes.annotate("", xy=(0, y), xytext=(end, y), arrowprops={"arrowstyle": "->", "color": colour, "lw": 2})
+            axes.annotate("", xy=(0, y), xytext=(end, y), arrowprops={"arrowstyle": "->", "color": colour, "lw": min(2, width)})
         else:
-            axes.plot([start, end], [y, y], color=colour, lw=4, solid_capstyle="butt")
+            axes.plot([start, end], [y, y], color=colour, lw=width, solid_capstyle="butt")
             if start == end:
-                axes.plot([start], [y], marker="|", color=colour, markersize=12)
-    axes.set_yticks(range(len(durations)), [row.answer_id for row in durations.itertuples()], fontsize=7)
+                axes.plot([start], [y], marker="|", color=colour, markersize=12 if labelled else 2)
+    if labelled:
+        axes.set_yticks(range(len(durations)), [row.answer_id for row in durations.itertuples()], fontsize=7)
+    else:
+        axes.set_yticks([])
+        axes.set_ylabel(f"{n:,} stated durations")
     axes.set_xlim(0, right)
     axes.set_ylim(-1, n)
     axes.invert_yaxis()
@@ -207,44 +220,59 @@ def _select(label: str, key: str, values) -> str:
     return f'<label>{label} <select name="{key}"><option value="">all</option>{options}</select></label>'
 
 
+def _limit_note(shown: int, total: int, what: str) -> str:
+    if shown >= total:
+        return ""
+    return (f"<p class='muted'>The {shown:,} of {total:,} {what} of the most disputed threads are shown; "
+            f"all are in the CSV files.</p>")
+
+
 def build_report(answers: pd.DataFrame, claims: pd.DataFrame) -> tuple[str, dict[str, bytes]]:
     """The HTML text and the figures (name -> PNG bytes)."""
     overview = thread_overview(answers)
     durations = stated_durations(claims)
     types = types_by_answer(claims)
     low, high = median_range(durations)
+    top = overview.head(MAX_THREAD_FIGURES)
     figures = {
-        "answers_by_stance.png": stacked_figure(overview, "question", "Answers by stance, most disputed thread first"),
+        "answers_by_stance.png": stacked_figure(top, "question", "Answers by stance, most disputed thread first"),
         "durations.png": durations_figure(durations, "Stated durations of the effect, every claim, pooled"),
         "claim_types.png": stacked_figure(types, "claim_type", "Claims by type and stance"),
     }
-    for thread_id in overview["thread_id"]:
-        figures[f"durations_{thread_id}.png"] = durations_figure(
-            durations[durations["thread_id"] == thread_id], f"Stated durations: {thread_id}")
+    thread_figure = {}  # file names by position, never from a thread id (ids can hold any character)
+    for position, thread_id in enumerate(top["thread_id"], 1):
+        if (durations["thread_id"] == thread_id).any():
+            thread_figure[thread_id] = f"durations_thread_{position:04d}.png"
+            figures[thread_figure[thread_id]] = durations_figure(
+                durations[durations["thread_id"] == thread_id], f"Stated durations: {thread_id}")
+    shown_threads = overview.head(MAX_THREAD_ROWS)
+    evidence_order = {t: i for i, t in enumerate(overview["thread_id"])}
+    evidence = claims.assign(_order=claims["thread_id"].map(evidence_order)).sort_values(
+        "_order", kind="mergesort").head(MAX_EVIDENCE_ROWS)
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>What do the experts say?</title>"
              f"<style>{_STYLE}</style></head><body>",
              "<h1>What do the experts say?</h1>",
              f"<p class='muted'>{len(overview)} threads, {int(overview['answers'].sum())} answers, "
              f"{len(claims)} claims. Stance is toward each thread's question read as a yes/no proposition.</p>",
              "<h2>Threads, most disputed first</h2>",
-             _table(overview.rename(columns={"disagreement": "disagreement (0-1)"})),
+             _limit_note(len(shown_threads), len(overview), "threads"),
+             _table(shown_threads.rename(columns={"disagreement": "disagreement (0-1)"})),
              _img(figures["answers_by_stance.png"], "answers by stance per thread"),
              "<h2>Durations</h2>",
              f"<p>{len(durations)} claims state a duration. Median range: "
              + (f"{low:g} to {high:g} months" if low is not None and high is not None else "not enough figures")
              + f"; {int(durations['open_ended'].sum())} open-ended.</p>",
              _img(figures["durations.png"], "stated durations pooled")]
-    for thread_id in overview["thread_id"]:
-        if (durations["thread_id"] == thread_id).any():
-            parts.append(f"<h3>{html.escape(thread_id)}</h3>")
-            parts.append(_img(figures[f"durations_{thread_id}.png"], f"stated durations {thread_id}"))
+    for thread_id, name in thread_figure.items():
+        parts.append(f"<h3>{html.escape(thread_id)}</h3>")
+        parts.append(_img(figures[name], f"stated durations {thread_id}"))
     parts += ["<h2>Claim types</h2>", _table(types), _img(figures["claim_types.png"], "claims by type and stance"),
-              "<h2>Evidence</h2>",
+              "<h2>Evidence</h2>", _limit_note(len(evidence), len(claims), "claims"),
               "<div class='filters'>" + _select("thread", "threadId", overview["thread_id"])
               + _select("claim type", "claimType", CLAIM_TYPES) + _select("stance", "stance", STANCES) + "</div>",
               "<table id='evidence'><thead><tr><th>claim</th><th>type</th><th>negated</th><th>hedged</th>"
               "<th>stance</th><th>score</th><th>in its answer</th></tr></thead><tbody>"]
-    for row in evidence_rows(answers, claims):
+    for row in evidence_rows(answers, evidence):
         data = " ".join(f'data-{k.replace("_", "-")}="{html.escape(row[k])}"' for k in ("thread_id", "claim_type", "stance"))
         parts.append(f"<tr {data}><td>{html.escape(row['claim_id'])}</td><td>{html.escape(row['claim_type'])}</td>"
                      f"<td>{row['negated']}</td><td>{row['hedged']}</td><td>{html.escape(row['stance'])}</td>"
@@ -264,5 +292,5 @@ def write_report(out: Path, report_dir: Path | None = None) -> list[Path]:
         written.append(report_dir / name)
     atomic_write_bytes(report_dir / "report.html", page.encode("utf-8"))
     atomic_write_bytes(report_dir / "threads.json", json.dumps(
-        thread_overview(answers).to_dict("records"), indent=2).encode())
+        thread_overview(answers).to_dict("records"), indent=2).encode())  # every thread, whatever the limits
     return [report_dir / "report.html", *written]

@@ -84,3 +84,19 @@ def test_notebook_runs_top_to_bottom(run, monkeypatch):
     assert not [o for o in outputs if o.output_type == "error"]
     text = "".join(o.get("text", "") for o in outputs)
     assert "threads" in text and "claims state a duration" in text
+
+
+def test_figure_names_never_come_from_thread_ids_and_limits_hold(run, tmp_path, monkeypatch):
+    from pipeline import report
+
+    out, _ = run
+    answers, claims = read_csv(out / "answers.csv", "run"), read_csv(out / "claims.csv", "run")
+    answers = answers.assign(thread_id=answers["thread_id"].radd("../../x/$300 "))
+    claims = claims.assign(thread_id=claims["thread_id"].radd("../../x/$300 "))
+    monkeypatch.setattr(report, "MAX_EVIDENCE_ROWS", 10)
+    monkeypatch.setattr(report, "MAX_THREAD_FIGURES", 2)
+    page, figures = report.build_report(answers, claims)
+    assert all("/" not in name and "$" not in name for name in figures)
+    assert sum(name.startswith("durations_thread_") for name in figures) <= 2
+    assert page.count("<tr data-thread-id=") == 10
+    assert f"The 10 of {len(claims):,} claims" in page
