@@ -116,15 +116,21 @@ def durations_figure(durations: pd.DataFrame, title: str) -> bytes:
     labelled = n <= MAX_LABELLED_RANGES
     figure, axes = plt.subplots(figsize=(7, 1.2 + 0.28 * n if labelled else 6))
     width = 4 if labelled else max(0.3, 300 / n)
-    top = float(np.nanmax(durations[["duration_min_months", "duration_max_months"]].to_numpy(dtype=float))) if len(durations) else 12
+    bounds = durations[["duration_min_months", "duration_max_months"]].to_numpy(dtype=float)
+    finite = bounds[~np.isnan(bounds)]
+    # many ranges: sorted by where they start, and the axis cut at the 95th percentile so a few long ones do not squash the rest
+    if not labelled:
+        durations = durations.sort_values(["duration_min_months", "duration_max_months"], kind="mergesort",
+                                          na_position="first")
+    top = float(finite.max() if labelled else np.percentile(finite, 95)) if finite.size else 12.0
     right = max(12.0, top * 1.3)
     low, high = median_range(durations)
     if low is not None and high is not None:
         axes.axvspan(low, high, color="#dddddd", label=f"median range {low:g}-{high:g} months")
     colours = {"favor": "#2b8a3e", "against": "#c92a2a", "neutral": "#868e96"}
     for y, row in enumerate(durations.itertuples()):
-        start = row.duration_min_months if pd.notna(row.duration_min_months) else 0.0
-        end = row.duration_max_months if pd.notna(row.duration_max_months) else right * 0.95
+        start = min(row.duration_min_months, right) if pd.notna(row.duration_min_months) else 0.0
+        end = min(row.duration_max_months, right) if pd.notna(row.duration_max_months) else right * 0.95
         colour = colours.get(row.stance, "#1c7ed6")
         if row.open_ended:
             axes.annotate("", xy=(end, y), xytext=(start, y),
