@@ -25,7 +25,7 @@ from typing import Iterable, Iterator
 
 import pandas as pd
 
-from pipeline import config, dataset, extract, files, nlp, readers, stance
+from pipeline import dataset, extract, files, nlp, readers, stance
 from pipeline.config import DEFAULT_SETTINGS, Settings
 from pipeline.files import InputError, atomic_write_bytes, csv_bytes
 from pipeline.segment import ANSWER_COLUMNS, answers_frame

@@ -29,7 +29,7 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
 from pipeline.config import DEFAULT_SETTINGS, Settings
 from pipeline.files import InputError, atomic_write_bytes, restore, sha256_bytes, sha256_file
-from pipeline.labeling import ABSTAIN, AGAINST, FAVOR, NEUTRAL, STANCES
+from pipeline.labeling import ABSTAIN, AGAINST, FAVOR, STANCES
 
 LABEL_COLUMNS = ["thread_id", "level", "answer_id", "text", "label", "annotator", "labelled_at", "source"]
 LEVELS = ("sentence", "answer")

@@ -4,10 +4,8 @@ import html
 import json
 import shutil
 
-import pandas as pd
 import pytest
 
-from pipeline import stages
 from pipeline.files import read_csv
 from pipeline.report import build_report, median_range, stated_durations, thread_overview, write_report
 

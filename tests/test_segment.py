@@ -5,7 +5,7 @@ import pytest
 from pipeline.files import InputError
 from pipeline.segment import answers_table, content_blocks, segment_text
 
-from conftest import FIXTURES, SEED
+from conftest import FIXTURES
 
 SEED_TITLES = [
     "Are Botox Results Permanent After Long-term Use?",

@@ -6,7 +6,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from pipeline import config, registry, stages
+from pipeline import registry, stages
 from pipeline.cli import EXIT_ERROR, EXIT_OK, EXIT_SKIPPED_INPUT, main
 from pipeline.files import read_csv
 
