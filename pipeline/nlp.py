@@ -20,7 +20,6 @@ patterns would silently match nothing there. Components:
 from __future__ import annotations
 
 import json
-import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,16 +27,16 @@ from pathlib import Path
 import numpy as np
 import spacy
 from negspacy.negation import Negex
-from spacy.attrs import IS_SPACE
-from spacy.matcher import Matcher
-from spacy.util import filter_spans
+from spacy.attrs import IS_SPACE, LOWER, SENT_START
 from spacy.language import Language
-from spacy.matcher import PhraseMatcher
+from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
 
 from pipeline.config import CLAIM_CUES_FILE, CONTEXT_TERMS_FILE, DEFAULT_SETTINGS, Settings
 from pipeline.durations import first_duration
-from pipeline.extensions import CLAIMS, HEDGED, N_SENTENCES, NEGATED, register_extensions
+from pipeline.extensions import (CLAIMS, HEDGED, N_SENTENCES, NEGATED, SENTENCE_BOUNDS, SOURCE_TEXT,
+                                 register_extensions)
 
 CUES_KEY = "claim_cues"
 CLAIM_TYPES = ("duration", "atrophy", "dose_reduction", "reversibility")
@@ -118,6 +117,36 @@ def load_context_terms(path: Path = CONTEXT_TERMS_FILE) -> dict:
     return terms
 
 
+class TextKeepingTokenizer:
+    """spaCy's tokenizer, keeping the input string on the Doc.
+
+    ``Doc.text`` and ``Span.text`` rebuild the string token by token, in
+    Python; the components read slices of the kept string instead (see
+    doc_text). Everything else is delegated to the wrapped tokenizer.
+    """
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+
+    def __call__(self, text: str) -> Doc:
+        doc = self.tokenizer(text)
+        doc._.set(SOURCE_TEXT, text)
+        return doc
+
+    def pipe(self, texts, batch_size: int = 1000):
+        for text in texts:
+            yield self(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self.tokenizer, name)
+
+
+def doc_text(doc: Doc) -> str:
+    """The doc's text: the kept input string if there is one (the tokenizer never changes it), else Doc.text."""
+    text = doc._.get(SOURCE_TEXT)
+    return doc.text if text is None else text
+
+
 @Language.factory("line_sentence_boundaries")
 class LineSentenceBoundaries:
     """Newlines start sentences; list markers at a line start stay with their item."""
@@ -146,15 +175,65 @@ def _is_list_marker(doc: Doc, i: int) -> bool:
     return i + 1 < len(doc) and doc[i].text.isdigit() and len(doc[i].text) <= 3 and doc[i + 1].text in _LIST_MARKER_END
 
 
+@dataclass(frozen=True)
+class SentenceBounds:
+    """Token bounds of a Doc's sentences, read once from arrays.
+
+    ``doc.sents`` builds a Python Token for every token of the doc on every
+    call (to check that sentence starts are set); the components below need
+    only integers. ``raw_starts`` are the starts of ``doc.sents``; ``starts``
+    and ``ends`` bound the sentences that are not empty, without edge
+    whitespace or a leading list marker ("1.", "2)").
+    """
+
+    raw_starts: list[int]
+    starts: list[int]
+    ends: list[int]
+
+
+def sentence_bounds(doc: Doc) -> SentenceBounds:
+    """The doc's SentenceBounds, computed on first use (after sentence boundaries are set) and kept on the doc."""
+    bounds = doc._.get(SENTENCE_BOUNDS)
+    if bounds is None:
+        bounds = _compute_sentence_bounds(doc)
+        doc._.set(SENTENCE_BOUNDS, bounds)
+    return bounds
+
+
+def _compute_sentence_bounds(doc: Doc) -> SentenceBounds:
+    n = len(doc)
+    if not n:
+        return SentenceBounds([], [], [])
+    columns = doc.to_array([SENT_START, IS_SPACE])
+    raw_starts = [0] + (np.flatnonzero(columns[1:, 0] == 1) + 1).tolist()
+    spaces = columns[:, 1].astype(bool).tolist()
+    starts, ends = [], []
+    for start, end in zip(raw_starts, raw_starts[1:] + [n]):
+        while start < end and spaces[start]:
+            start += 1
+        if start + 2 <= end and _is_list_marker(doc, start):
+            start += 2
+        while start < end and spaces[start]:
+            start += 1
+        while end > start and spaces[end - 1]:
+            end -= 1
+        if end > start:
+            starts.append(start)
+            ends.append(end)
+    return SentenceBounds(raw_starts, starts, ends)
+
+
 @Language.factory("claim_cue_ruler", default_config={"patterns": []})
 class ClaimCueRuler:
     """Claim cues into doc.spans["claim_cues"], like spaCy's SpanRuler, but cheaper on plain text.
 
     Literal patterns go through a PhraseMatcher on LOWER. Token patterns go
     through a Matcher, which walks every token in Python and is where the time
-    went; it now runs only on docs holding a word that some token pattern
-    requires (one regular-expression search of the text). Overlapping
-    cues keep the longest, then the first, as SpanRuler's filter does.
+    went; it runs only on the sentences holding a word that some token
+    pattern requires (found on the LOWER array, without a Python Token), so a
+    token-pattern cue never spans two sentences (a claim lies in one sentence
+    anyway). Overlapping cues keep the longest, then the first, as SpanRuler's
+    filter does.
     """
 
     def __init__(self, nlp: Language, name: str, patterns: list):
@@ -177,19 +256,32 @@ class ClaimCueRuler:
                 first_words.update(words)
         for key, texts in literals.items():
             self.phrases.add(key, list(nlp.tokenizer.pipe(texts)))
-        alternatives = "|".join(re.escape(w) for w in sorted(first_words, key=len, reverse=True))
-        self.may_match = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE) if first_words else None
+        self.required_ids = frozenset(nlp.vocab.strings.add(w) for w in first_words)
 
     def __call__(self, doc: Doc) -> Doc:
         matches = list(self.phrases(doc))
-        if len(self.matcher) and (self.match_always or self.may_match.search(doc.text)):
-            matches += self.matcher(doc)
+        if len(self.matcher):
+            matches += self._token_pattern_matches(doc)
         spans = []
         for match_id, start, end in sorted(matches, key=lambda m: (m[1], m[2], doc.vocab.strings[m[0]])):
             label, cue_id = doc.vocab.strings[match_id].split("|", 1)
             spans.append(Span(doc, start, end, label=label, span_id=cue_id))
         doc.spans[CUES_KEY] = filter_spans(spans)
         return doc
+
+    def _token_pattern_matches(self, doc: Doc) -> list[tuple[int, int, int]]:
+        raw_starts = sentence_bounds(doc).raw_starts
+        if self.match_always:
+            candidates = range(len(raw_starts))
+        else:
+            required = self.required_ids
+            hits = [i for i, lower in enumerate(doc.to_array(LOWER).tolist()) if lower in required]
+            if not hits:
+                return []
+            candidates = sorted({bisect_right(raw_starts, i) - 1 for i in hits})
+        ends = raw_starts[1:] + [len(doc)]
+        return [(key, raw_starts[i] + start, raw_starts[i] + end)
+                for i in candidates for key, start, end in self.matcher(doc[raw_starts[i]:ends[i]])]
 
 
 _COMMON_WORDS = frozenset(("for", "to", "and", "a", "an", "the", "it", "they", "that", "which", "will", "may", "can",
@@ -232,12 +324,28 @@ class CueTriggers:
 @Language.factory("cue_context", default_config={
     "neg_termset": {}, "ent_types": None, "extension_name": "negex", "chunk_prefix": None, "span_keys": None})
 class CueContext(Negex):
-    """negspacy's NegEx scoping, skipped for docs without claim cues (most text has none)."""
+    """negspacy's NegEx, looking only at the clauses that hold a claim cue.
 
-    def __call__(self, doc: Doc) -> Doc:
-        if not doc.spans.get(CUES_KEY):
+    Same matchers, termsets and decision (``_apply_negation``) as negspacy's
+    ``negex``; its loop over every clause of the doc, with ``doc.sents`` and
+    every span tested against every clause, is replaced by one bisection per
+    cue, and docs without cues are skipped.
+    """
+
+    def negex(self, doc: Doc) -> Doc:
+        cues = doc.spans.get(CUES_KEY)
+        if not cues:
             return doc
-        return super().__call__(doc)
+        preceding, following, terminating = self.process_negations(doc)
+        boundaries = sorted(set(sentence_bounds(doc).raw_starts) | {t[1] for t in terminating} | {len(doc)})
+        for cue in cues:
+            index = bisect_right(boundaries, cue.start) - 1
+            if index + 1 >= len(boundaries) or cue.end > boundaries[index + 1]:
+                continue  # the cue crosses a clause boundary: negspacy leaves it alone too
+            start, end = boundaries[index], boundaries[index + 1]
+            self._apply_negation(cue, [m for m in preceding if start <= m[1] < end],
+                                 [m for m in following if start <= m[1] < end])
+        return doc
 
 
 @Language.factory("claim_detector", default_config={"requirements": {}, "cue_requires": {}})
@@ -255,18 +363,19 @@ class ClaimDetector:
             self.requirement_matcher.add(context, list(nlp.tokenizer.pipe(phrases)))
 
     def __call__(self, doc: Doc) -> Doc:
+        bounds = sentence_bounds(doc)
         cues_by_sentence: dict[int, list[Span]] = {}
-        sentences = [s for s in (clean_sentence(sent) for sent in doc.sents) if s is not None]
-        starts = [s.start for s in sentences]
         for cue in sorted(doc.spans.get(CUES_KEY, []), key=lambda s: (s.start, s.end)):
-            index = _containing(starts, sentences, cue)
+            index = _containing(bounds, cue.start, cue.end)
             if index is not None:
                 cues_by_sentence.setdefault(index, []).append(cue)
-        contexts = self._contexts_by_sentence(doc, sentences, starts)
+        contexts = self._contexts_by_sentence(doc, bounds) if cues_by_sentence else {}
         claims = []
+        text = doc_text(doc) if cues_by_sentence else ""
         for index, cues in sorted(cues_by_sentence.items()):
-            sentence = sentences[index]
-            if is_question(sentence):
+            sentence = doc[bounds.starts[index]:bounds.ends[index]]
+            sentence_text = text[sentence.start_char:sentence.end_char]
+            if sentence_text.endswith("?"):  # a question asks rather than claims
                 continue
             first_of_type: dict[str, Span] = {}
             for cue in cues:
@@ -276,55 +385,37 @@ class ClaimDetector:
                 first_of_type.setdefault(cue.label_, cue)
             for claim_type in CLAIM_TYPES:
                 if claim_type in first_of_type:
-                    claims.append(_claim(index, sentence, first_of_type[claim_type]))
+                    claims.append(_claim(index, sentence, sentence_text, first_of_type[claim_type]))
         doc._.set(CLAIMS, claims)
-        doc._.set(N_SENTENCES, len(sentences))
+        doc._.set(N_SENTENCES, len(bounds.starts))
         return doc
 
-    def _contexts_by_sentence(self, doc: Doc, sentences: list[Span], starts: list[int]) -> dict[int, set[str]]:
+    def _contexts_by_sentence(self, doc: Doc, bounds: SentenceBounds) -> dict[int, set[str]]:
         found: dict[int, set[str]] = {}
         for match_id, start, end in self.requirement_matcher(doc):
-            index = _containing(starts, sentences, doc[start:end])
+            index = _containing(bounds, start, end)
             if index is not None:
                 found.setdefault(index, set()).add(doc.vocab.strings[match_id])
         return found
 
 
-def _containing(starts: list[int], sentences: list[Span], span: Span) -> int | None:
-    """Index of the sentence that holds `span` whole, or None."""
-    index = bisect_right(starts, span.start) - 1
-    if index >= 0 and span.end <= sentences[index].end:
+def _containing(bounds: SentenceBounds, start: int, end: int) -> int | None:
+    """Index of the (clean) sentence that holds tokens start:end whole, or None."""
+    index = bisect_right(bounds.starts, start) - 1
+    if index >= 0 and end <= bounds.ends[index]:
         return index
     return None
 
 
-def clean_sentence(sent: Span) -> Span | None:
-    """The sentence without edge whitespace or a leading list marker; None if nothing is left."""
-    doc, start, end = sent.doc, sent.start, sent.end
-    while start < end and doc[start].is_space:
-        start += 1
-    if _is_list_marker(doc, start) and start + 2 <= end:
-        start += 2
-    while start < end and doc[start].is_space:
-        start += 1
-    while end > start and doc[end - 1].is_space:
-        end -= 1
-    return doc[start:end] if end > start else None
-
-
-def is_question(sentence: Span) -> bool:
-    return sentence[-1].text.endswith("?")
-
-
-def _claim(index: int, sentence: Span, cue: Span) -> Claim:
-    duration = first_duration(sentence.text) if cue.label_ == "duration" else None
+def _claim(index: int, sentence: Span, sentence_text: str, cue: Span) -> Claim:
+    duration = first_duration(sentence_text) if cue.label_ == "duration" else None
     return Claim(
         claim_type=cue.label_,
         sentence_index=index,
         start=sentence.start_char,
         end=sentence.end_char,
-        text=sentence.text,
-        cue=cue.text,
+        text=sentence_text,
+        cue=sentence_text[cue.start_char - sentence.start_char:cue.end_char - sentence.start_char],
         cue_id=cue.id_,
         negated=bool(cue._.get(NEGATED)),
         hedged=bool(cue._.get(HEDGED)),
@@ -343,6 +434,7 @@ def build_nlp(settings: Settings = DEFAULT_SETTINGS, claim_cues: Path = CLAIM_CU
         nlp = spacy.blank(settings.spacy_model.split(":", 1)[1])
     else:
         nlp = spacy.load(settings.spacy_model, exclude=["ner", "lemmatizer", "attribute_ruler"])
+    nlp.tokenizer = TextKeepingTokenizer(nlp.tokenizer)
     has_sentences = any(name in nlp.pipe_names for name in ("parser", "senter"))
     first = nlp.pipe_names[0] if nlp.pipe_names else None
     nlp.add_pipe("line_sentence_boundaries", before=first) if first else nlp.add_pipe("line_sentence_boundaries")
