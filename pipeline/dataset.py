@@ -50,9 +50,12 @@ def summarise(answers: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
     questions = answers[answers["role"] == "question"].drop_duplicates("thread_id").set_index("thread_id")["title"]
 
     def counts(frame: pd.DataFrame, column: str, values) -> pd.DataFrame:
-        table = pd.crosstab(frame["thread_id"], frame[column]) if len(frame) else pd.DataFrame()
+        # groupby-size, not crosstab: crosstab aggregates group by group in Python
+        table = frame.groupby(["thread_id", column]).size().unstack(fill_value=0) if len(frame) else pd.DataFrame()
         return table.reindex(index=order, columns=list(values), fill_value=0).fillna(0).astype(int)
 
+    answer_counts = counts(replies, "stance", STANCES)
+    claim_counts = counts(claims, "claim_type", CLAIM_TYPES)
     stated = claims[claims[["duration_min_months", "duration_max_months"]].notna().any(axis=1)]
     by_thread = stated.groupby("thread_id")
     open_ended = (stated["duration_min_months"].notna() & stated["duration_max_months"].isna()).groupby(
@@ -61,9 +64,9 @@ def summarise(answers: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
         "thread_id": order,
         "question": questions.reindex(order).fillna("").to_numpy(),
         "answers": replies.groupby("thread_id").size().reindex(order, fill_value=0).to_numpy(),
-        **{f"answers_{s}": counts(replies, "stance", STANCES)[s].to_numpy() for s in STANCES},
+        **{f"answers_{s}": answer_counts[s].to_numpy() for s in STANCES},
         "claims": claims.groupby("thread_id").size().reindex(order, fill_value=0).to_numpy(),
-        **{f"claims_{t}": counts(claims, "claim_type", CLAIM_TYPES)[t].to_numpy() for t in CLAIM_TYPES},
+        **{f"claims_{t}": claim_counts[t].to_numpy() for t in CLAIM_TYPES},
         "durations_stated": by_thread.size().reindex(order, fill_value=0).to_numpy(),
         "duration_min_months": by_thread["duration_min_months"].min().reindex(order).to_numpy(dtype=float),
         "duration_max_months": by_thread["duration_max_months"].max().reindex(order).to_numpy(dtype=float),
