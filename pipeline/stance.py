@@ -64,7 +64,7 @@ def build_model(settings: Settings = DEFAULT_SETTINGS, hand_label_counts: pd.Ser
     """
     features = ColumnTransformer([
         ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True), "text"),
-        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 4), sublinear_tf=True, min_df=2), "text"),
+        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 3), sublinear_tf=True, min_df=2), "text"),
         ("claim", OneHotEncoder(handle_unknown="ignore"), ["claim_type", "type_polarity"]),
         ("flags", "passthrough", ["negated", "hedged", "has_duration"]),
     ])
