@@ -20,6 +20,7 @@ patterns would silently match nothing there. Components:
 from __future__ import annotations
 
 import json
+import re
 from bisect import bisect_right
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,10 +230,10 @@ class ClaimCueRuler:
 
     Literal patterns go through a PhraseMatcher on LOWER. Token patterns go
     through a Matcher, which walks every token in Python and is where the time
-    went; it runs only on the sentences holding a word that some token
-    pattern requires (found on the LOWER array, without a Python Token), so a
-    token-pattern cue never spans two sentences (a claim lies in one sentence
-    anyway). Overlapping cues keep the longest, then the first, as SpanRuler's
+    went; it runs only around the words that some token pattern requires
+    (found on the LOWER array, without a Python Token), within their sentence,
+    so a token-pattern cue never spans two sentences (a claim lies in one
+    sentence anyway). Overlapping cues keep the longest, then the first, as SpanRuler's
     filter does.
     """
 
@@ -241,22 +242,25 @@ class ClaimCueRuler:
         self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.matcher = Matcher(nlp.vocab, validate=True)
         literals: dict[str, list[str]] = {}
-        first_words: set[str] = set()
         self.match_always = False
+        # per anchor word (LOWER id): the most tokens a match can reach before and after it; None = unbounded
+        self.reach: dict[int, tuple[int | None, int | None]] = {}
         for pattern in patterns:
             key = f"{pattern['label']}|{pattern['id']}"
             if isinstance(pattern["pattern"], str):
                 literals.setdefault(key, []).append(pattern["pattern"])
                 continue
             self.matcher.add(key, [pattern["pattern"]])
-            words = _required_words(pattern["pattern"])
-            if words is None:
+            anchor = pattern_anchor(pattern["pattern"])
+            if anchor is None:
                 self.match_always = True
-            else:
-                first_words.update(words)
+                continue
+            for word in anchor.words:
+                word_id = nlp.vocab.strings.add(word)
+                before, after = self.reach.get(word_id, (0, 0))
+                self.reach[word_id] = (_widest(before, anchor.before), _widest(after, anchor.after))
         for key, texts in literals.items():
             self.phrases.add(key, list(nlp.tokenizer.pipe(texts)))
-        self.required_ids = frozenset(nlp.vocab.strings.add(w) for w in first_words)
 
     def __call__(self, doc: Doc) -> Doc:
         matches = list(self.phrases(doc))
@@ -270,34 +274,84 @@ class ClaimCueRuler:
         return doc
 
     def _token_pattern_matches(self, doc: Doc) -> list[tuple[int, int, int]]:
+        """Matcher matches, looking only at the stretch of each sentence that its anchor words can reach.
+
+        Every match holds its pattern's anchor word within that pattern's reach,
+        and token patterns test tokens one by one, so the matches found in the
+        stretch are exactly those of the whole sentence.
+        """
         raw_starts = sentence_bounds(doc).raw_starts
-        if self.match_always:
-            candidates = range(len(raw_starts))
-        else:
-            required = self.required_ids
-            hits = [i for i, lower in enumerate(doc.to_array(LOWER).tolist()) if lower in required]
-            if not hits:
-                return []
-            candidates = sorted({bisect_right(raw_starts, i) - 1 for i in hits})
         ends = raw_starts[1:] + [len(doc)]
-        return [(key, raw_starts[i] + start, raw_starts[i] + end)
-                for i in candidates for key, start, end in self.matcher(doc[raw_starts[i]:ends[i]])]
+        if self.match_always:
+            stretches = list(zip(raw_starts, ends))
+        else:
+            reach = self.reach
+            by_sentence: dict[int, tuple[int, int]] = {}
+            for i, lower in enumerate(doc.to_array(LOWER).tolist()):
+                if lower in reach:
+                    k = bisect_right(raw_starts, i) - 1
+                    before, after = reach[lower]
+                    low = raw_starts[k] if before is None else max(raw_starts[k], i - before)
+                    high = ends[k] if after is None else min(ends[k], i + after + 1)
+                    known = by_sentence.get(k)
+                    by_sentence[k] = (low, high) if known is None else (min(known[0], low), max(known[1], high))
+            stretches = [by_sentence[k] for k in sorted(by_sentence)]
+        return [(key, low + start, low + end)
+                for low, high in stretches for key, start, end in self.matcher(doc[low:high])]
 
 
 _COMMON_WORDS = frozenset(("for", "to", "and", "a", "an", "the", "it", "they", "that", "which", "will", "may", "can",
                            "not", "n't", "do", "does", "at", "as", "over", "up", "about", "only", "just"))
 
 
-def _required_words(pattern: list) -> list[str] | None:
-    """Words one of which must occur for `pattern` to match: its rarest required token, or None if unknown."""
+@dataclass(frozen=True)
+class Anchor:
+    """Words one of which every match of a token pattern holds, and how far a match reaches around it."""
+
+    words: tuple[str, ...]
+    before: int | None  # most tokens a match can have before the anchor word; None: unbounded
+    after: int | None
+
+
+def pattern_anchor(pattern: list) -> Anchor | None:
+    """The pattern's rarest required LOWER token, or None if no token is both required and a word list."""
+    extents = [_token_extent(token.get("OP")) for token in pattern]
     candidates = []
-    for token in pattern:
+    for k, token in enumerate(pattern):
         words = token.get("LOWER")
-        if token.get("OP") in ("?", "*", "!") or not words or set(token) - {"LOWER", "OP"}:
+        if extents[k][0] < 1 or not words or set(token) - {"LOWER", "OP"}:
             continue
-        words = list(words["IN"]) if isinstance(words, dict) else [words]
-        candidates.append((sum(w in _COMMON_WORDS for w in words), len(words), words))
-    return min(candidates)[2] if candidates else None
+        words = tuple(words["IN"]) if isinstance(words, dict) else (words,)
+        # rarest first, then fewest words, then one that does not repeat (its reach is bounded)
+        candidates.append((sum(w in _COMMON_WORDS for w in words), len(words), extents[k][1] is None, k, words))
+    if not candidates:
+        return None
+    *_, k, words = min(candidates)
+    repeats = None if extents[k][1] is None else extents[k][1] - 1  # an anchor that may repeat reaches further
+    return Anchor(words, _total(extents[:k], repeats), _total(extents[k + 1:], repeats))
+
+
+def _token_extent(op: str | None) -> tuple[int, int | None]:
+    """(fewest, most) tokens a pattern token with this operator consumes; most is None if unbounded."""
+    fixed = {None: (1, 1), "?": (0, 1), "!": (0, 0), "*": (0, None), "+": (1, None)}
+    if op in fixed:
+        return fixed[op]
+    quantifier = re.fullmatch(r"\{(\d*)(,?)(\d*)\}", op)
+    if quantifier is None:
+        raise RulesError(f"unknown operator {op!r} in a claim cue pattern")
+    fewest = int(quantifier.group(1) or 0)
+    if not quantifier.group(2):
+        return fewest, fewest
+    return fewest, int(quantifier.group(3)) if quantifier.group(3) else None
+
+
+def _total(extents: list[tuple[int, int | None]], extra: int | None) -> int | None:
+    most = [high for _, high in extents] + [extra]
+    return None if None in most else sum(most)
+
+
+def _widest(a: int | None, b: int | None) -> int | None:
+    return None if a is None or b is None else max(a, b)
 
 
 @Language.factory("cue_triggers", default_config={"triggers": {}})

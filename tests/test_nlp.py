@@ -5,7 +5,7 @@ import json
 import pytest
 
 from pipeline.extensions import CLAIMS
-from pipeline.nlp import RulesError, build_nlp, load_claim_rules
+from pipeline.nlp import RulesError, build_nlp, load_claim_rules, pattern_anchor
 
 
 def claims_of(nlp, text):
@@ -90,3 +90,26 @@ def test_carriage_returns_are_sentence_boundaries_too(nlp):
     text = "It lasts 3 months\rMuscles atrophy with repeated use\r\nYou may need less product"
     claims = nlp(text)._.get(CLAIMS)
     assert [c.text for c in claims] == ["It lasts 3 months", "Muscles atrophy with repeated use", "You may need less product"]
+
+
+@pytest.mark.parametrize("pattern, words, before, after", [
+    ([{"LOWER": "last"}, {"LIKE_NUM": True}], ("last",), 0, 1),
+    ([{"LOWER": {"IN": ["will", "may"]}}, {"LOWER": "last"}], ("last",), 1, 0),  # common words are not anchors
+    ([{"LOWER": "dose"}, {"OP": "{0,3}"}, {"LOWER": "drops"}], ("dose",), 0, 4),
+    ([{"LOWER": "work"}, {"LOWER": "for"}, {"LOWER": "about", "OP": "*"}, {"LIKE_NUM": True}], ("work",), 0, None),
+    ([{"LOWER": "really", "OP": "{0,2}"}, {"LOWER": "lasting"}], ("lasting",), 2, 0),  # an optional word is no anchor
+    ([{"LOWER": "every", "OP": "+"}, {"LOWER": "month"}], ("month",), None, 0),
+    ([{"LOWER": "very", "OP": "+"}], ("very",), None, None),  # a repeating anchor reaches without bound
+    ([{"LIKE_NUM": True}, {"IS_PUNCT": True}], None, None, None),
+])
+def test_pattern_anchor_and_reach(pattern, words, before, after):
+    anchor = pattern_anchor(pattern)
+    if words is None:
+        assert anchor is None
+    else:
+        assert (anchor.words, anchor.before, anchor.after) == (words, before, after)
+
+
+def test_unknown_pattern_operator_is_a_rules_error():
+    with pytest.raises(RulesError, match="operator"):
+        pattern_anchor([{"LOWER": "last", "OP": "{x}"}])

@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 
 from pipeline.extensions import CLAIMS
 from pipeline.files import InputError
+from pipeline.nlp import doc_text, sentence_bounds
 from pipeline.segment import segment_text
 
 WORDS = ["Botox", "lasts", "3-4", "months", "not", "permanent", "muscles", "atrophy", "may", "less", "product",
@@ -47,3 +48,32 @@ def test_extractor_offsets_point_at_their_text(nlp, text):
         assert claim.claim_type in {"duration", "atrophy", "dose_reduction", "reversibility"}
         low, high = claim.duration_min_months, claim.duration_max_months
         assert low is None or high is None or low <= high
+
+
+CUE_WORDS = ["last", "lasts", "will", "may", "for", "about", "up", "to", "3", "three", "every", "few", "months",
+             "weeks", "dose", "doses", "units", "decrease", "drop", "work", "works", "results", "effect", "the", "it",
+             "and", "not", ".", "?", "\n", "1", ")", "-", "or", "couple"]
+
+
+@FAST
+@given(st.lists(st.sampled_from(CUE_WORDS), max_size=40).map(" ".join))
+def test_token_patterns_found_in_stretches_are_those_of_whole_sentences(nlp, text):
+    doc = nlp(text)
+    ruler = nlp.get_pipe("claim_cue_ruler")
+    bounds = sentence_bounds(doc)
+    assert bounds.raw_starts == [sent.start for sent in doc.sents]
+    ends = bounds.raw_starts[1:] + [len(doc)]
+    whole = {(key, start + s, end + s) for s, e in zip(bounds.raw_starts, ends)
+             for key, start, end in ruler.matcher(doc[s:e])}
+    assert set(ruler._token_pattern_matches(doc)) == whole
+
+
+@FAST
+@given(anything)
+def test_sentence_bounds_agree_with_doc_sents(nlp, text):
+    doc = nlp(text)
+    bounds = sentence_bounds(doc)
+    assert bounds.raw_starts == [sent.start for sent in doc.sents] or not len(doc)
+    for start, end in zip(bounds.starts, bounds.ends):
+        assert not doc[start].is_space and not doc[end - 1].is_space
+        assert doc_text(doc)[doc[start].idx:doc[end - 1].idx + len(doc[end - 1])] == doc[start:end].text
