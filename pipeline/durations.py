@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 from pipeline.config import DURATION_LEXICON_FILE
 
@@ -81,8 +82,11 @@ def _number(token: str, lexicon: DurationLexicon) -> float:
 
 def find_durations(text: str) -> list[Duration]:
     """Every duration of the effect stated in `text`, in order."""
+    return list(_durations(text))
+
+
+def _durations(text: str) -> Iterator[Duration]:
     lexicon = load_lexicon()
-    found = []
     for match in lexicon.pattern.finditer(text):
         before = text[max(0, match.start() - _CONTEXT_CHARS): match.start()]
         after = text[match.end(): match.end() + _CONTEXT_CHARS]
@@ -101,10 +105,9 @@ def find_durations(text: str) -> list[Duration]:
             low = None
         elif lexicon.lower_before.search(before):
             high = None
-        found.append(Duration(low, high, match.start(), match.end()))
-    return found
+        yield Duration(low, high, match.start(), match.end())
 
 
 def first_duration(text: str) -> Duration | None:
-    durations = find_durations(text)
-    return durations[0] if durations else None
+    """The first duration stated in `text` (the rest are not looked for)."""
+    return next(_durations(text), None)

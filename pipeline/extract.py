@@ -57,24 +57,13 @@ def extract_claims(nlp: Language, answers: pd.DataFrame, texts: dict[str, str],
             if question and _normalised(claim.text) == question:
                 continue
             sentence_id = f"{answer_id}:{first + claim.sentence_index}"
-            rows.append({
-                "claim_id": f"{sentence_id}:{claim.claim_type}",
-                "thread_id": thread_id,
-                "answer_id": answer_id,
-                "sentence_id": sentence_id,
-                "claim_type": claim.claim_type,
-                "text": claim.text,
-                "char_start": offset + claim.start,
-                "char_end": offset + claim.end,
-                "negated": claim.negated,
-                "hedged": claim.hedged,
-                "cue": claim.cue,
-                "duration_min_months": claim.duration_min_months,
-                "duration_max_months": claim.duration_max_months,
-                "stance": None,
-                "stance_score": None,
-            })
-    frame = pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+            rows.append((f"{sentence_id}:{claim.claim_type}", thread_id, answer_id, sentence_id, claim.claim_type,
+                         claim.text, offset + claim.start, offset + claim.end, claim.negated, claim.hedged, claim.cue,
+                         claim.duration_min_months, claim.duration_max_months))
+    # built from tuples, column by column: a list of dicts costs a dict per claim and a slow frame constructor
+    columns = list(zip(*rows)) if rows else [()] * 13
+    frame = pd.DataFrame(dict(zip(CLAIM_COLUMNS[:13], (list(c) for c in columns))), columns=CLAIM_COLUMNS)
+    frame["stance"] = None
     for column in ("duration_min_months", "duration_max_months", "stance_score"):
         frame[column] = frame[column].astype("float64")
     return frame

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import spacy
 
 from pipeline.extensions import CLAIMS
 from pipeline.nlp import RulesError, build_nlp, load_claim_rules, pattern_anchor
@@ -113,3 +114,13 @@ def test_pattern_anchor_and_reach(pattern, words, before, after):
 def test_unknown_pattern_operator_is_a_rules_error():
     with pytest.raises(RulesError, match="operator"):
         pattern_anchor([{"LOWER": "last", "OP": "{x}"}])
+
+
+def test_without_punctuation_rule_only_lines_are_decided(nlp):
+    """With a trained parser or senter the parser splits within lines; line starts are still fixed."""
+    blank = spacy.blank("en")
+    boundaries = blank.add_pipe("sentence_boundaries", config={"punctuation": False})
+    doc = boundaries(blank.make_doc("It lasts. Really.\n2. Next item here"))
+    assert [t.text for t in doc if t.is_sent_start] == ["It", "2"]
+    assert doc[3].is_sent_start is None  # "Really": left to the parser
+    assert doc[7].is_sent_start is False and doc[8].is_sent_start is False  # the list marker stays with its item

@@ -1,7 +1,11 @@
 """Property-based: arbitrary text never crashes the segmenter or the extractor, and offsets stay exact."""
 
+from functools import lru_cache
+
+import spacy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from spacy.pipeline.sentencizer import Sentencizer
 
 from pipeline.extensions import CLAIMS
 from pipeline.files import InputError
@@ -77,3 +81,30 @@ def test_sentence_bounds_agree_with_doc_sents(nlp, text):
     for start, end in zip(bounds.starts, bounds.ends):
         assert not doc[start].is_space and not doc[end - 1].is_space
         assert doc_text(doc)[doc[start].idx:doc[end - 1].idx + len(doc[end - 1])] == doc[start:end].text
+
+
+@lru_cache(maxsize=1)
+def _blank_english():
+    return spacy.blank("en")
+
+
+def reference_sentence_starts(text: str) -> list[bool]:
+    """The Token-by-Token way: line starts set one token at a time, then spaCy's own Sentencizer."""
+    doc = _blank_english().make_doc(text)
+    for i in [0] + [t.i + 1 for t in doc if t.is_space and ("\n" in t.text or "\r" in t.text)]:
+        while i < len(doc) and doc[i].is_space:
+            i += 1
+        if i < len(doc):
+            doc[i].is_sent_start = True
+            if i + 1 < len(doc) and doc[i].text.isdigit() and len(doc[i].text) <= 3 and doc[i + 1].text in ".)":
+                for follower in doc[i + 1: i + 3]:
+                    follower.is_sent_start = False
+    doc = Sentencizer()(doc)
+    return [bool(t.is_sent_start) for t in doc]
+
+
+@FAST
+@given(anything)
+def test_array_sentence_boundaries_equal_spacy_sentencizer_after_line_starts(nlp, text):
+    doc = nlp.get_pipe("sentence_boundaries")(nlp.make_doc(text))
+    assert [bool(t.is_sent_start) for t in doc] == reference_sentence_starts(text)
