@@ -23,6 +23,8 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_right
+from itertools import product
+from math import prod
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -287,76 +289,110 @@ def _compute_sentence_bounds(doc: Doc) -> SentenceBounds:
 class ClaimCueRuler(BatchedPipe):
     """Claim cues into doc.spans["claim_cues"], like spaCy's SpanRuler, but cheaper on plain text.
 
-    Literal patterns go through a PhraseMatcher on LOWER. Token patterns go
-    through a Matcher, which walks every token in Python and is where the time
-    went; it runs only around the words that some token pattern requires
-    (found on the LOWER array, without a Python Token), within their sentence,
-    so a token-pattern cue never spans two sentences (a claim lies in one
-    sentence anyway). Overlapping cues keep the longest, then the first, as SpanRuler's
-    filter does.
+    Literal patterns, and token patterns that are only word lists (expanded
+    into their literal phrases), go through one PhraseMatcher on LOWER. The
+    other token patterns need a Matcher, which tests token by token in Python
+    and is where the time went: each runs only around the anchor words it
+    requires (found on the LOWER array, without a Python Token), as far as the
+    pattern can reach and within the sentence, so a token-pattern cue never
+    spans two sentences (a claim lies in one sentence anyway). Overlapping cues
+    keep the longest, then the first, as SpanRuler's filter does.
     """
 
     def __init__(self, nlp: Language, name: str, patterns: list):
         self.name = name
         self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self.matcher = Matcher(nlp.vocab, validate=True)
-        literals: dict[str, list[str]] = {}
-        self.match_always = False
-        # per anchor word (LOWER id): the most tokens a match can reach before and after it; None = unbounded
-        self.reach: dict[int, tuple[int | None, int | None]] = {}
+        phrases: dict[str, list[Doc]] = {}
+        self.unanchored = Matcher(nlp.vocab, validate=True)  # patterns without an anchor word: every sentence
+        groups: dict[tuple[str, ...], AnchoredPatterns] = {}
         for pattern in patterns:
             key = f"{pattern['label']}|{pattern['id']}"
             if isinstance(pattern["pattern"], str):
-                literals.setdefault(key, []).append(pattern["pattern"])
+                phrases.setdefault(key, []).append(nlp.make_doc(pattern["pattern"]))
                 continue
-            self.matcher.add(key, [pattern["pattern"]])
+            expansions = literal_expansions(pattern["pattern"])
+            if expansions is not None:
+                phrases.setdefault(key, []).extend(Doc(nlp.vocab, words=list(words)) for words in expansions)
+                continue
             anchor = pattern_anchor(pattern["pattern"])
             if anchor is None:
-                self.match_always = True
+                self.unanchored.add(key, [pattern["pattern"]])
                 continue
-            for word in anchor.words:
-                word_id = nlp.vocab.strings.add(word)
-                before, after = self.reach.get(word_id, (0, 0))
-                self.reach[word_id] = (_widest(before, anchor.before), _widest(after, anchor.after))
-        for key, texts in literals.items():
-            self.phrases.add(key, list(nlp.tokenizer.pipe(texts)))
+            group = groups.setdefault(anchor.words, AnchoredPatterns(len(groups), Matcher(nlp.vocab, validate=True)))
+            group.matcher.add(key, [pattern["pattern"]])
+            group.before, group.after = _widest(group.before, anchor.before), _widest(group.after, anchor.after)
+        for key, docs in phrases.items():
+            self.phrases.add(key, docs)
+        self.groups_by_word: dict[int, list[AnchoredPatterns]] = {}
+        for words, group in groups.items():
+            for word in words:
+                self.groups_by_word.setdefault(nlp.vocab.strings.add(word), []).append(group)
 
     def __call__(self, doc: Doc) -> Doc:
-        matches = list(self.phrases(doc))
-        if len(self.matcher):
-            matches += self._token_pattern_matches(doc)
         spans = []
-        for match_id, start, end in sorted(matches, key=lambda m: (m[1], m[2], doc.vocab.strings[m[0]])):
+        for match_id, start, end in sorted(self.matches(doc), key=lambda m: (m[1], m[2], doc.vocab.strings[m[0]])):
             label, cue_id = doc.vocab.strings[match_id].split("|", 1)
             spans.append(Span(doc, start, end, label=label, span_id=cue_id))
         doc.spans[CUES_KEY] = filter_spans(spans)
         return doc
 
-    def _token_pattern_matches(self, doc: Doc) -> list[tuple[int, int, int]]:
-        """Matcher matches, looking only at the stretch of each sentence that its anchor words can reach.
+    def matches(self, doc: Doc) -> list[tuple[int, int, int]]:
+        """(key, start, end) of every cue pattern match, overlapping ones included."""
+        found = list(self.phrases(doc))
+        if not (self.groups_by_word or len(self.unanchored)):
+            return found
+        raw_starts = sentence_bounds(doc).raw_starts
+        ends = raw_starts[1:] + [len(doc)]
+        stretches = [(self.unanchored, start, end) for start, end in zip(raw_starts, ends)] if len(self.unanchored) else []
+        stretches += self._anchored_stretches(doc, raw_starts, ends)
+        for matcher, low, high in stretches:
+            found += [(key, low + start, low + end) for key, start, end in matcher(doc[low:high])]
+        return found
+
+    def _anchored_stretches(self, doc: Doc, raw_starts: list[int], ends: list[int]) -> list[tuple]:
+        """Per group of patterns and sentence, the tokens its anchor words can reach.
 
         Every match holds its pattern's anchor word within that pattern's reach,
         and token patterns test tokens one by one, so the matches found in the
         stretch are exactly those of the whole sentence.
         """
-        raw_starts = sentence_bounds(doc).raw_starts
-        ends = raw_starts[1:] + [len(doc)]
-        if self.match_always:
-            stretches = list(zip(raw_starts, ends))
-        else:
-            reach = self.reach
-            by_sentence: dict[int, tuple[int, int]] = {}
-            for i, lower in enumerate(doc.to_array(LOWER).tolist()):
-                if lower in reach:
-                    k = bisect_right(raw_starts, i) - 1
-                    before, after = reach[lower]
-                    low = raw_starts[k] if before is None else max(raw_starts[k], i - before)
-                    high = ends[k] if after is None else min(ends[k], i + after + 1)
-                    known = by_sentence.get(k)
-                    by_sentence[k] = (low, high) if known is None else (min(known[0], low), max(known[1], high))
-            stretches = [by_sentence[k] for k in sorted(by_sentence)]
-        return [(key, low + start, low + end)
-                for low, high in stretches for key, start, end in self.matcher(doc[low:high])]
+        stretches: dict[tuple[int, int], tuple] = {}
+        for i, lower in enumerate(doc.to_array(LOWER).tolist()):
+            for group in self.groups_by_word.get(lower, ()):
+                k = bisect_right(raw_starts, i) - 1
+                low = raw_starts[k] if group.before is None else max(raw_starts[k], i - group.before)
+                high = ends[k] if group.after is None else min(ends[k], i + group.after + 1)
+                known = stretches.get((group.index, k))
+                if known is not None:
+                    low, high = min(known[1], low), max(known[2], high)
+                stretches[(group.index, k)] = (group.matcher, low, high)
+        return [stretches[key] for key in sorted(stretches)]
+
+
+@dataclass
+class AnchoredPatterns:
+    """Token patterns sharing one anchor word list, in their own Matcher, and how far they reach around it."""
+
+    index: int
+    matcher: Matcher
+    before: int | None = 0
+    after: int | None = 0
+
+
+def literal_expansions(pattern: list, limit: int = 1000) -> list[tuple[str, ...]] | None:
+    """The phrases a token pattern of plain lowercase word lists stands for (None for any other pattern)."""
+    options = []
+    for token in pattern:
+        words = token.get("LOWER")
+        if set(token) != {"LOWER"} or (isinstance(words, dict) and set(words) != {"IN"}):
+            return None
+        words = list(words["IN"]) if isinstance(words, dict) else [words]
+        if not all(isinstance(w, str) and w and w == w.lower() for w in words):
+            return None
+        options.append(words)
+    if not options or prod(len(words) for words in options) > limit:
+        return None
+    return list(product(*options))
 
 
 _COMMON_WORDS = frozenset(("for", "to", "and", "a", "an", "the", "it", "they", "that", "which", "will", "may", "can",
