@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import islice
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -27,14 +28,19 @@ from synthetic import write_corpus  # noqa: E402
 from pipeline import config, registry, stages  # noqa: E402
 from pipeline.readers import ThreadSource, iter_threads  # noqa: E402
 
+# Peak RSS is read from /proc/self/status (VmHWM, this process image only). ru_maxrss is no good in a
+# child: on Linux it keeps the high-water mark of the parent it was forked from, across exec.
 CHILD = """
-import json, resource, sys, time
+import json, re, resource, sys, time
 from pathlib import Path
 from pipeline import stages
 start = time.perf_counter()
 stages.run_pipeline(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), jobs=1, force=True)
-print(json.dumps({"seconds": time.perf_counter() - start,
-                  "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+try:
+    peak = int(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1)) / 1024
+except OSError:  # not Linux: the parent's memory may be counted too
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": time.perf_counter() - start, "peak_rss_mib": peak}))
 """
 
 
@@ -45,20 +51,59 @@ def timed_run(corpus: Path, out: Path, models: Path, jobs: int) -> float:
 
 
 def tokenizer_seconds(corpus: Path) -> float:
-    import spacy
-
     texts = [t.text for t in iter_threads(corpus) if isinstance(t, ThreadSource)]
-    tokenizer = spacy.blank("en").tokenizer
+    tokenizer = spacy_tokenizer()
     start = time.perf_counter()
     for _ in tokenizer.pipe(texts, batch_size=256):
         pass
     return time.perf_counter() - start
 
 
+def stage_breakdown(corpus: Path, models: Path, n_threads: int) -> list[tuple[str, float]]:
+    """Seconds per stage of one process over the first `n_threads` threads, the steps of corpus.process_chunk
+    timed one by one, next to a tokenizer pass over the same texts."""
+    from pipeline import dataset, extract, nlp, stance
+    from pipeline.config import DEFAULT_SETTINGS as settings
+    from pipeline.corpus import COLUMNS
+    from pipeline.files import csv_bytes
+    from pipeline.segment import answers_frame
+
+    items = [t for t in islice(iter_threads(corpus), n_threads) if isinstance(t, ThreadSource)]
+    language, (model, _) = nlp.build_nlp(settings), stance.load_model(registry.resolve(models))
+    language.tokenizer(items[0].text)  # build the tokenizer's caches lazily, as a run does
+    seconds: dict[str, float] = {}
+
+    def timed(name: str, work, *args):
+        start = time.perf_counter()
+        result = work(*args)
+        seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - start
+        return result
+
+    tokenizer, texts = spacy_tokenizer(), [t.text for t in items]
+    timed("tokenizer only (same texts)", lambda: list(tokenizer.pipe(texts, batch_size=256)))
+    for first in range(0, len(items), settings.chunk_threads):
+        chunk = items[first:first + settings.chunk_threads]
+        answers = timed("segment", lambda: answers_frame([r for t in chunk for r in stages.segment_rows(t, settings)]))
+        texts = {t.thread_id: t.text for t in chunk}
+        claims = timed("extract (spaCy pipeline)", extract.extract_claims, language, answers, texts, settings)
+        answers, claims = timed("classify (stance model)", dataset.classify, model, answers, claims, settings)
+        summary = timed("summarise", dataset.summarise, answers, claims)
+        timed("write CSV bytes", lambda: [csv_bytes(f, COLUMNS[n]) for f, n in
+                                          ((answers, "answers"), (claims, "claims"), (summary, "summary"))])
+    return list(seconds.items())
+
+
+def spacy_tokenizer():
+    import spacy
+
+    return spacy.blank("en").tokenizer
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=10_000, help="corpus size for the speed figures")
     parser.add_argument("--rss", type=int, nargs="*", default=[10_000, 100_000], help="corpus sizes for peak RSS")
+    parser.add_argument("--breakdown", type=int, default=2_000, help="threads for the per-stage breakdown (0: none)")
     parser.add_argument("--models", type=Path, default=None, help="models folder (default: train one in a temp folder)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -81,6 +126,15 @@ def main() -> None:
         one, two = rows[1][1], rows[2][1]
         print(f"\n--jobs 2 is {one / two:.2f} times as fast as --jobs 1; "
               f"outputs identical: {all((tmp / 'out1' / f).read_bytes() == (tmp / 'out2' / f).read_bytes() for f in ('answers.csv', 'claims.csv', 'summary.csv'))}")
+        if args.breakdown:
+            stages_timed = stage_breakdown(corpus, models, args.breakdown)
+            tokenizer_pass = stages_timed[0][1]
+            print(f"\nwhere one process spends its time, first {args.breakdown:,} threads:")
+            print(f"{'stage':<36} {'seconds':>8} {'x tokenizer':>12}")
+            for name, seconds in stages_timed:
+                print(f"{name:<36} {seconds:>8.2f} {seconds / tokenizer_pass:>12.2f}")
+            total = sum(seconds for _, seconds in stages_timed[1:])
+            print(f"{'all stages':<36} {total:>8.2f} {total / tokenizer_pass:>12.2f}")
         peaks = {}
         for size in args.rss:
             rss_corpus = tmp / f"rss{size}.jsonl"
