@@ -289,16 +289,19 @@ def segment_text(text: str, source: str = "<text>", settings: Settings = DEFAULT
     if not blocks:
         raise InputError(source, "the thread has a title but no question body and no answers")
 
-    # blocks[0] is always question body; breaks before it only end the title
+    # blocks[0] is the question body, unless the source marks it as a heading (a question with no body,
+    # followed by a titled answer); breaks before it only end the title
     forced = {i for i in breaks if i >= 1}
     footers = {i for i, kind in breaks.items() if i >= 1 and kind == FOOTER}
     closed = {-1 - i for i in breaks if i < 0}  # blocks ending in a sign-off are answers, never the question
     first_answer = min({i for i in closed if i >= 1} | forced, default=1)
     question_words = content_words(title_line, lexicon["stopwords"])
-    scores = [_NO_TITLE] + [
-        title_score(blocks[i], question_words, blocks[i - 1], blocks[i + 1] if i + 1 < len(blocks) else None,
-                    lexicon, settings) + (HEADING_BONUS if blocks[i].start in title_hints else 0.0)
-        for i in range(1, len(blocks))]
+    scores = [
+        title_score(blocks[i], question_words, blocks[i - 1] if i else None,
+                    blocks[i + 1] if i + 1 < len(blocks) else None, lexicon, settings)
+        + (HEADING_BONUS if blocks[i].start in title_hints else 0.0)
+        if i or blocks[0].start in title_hints else _NO_TITLE
+        for i in range(len(blocks))]
     titles = set(choose_titles(scores, forced))
     if titles:
         starts = sorted(titles | forced)

@@ -50,7 +50,7 @@ def test_chunks_group_threads_in_order_and_carry_errors(folder):
     assert all(size == 4 for size in sizes[:-1]) and 1 <= sizes[-1] <= 4
     items = [item for _, group in groups for item in group]
     assert sum(isinstance(i, ErrorRecord) for i in items) == 1
-    assert len([i for i in items if isinstance(i, ThreadSource)]) == 14  # seed, 6 layouts, 3 jsonl, 2 csv, 2 html
+    assert len([i for i in items if isinstance(i, ThreadSource)]) == 15  # seed, 6 layouts, 3 jsonl, 2 csv, 3 html
 
 
 @pytest.mark.parametrize("chunk_threads, jobs", [(3, 1), (3, 2), (1, 2)])

@@ -233,7 +233,7 @@ def test_a_mixed_folder_with_broken_files_runs_to_completion(models, tmp_path):
     good = {t.thread_id: t.text for t in iter_threads(folder)
             if isinstance(t, ThreadSource) and t.thread_id != "unanswered"}  # read, but cannot be segmented
     summary = pd.read_csv(out / "summary.csv")
-    assert set(summary["thread_id"]) == set(good) and len(good) == 15
+    assert set(summary["thread_id"]) == set(good) and len(good) == 16
     claims = read_csv(out / "claims.csv", "extract")
     assert len(claims) > 100
     for row in claims.itertuples():
