@@ -38,6 +38,8 @@ def _alternation(words) -> str:
 class DurationLexicon:
     pattern: re.Pattern
     number_words: dict
+    fraction: re.Pattern  # a number's fraction part, at its end
+    fractions: dict
     units: dict
     months_per_unit: dict
     open_upper: re.Pattern
@@ -53,11 +55,16 @@ def load_lexicon(path: Path = DURATION_LEXICON_FILE) -> DurationLexicon:
         lex = json.load(handle)
     days = lex["days_per_month"]
     months_per_unit = {"day": 1 / days, "week": 7 / days, **lex["unit_months"]}
-    number = rf"(?:\d+(?:\.\d+)?|{_alternation(lex['number_words'])})"
+    glyphs = [f for f in lex["fractions"] if len(f) == 1 and not f.isascii()]
+    spaced = [f for f in lex["fractions"] if f not in glyphs]
+    words = [f for f in spaced if f[0].isalpha()]
+    fraction = rf"(?:\s*(?:{_alternation(glyphs)})|(?:\s+|\s*-\s*)(?:{_alternation(spaced)})(?!\w))"
+    number = rf"(?:(?:\d+(?:\.\d+)?|{_alternation(lex['number_words'])}){fraction}?)"
     separator = rf"\s*(?:{_alternation(lex['range_separators'])})\s*"
     unit = rf"(?:{_alternation(lex['units'])})"
     pattern = re.compile(
         rf"\b(?:between\s+)?(?P<low>{number})(?:{separator}(?P<high>{number}))?(?P<plus>\+)?[\s-]*(?P<unit>{unit})\b"
+        rf"(?P<unit_fraction>\s+(?:{_alternation(words)})(?!\w))?"  # "a year and a half"
         # a range whose ends have their own units: "6 months to a year", "2 weeks to 3 months"
         rf"(?:\s*(?:-|\u2013|\u2014|to)\s*(?P<tail>{number})[\s-]*(?P<tail_unit>{unit})\b)?",
         re.IGNORECASE,
@@ -65,6 +72,8 @@ def load_lexicon(path: Path = DURATION_LEXICON_FILE) -> DurationLexicon:
     return DurationLexicon(
         pattern=pattern,
         number_words={k.lower(): v for k, v in lex["number_words"].items()},
+        fraction=re.compile(rf"{fraction}$", re.IGNORECASE),
+        fractions={k.lower(): v for k, v in lex["fractions"].items()},
         units={k.lower(): v for k, v in lex["units"].items()},
         months_per_unit=months_per_unit,
         open_upper=re.compile(rf"^\s*(?:{_alternation(lex['open_upper_after'])})(?!\w)", re.IGNORECASE),
@@ -77,6 +86,10 @@ def load_lexicon(path: Path = DURATION_LEXICON_FILE) -> DurationLexicon:
 
 def _number(token: str, lexicon: DurationLexicon) -> float:
     token = token.lower()
+    fraction = lexicon.fraction.search(token)
+    if fraction:
+        part = fraction.group(0).strip().lstrip("-").strip()
+        return _number(token[:fraction.start()], lexicon) + lexicon.fractions[" ".join(part.split())]
     return float(lexicon.number_words[token]) if token in lexicon.number_words else float(token)
 
 
@@ -95,6 +108,8 @@ def _durations(text: str) -> Iterator[Duration]:
         factor = lexicon.months_per_unit[lexicon.units[match.group("unit").lower()]]
         low = _number(match.group("low"), lexicon) * factor
         high = _number(match.group("high"), lexicon) * factor if match.group("high") else low
+        if match.group("unit_fraction") and not match.group("high"):
+            low = high = low + lexicon.fractions[" ".join(match.group("unit_fraction").lower().split())] * factor
         if match.group("tail") and not match.group("high"):
             tail_factor = lexicon.months_per_unit[lexicon.units[match.group("tail_unit").lower()]]
             high = _number(match.group("tail"), lexicon) * tail_factor

@@ -25,6 +25,17 @@ WEEK, DAY = 7 / 30.436875, 1 / 30.436875
     ("it lasts no more than 4 months", None, 4),
     ("it lasts 6 months to a year", 6, 12),
     ("anywhere from 2 weeks to 3 months", 2 * WEEK, 3),
+    # fractions: spaced, hyphenated, as glyphs, in words, after the unit
+    ("It lasts 3 1/2 months.", 3.5, 3.5),
+    ("It lasts 3-1/2 months.", 3.5, 3.5),
+    ("It lasts 3\u00bd months.", 3.5, 3.5),
+    ("about three and a half months", 3.5, 3.5),
+    ("lasts 4 1/2 to 6 months", 4.5, 6),
+    ("lasts 2 1/2-3 months", 2.5, 3),
+    ("lasts 1\u00bd to 2 years", 18, 24),
+    ("the effect fades after half a year", 6, 6),
+    ("a month and a half at most", 1.5, 1.5),
+    ("it lasts a year and a half", 18, 18),
 ])
 def test_durations_normalise_to_months(text, low, high):
     duration = first_duration(text)
