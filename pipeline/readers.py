@@ -22,9 +22,9 @@ import csv
 import io
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Mapping
 
 from pipeline.config import DEFAULT_SETTINGS, Settings
 from pipeline.files import InputError
@@ -38,7 +38,7 @@ THREAD_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES + CSV_SUFFIXES
 CSV_COLUMNS = ("thread_id", "question_title", "question_body", "answer_title", "answer_body")
 SEPARATOR = "\n\n"
 _HTML_DROP = ("script", "style", "noscript", "template", "nav", "aside", "form", "button", "svg", "head")
-_HTML_HEADINGS = frozenset(("h1", "h2", "h3", "h4", "h5", "h6"))
+_HTML_HEADINGS = {f"h{level}": level for level in range(1, 7)}
 _HTML_BLOCKS = frozenset(("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "blockquote", "pre", "dt", "dd",
                           "dl", "td", "th", "tr", "table", "div", "section", "article", "main", "header", "footer",
                           "figure", "figcaption", "address", "hr"))
@@ -53,7 +53,7 @@ class ThreadSource:
     line: int | None
     text: str
     segments: tuple[Segment, ...] | None = None
-    title_hints: frozenset[int] = frozenset()  # offsets of lines the page marks as headings
+    title_hints: Mapping[int, int] = field(default_factory=dict)  # offset of a heading line -> level (1-6)
 
 
 def discover_threads(input_path: Path | str) -> list[Path]:
@@ -114,8 +114,8 @@ def html_to_text(html: str) -> str:
     return SEPARATOR.join(line for line, _ in html_lines(html)) + "\n"
 
 
-def html_lines(html: str) -> list[tuple[str, bool]]:
-    """The page's lines of text, each with whether it is a heading (h1-h6).
+def html_lines(html: str) -> list[tuple[str, int]]:
+    """The page's lines of text, each with its heading level (1-6 for h1-h6, 0 for other text).
 
     Scripts, styles, navigation and forms are dropped, and so are the page's own
     header and footer (but not those inside an article or section, which can
@@ -130,9 +130,9 @@ def html_lines(html: str) -> list[tuple[str, bool]]:
     for tag in soup.find_all(("header", "footer")):
         if tag.find_parent(("article", "section")) is None:
             tag.decompose()
-    lines: list[tuple[str, bool]] = []
+    lines: list[tuple[str, int]] = []  # (line, heading level or 0)
     pieces: list[str] = []
-    heading = [False]
+    heading = [0]
 
     def flush() -> None:
         line = re.sub(r"\s+", " ", "".join(pieces)).strip()
@@ -150,7 +150,7 @@ def html_lines(html: str) -> list[tuple[str, bool]]:
                 flush()
             elif child.name in _HTML_BLOCKS:
                 flush()
-                outer, heading[0] = heading[0], heading[0] or child.name in _HTML_HEADINGS
+                outer, heading[0] = heading[0], heading[0] or _HTML_HEADINGS.get(child.name, 0)
                 walk(child)
                 flush()
                 heading[0] = outer
@@ -333,15 +333,15 @@ def read_path(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Iterator[Thr
         yield from read_csv_threads(path, settings)
     else:
         try:
-            hints: set[int] = set()
+            hints: dict[int, int] = {}
             if suffix in HTML_SUFFIXES:
                 lines = html_lines(decode(read_bytes(path, settings), path))
                 if not lines:
                     raise InputError(path, "the page has no readable text")
                 offset = 0
-                for line, is_heading in lines:
-                    if is_heading:
-                        hints.add(offset)
+                for line, level in lines:
+                    if level:
+                        hints[offset] = level
                     offset += len(line) + len(SEPARATOR)
                 text = SEPARATOR.join(line for line, _ in lines) + "\n"
                 check_lines(text, path, settings)
@@ -350,7 +350,7 @@ def read_path(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Iterator[Thr
         except InputError as err:
             yield err
             return
-        yield ThreadSource(path.stem, str(path), None, text, title_hints=frozenset(hints))
+        yield ThreadSource(path.stem, str(path), None, text, title_hints=hints)
 
 
 def iter_threads(input_path: Path | str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[ThreadSource | InputError]:

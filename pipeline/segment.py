@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Mapping
 
 import pandas as pd
 
@@ -266,7 +267,7 @@ def choose_titles(scores: list[float], forced: set[int]) -> list[int]:
 
 
 def segment_text(text: str, source: str = "<text>", settings: Settings = DEFAULT_SETTINGS,
-                 title_hints: frozenset[int] = frozenset()) -> list[Segment]:
+                 title_hints: Mapping[int, int] | frozenset[int] = frozenset()) -> list[Segment]:
     """The question and answers of one thread's text, in order.
 
     `title_hints` are offsets where the source marks a heading (HTML h1-h6);
@@ -289,8 +290,9 @@ def segment_text(text: str, source: str = "<text>", settings: Settings = DEFAULT
     if not blocks:
         raise InputError(source, "the thread has a title but no question body and no answers")
 
-    # blocks[0] is the question body, unless the source marks it as a heading (a question with no body,
-    # followed by a titled answer); breaks before it only end the title
+    # blocks[0] is the question body, unless it is a heading at the level of a later heading: then the
+    # question has no body and blocks[0] titles the first answer (a lone "Question details" heading
+    # over the question body is not a title); breaks before it only end the title
     forced = {i for i in breaks if i >= 1}
     footers = {i for i, kind in breaks.items() if i >= 1 and kind == FOOTER}
     closed = {-1 - i for i in breaks if i < 0}  # blocks ending in a sign-off are answers, never the question
@@ -300,7 +302,7 @@ def segment_text(text: str, source: str = "<text>", settings: Settings = DEFAULT
         title_score(blocks[i], question_words, blocks[i - 1] if i else None,
                     blocks[i + 1] if i + 1 < len(blocks) else None, lexicon, settings)
         + (HEADING_BONUS if blocks[i].start in title_hints else 0.0)
-        if i or blocks[0].start in title_hints else _NO_TITLE
+        if i or _heads_an_answer(blocks, title_hints) else _NO_TITLE
         for i in range(len(blocks))]
     titles = set(choose_titles(scores, forced))
     if titles:
@@ -320,6 +322,14 @@ def segment_text(text: str, source: str = "<text>", settings: Settings = DEFAULT
     if len(segments) < 2:
         raise InputError(source, "the thread has no answers")
     return segments
+
+
+def _heads_an_answer(blocks: list[Block], title_hints: Mapping[int, int] | frozenset[int]) -> bool:
+    """Whether the block after the question title is a heading of the same level as some later heading."""
+    if blocks[0].start not in title_hints or not isinstance(title_hints, Mapping):
+        return False
+    level = title_hints[blocks[0].start]
+    return any(title_hints.get(block.start) == level for block in blocks[2:])
 
 
 def _make_segment(position: int, title: tuple[str, int, int], body: list[Block]) -> Segment:

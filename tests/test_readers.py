@@ -179,3 +179,18 @@ def test_utf16_is_named(tmp_path):
     path.write_bytes("Title?\n\nBody".encode("utf-16"))
     with pytest.raises(InputError, match="UTF-16"):
         read_text_file(path)
+
+
+def test_a_heading_over_the_question_body_is_not_an_answer_title(tmp_path):
+    """Only a heading at the level of the answers' titles can title a first answer (see question_without_body.html)."""
+    (tmp_path / "details.html").write_text(
+        "<html><body><h1>Is Botox permanent after long-term use?</h1><h2>Question details</h2>"
+        "<p>I have had Botox for eight years. Will the muscles stay weak if I stop?</p>"
+        "<article><h3>Not permanent</h3><p>Botox lasts 3-4 months and the effect wears off.</p></article>"
+        "<article><h3>It wears off</h3><p>After stopping, movement returns.</p></article></body></html>")
+    (thread,), errors = threads_of(tmp_path)
+    assert errors == [] and sorted(thread.title_hints.values()) == [1, 2, 3, 3]
+    segments = segment_text(thread.text, title_hints=thread.title_hints)
+    question = thread.text[segments[0].char_start:segments[0].char_end]
+    assert "Will the muscles stay weak if I stop?" in question
+    assert [s.title for s in segments[1:]] == ["Not permanent", "It wears off"]
