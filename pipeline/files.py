@@ -94,11 +94,17 @@ def csv_bytes(frame: pd.DataFrame, columns: Iterable[str]) -> bytes:
     """
     table = frame.loc[:, list(columns)].copy()
     for column in table.columns:
-        if table[column].dtype == object or pd.api.types.is_string_dtype(table[column]):
-            cells = table[column]
-            risky = cells.str.startswith(FORMULA_TRIGGERS + (NEUTRALISER,)).fillna(False).astype(bool)
-            if risky.any():  # neutralise(), vectorised: cells that are not text are left alone by .str
-                table[column] = cells.where(~risky, NEUTRALISER + cells[risky].astype(str))
+        cells = table[column]
+        if isinstance(cells.dtype, pd.CategoricalDtype):
+            cells = cells.astype(object)
+        if not (cells.dtype == object or pd.api.types.is_string_dtype(cells)):
+            continue
+        try:  # neutralise(), vectorised: .str leaves cells that are not text alone
+            risky = cells.str.startswith(FORMULA_TRIGGERS + (NEUTRALISER,)).eq(True)  # missing: False
+        except AttributeError:  # an object column without a single string
+            continue
+        if risky.any():
+            table[column] = cells.where(~risky, NEUTRALISER + cells[risky].astype(str))
     # RFC 4180 line ends: with "\r\n" as the terminator, a cell holding a lone "\r" or "\n" is quoted too
     text = table.to_csv(index=False, lineterminator="\r\n")
     if not text.endswith("\r\n"):  # pandas leaves the header line of an empty table unterminated

@@ -156,6 +156,8 @@ class TextKeepingTokenizer:
             yield self(text)
 
     def __getattr__(self, name: str):
+        if name == "tokenizer" or name.startswith("__"):  # not yet set (copy, unpickling): no delegation
+            raise AttributeError(name)
         return getattr(self.tokenizer, name)
 
 
@@ -172,8 +174,9 @@ class SentenceBoundaries(BatchedPipe):
 
     The punctuation rule is the Sentencizer's, with its punctuation list, computed
     on integer arrays instead of a Python Token per token, and all boundaries are
-    written with one ``Doc.from_array``. Lines win over punctuation, as when the
-    Sentencizer runs after line boundaries are set. With a trained parser or
+    written with one ``Doc.from_array``. Lines win over punctuation and over
+    boundaries set before, and the punctuation rule fills only undecided tokens,
+    as when the Sentencizer runs after line boundaries are set. With a trained parser or
     senter, ``punctuation`` is off and the parser splits within lines.
     """
 
@@ -189,10 +192,10 @@ class SentenceBoundaries(BatchedPipe):
         n = len(doc)
         if not n:
             return doc
-        columns = doc.to_array([ORTH, IS_SPACE, IS_PUNCT])
+        columns = doc.to_array([ORTH, IS_SPACE, IS_PUNCT, SENT_START])
         orths = columns[:, 0].tolist()
         spaces = columns[:, 1].astype(bool).tolist()
-        starts = [0] * n  # 1 starts a sentence, -1 does not, 0 not decided
+        starts = columns[:, 3].astype(np.int64).tolist()  # 1 starts a sentence, -1 does not, 0 not decided yet
         for i in [0] + [i + 1 for i in np.flatnonzero(columns[:, 1]).tolist() if self._newline(orths[i])]:
             while i < n and spaces[i]:
                 i += 1
@@ -204,6 +207,7 @@ class SentenceBoundaries(BatchedPipe):
             guesses = self._punctuation_starts(orths, columns[:, 2].tolist())
             starts = [s if s else (1 if g else -1) for s, g in zip(starts, guesses)]
         doc.from_array([SENT_START], np.array(starts, dtype=np.int64).astype(np.uint64).reshape(-1, 1))
+        doc._.set(SENTENCE_BOUNDS, None)  # bounds computed from earlier boundaries are stale now
         return doc
 
     def _newline(self, orth: int) -> bool:
@@ -414,8 +418,9 @@ def pattern_anchor(pattern: list) -> Anchor | None:
     candidates = []
     for k, token in enumerate(pattern):
         words = token.get("LOWER")
-        if extents[k][0] < 1 or not words or set(token) - {"LOWER", "OP"}:
-            continue
+        if (extents[k][0] < 1 or token.get("OP") == "!" or not words or set(token) - {"LOWER", "OP"}
+                or (isinstance(words, dict) and set(words) != {"IN"})):
+            continue  # optional, negated, or not a plain word list (NOT_IN, REGEX, FUZZY...)
         words = tuple(words["IN"]) if isinstance(words, dict) else (words,)
         # rarest first, then fewest words, then one that does not repeat (its reach is bounded)
         candidates.append((sum(w in _COMMON_WORDS for w in words), len(words), extents[k][1] is None, k, words))
@@ -428,7 +433,7 @@ def pattern_anchor(pattern: list) -> Anchor | None:
 
 def _token_extent(op: str | None) -> tuple[int, int | None]:
     """(fewest, most) tokens a pattern token with this operator consumes; most is None if unbounded."""
-    fixed = {None: (1, 1), "?": (0, 1), "!": (0, 0), "*": (0, None), "+": (1, None)}
+    fixed = {None: (1, 1), "?": (0, 1), "!": (1, 1), "*": (0, None), "+": (1, None)}  # "!": one token, not matching
     if op in fixed:
         return fixed[op]
     quantifier = re.fullmatch(r"\{(\d*)(,?)(\d*)\}", op)

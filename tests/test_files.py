@@ -45,3 +45,17 @@ def test_formula_cells_are_neutralised_and_numbers_stay_numbers(tmp_path):
     assert raw["number"].tolist() == [-1, 2, -3, 4, 5, 6, 7, 8]
     assert raw["text"][5] == "'\rlead"  # quoted, so the lone carriage return stays inside its cell
     assert read_csv(tmp_path / "t.csv", "test")["text"].tolist() == texts
+
+
+def test_neutralising_any_column_type():
+    """Object columns without text, mixed columns, categoricals and missing cells: text cells only are touched."""
+    from pipeline.files import csv_bytes
+
+    frame = pd.DataFrame({
+        "numbers": pd.Series([-1, 2.5, True], dtype=object),
+        "mixed": pd.Series(["=x", 3, None], dtype=object),
+        "category": pd.Series(["=a", "b", "=a"], dtype="category"),
+        "missing": pd.Series([None, float("nan"), "-y"], dtype=object),
+    })
+    lines = csv_bytes(frame, frame.columns).decode().split("\r\n")
+    assert lines[1:4] == ["-1,'=x,'=a,", "2.5,3,b,", "True,,'=a,'-y"]

@@ -1,12 +1,14 @@
 """Claim typing, negation and hedging scope, sentence boundaries: sentence in, claims out."""
 
+import copy
 import json
+import pickle
 
 import pytest
 import spacy
 
 from pipeline.extensions import CLAIMS
-from pipeline.nlp import RulesError, build_nlp, load_claim_rules, pattern_anchor
+from pipeline.nlp import RulesError, build_nlp, doc_text, load_claim_rules, pattern_anchor
 
 
 def claims_of(nlp, text):
@@ -124,3 +126,37 @@ def test_without_punctuation_rule_only_lines_are_decided(nlp):
     assert [t.text for t in doc if t.is_sent_start] == ["It", "2"]
     assert doc[3].is_sent_start is None  # "Really": left to the parser
     assert doc[7].is_sent_start is False and doc[8].is_sent_start is False  # the list marker stays with its item
+
+
+def test_user_token_patterns_with_negated_or_non_list_words(tmp_path):
+    """'!' consumes one token; NOT_IN / REGEX words are never anchors (no crash, same matches as spaCy's Matcher)."""
+    cues = tmp_path / "cues.jsonl"
+    rules = [
+        {"label": "duration", "id": "bare_last", "pattern": [{"LOWER": "not", "OP": "!"}, {"LOWER": "last"}]},
+        {"label": "atrophy", "id": "odd_shrink", "pattern": [{"LOWER": {"NOT_IN": ["never"]}},
+                                                             {"LOWER": {"REGEX": "^shrinks?$"}}]},
+    ]
+    cues.write_text("".join(json.dumps(rule) + "\n" for rule in rules))
+    custom = build_nlp(claim_cues=cues)
+    assert [c.cue for c in custom("They last.")._.get(CLAIMS)] == ["They last"]
+    assert [c.claim_type for c in custom("The muscle shrinks.")._.get(CLAIMS)] == ["atrophy"]
+
+
+def test_a_cue_pattern_never_spans_two_sentences(nlp):
+    """A dose word in one sentence no longer joins a verb in the next: both sentences keep their own cues."""
+    doc = nlp("Higher doses shrink muscles. Lower doses are fine for most patients.")
+    assert sorted((c.claim_type, c.text) for c in doc._.get(CLAIMS)) == [
+        ("atrophy", "Higher doses shrink muscles."), ("dose_reduction", "Lower doses are fine for most patients.")]
+
+
+def test_tokenizer_wrapper_pickles_and_copies(nlp):
+    for clone in (pickle.loads(pickle.dumps(nlp.tokenizer)), copy.deepcopy(nlp.tokenizer)):
+        doc = clone("It lasts 3 months.")
+        assert doc_text(doc) == "It lasts 3 months." and len(doc) == 5
+
+
+def test_sentence_starts_set_before_are_kept(nlp):
+    doc = nlp.make_doc("It lasts three months and then wears off")
+    doc[3].is_sent_start = True
+    doc = nlp.get_pipe("sentence_boundaries")(doc)
+    assert [t.text for t in doc if t.is_sent_start] == ["It", "months"]
