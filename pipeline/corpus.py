@@ -19,7 +19,7 @@ import os
 import shutil
 from collections import deque
 from dataclasses import dataclass
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -130,14 +130,18 @@ def process_chunk(index: int, items: list, settings: Settings, model_source: str
 
 
 def _run_local(tasks: Iterable[tuple], jobs: int) -> Iterator[ChunkResult]:
-    if jobs == 1:
-        for task in tasks:
+    """Chunks in this process, or over `jobs` worker processes when there are two chunks or more to do
+    (starting workers costs about two seconds, more than a small corpus takes)."""
+    tasks = iter(tasks)
+    first = list(islice(tasks, 2))
+    if jobs == 1 or len(first) < 2:
+        for task in chain(first, tasks):
             yield process_chunk(*task)
         return
     from joblib import Parallel, delayed
 
     parallel = Parallel(n_jobs=jobs, return_as="generator", pre_dispatch="2*n_jobs")
-    yield from parallel(delayed(process_chunk)(*task) for task in tasks)
+    yield from parallel(delayed(process_chunk)(*task) for task in chain(first, tasks))
 
 
 def _run_dask(tasks: Iterable[tuple], jobs: int, scheduler: str | None) -> Iterator[ChunkResult]:
