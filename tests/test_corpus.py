@@ -71,3 +71,15 @@ def test_dask_backend_on_a_local_cluster_gives_the_same_files(folder, models, re
     for out in ("address", "own"):
         for table in TABLES:
             assert (tmp_path / out / f"{table}.csv").read_bytes() == reference[table], (out, table)
+
+
+def test_one_chunk_starts_no_worker_processes(folder, models, reference, tmp_path, monkeypatch):
+    import joblib
+
+    def no_workers(*args, **kwargs):
+        raise AssertionError("worker processes started for a single chunk")
+
+    monkeypatch.setattr(joblib, "Parallel", no_workers)
+    out = tmp_path / "out"
+    stages.run_pipeline(folder, out, models, replace(DEFAULT_SETTINGS, chunk_threads=1000), jobs=2)
+    assert {table: (out / f"{table}.csv").read_bytes() for table in TABLES} == reference
