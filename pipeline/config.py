@@ -43,6 +43,7 @@ class Settings:
     max_title_words: int = 16
     max_multi_sentence_title_words: int = 6  # "Weaker, yes. Permanently, no."
     batch_size: int = 64
+    doc_chars: int = 100_000  # a thread's titles and bodies go to spaCy joined in docs of at most this size
     chunk_threads: int = 200  # threads per chunk: the unit of streaming, parallel work and resuming
     cv_folds: int = 5
     random_state: int = 0

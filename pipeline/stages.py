@@ -177,8 +177,8 @@ def run_extract(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTIN
 
 def extract_from_answers(answers: pd.DataFrame, texts: dict[str, str], settings: Settings = DEFAULT_SETTINGS) -> pd.DataFrame:
     pipeline_ = nlp.build_nlp(settings)
-    units = int(answers["title"].fillna("").ne("").sum() + len(answers))
-    return extract.extract_claims(pipeline_, answers, texts, settings, progress=_progress("extract", units))
+    docs = int(answers["thread_id"].nunique())  # about one spaCy doc per thread
+    return extract.extract_claims(pipeline_, answers, texts, settings, progress=_progress("extract", docs))
 
 
 def labelled_corpus(input_path: Path, settings: Settings = DEFAULT_SETTINGS) -> tuple[pd.DataFrame, pd.DataFrame]:

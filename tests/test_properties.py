@@ -1,17 +1,21 @@
 """Property-based: arbitrary text never crashes the segmenter or the extractor, and offsets stay exact."""
 
+from dataclasses import replace
 from functools import lru_cache
 
+import pandas as pd
 import spacy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.pipeline.sentencizer import Sentencizer
 
+from pipeline.config import DEFAULT_SETTINGS
 from pipeline.extensions import CLAIMS
+from pipeline.extract import extract_claims
 from pipeline.files import InputError
 from pipeline.nlp import doc_text, load_claim_rules, sentence_bounds
-from pipeline.segment import segment_text
+from pipeline.segment import answers_table, segment_text
 
 WORDS = ["Botox", "lasts", "3-4", "months", "not", "permanent", "muscles", "atrophy", "may", "less", "product",
          "wears", "off", "returns", "Hi", "Sam,", "Good", "luck!", "Jane", "Roe,", "MD", "{{", "x", "}}", "1.",
@@ -121,3 +125,24 @@ def reference_sentence_starts(text: str) -> list[bool]:
 def test_array_sentence_boundaries_equal_spacy_sentencizer_after_line_starts(nlp, text):
     doc = nlp.get_pipe("sentence_boundaries")(nlp.make_doc(text))
     assert [bool(t.is_sent_start) for t in doc] == reference_sentence_starts(text)
+
+
+@FAST
+@given(st.lists(structured, min_size=1, max_size=3))
+def test_pieces_joined_in_docs_give_the_claims_of_one_doc_per_piece(nlp, threads):
+    """Joining a thread's titles and bodies into few docs is an optimisation: the claims must not change."""
+    texts, frames = {}, []
+    for k, text in enumerate(threads):
+        try:
+            segments = segment_text(text)
+        except InputError:
+            continue
+        texts[f"t{k}"] = text
+        frames.append(answers_table(f"t{k}", text, segments))
+    if not frames:
+        return
+    answers = pd.concat(frames, ignore_index=True)
+    one_per_piece = extract_claims(nlp, answers, texts, replace(DEFAULT_SETTINGS, doc_chars=0))
+    for doc_chars in (DEFAULT_SETTINGS.doc_chars, 60):
+        joined = extract_claims(nlp, answers, texts, replace(DEFAULT_SETTINGS, doc_chars=doc_chars))
+        pd.testing.assert_frame_equal(joined, one_per_piece)
