@@ -28,6 +28,7 @@ The labelling loop:
 """
 
 EXIT_OK, EXIT_SKIPPED_INPUT, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED = 130  # as a shell reports a command stopped by Ctrl-C
 
 
 def _add_common(parser: argparse.ArgumentParser, with_input: bool = True) -> None:
@@ -144,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, RulesError, ModelTrustError, OSError) as err:
         print(f"claims {args.command}: error: {err}", file=sys.stderr)
         return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"claims {args.command}: interrupted; outputs already written are intact, and 'claims run' "
+              "resumes at the first unfinished chunk when run again", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as err:  # a bug, not bad input: say so, and keep exit code 1 for skipped input
         import traceback
 

@@ -53,8 +53,12 @@ def test_chunks_group_threads_in_order_and_carry_errors(folder):
     assert len([i for i in items if isinstance(i, ThreadSource)]) == 15  # seed, 6 layouts, 3 jsonl, 2 csv, 3 html
 
 
-@pytest.mark.parametrize("chunk_threads, jobs", [(3, 1), (3, 2), (1, 2)])
-def test_output_is_identical_for_any_chunk_size_and_jobs(folder, models, reference, tmp_path, chunk_threads, jobs):
+@pytest.mark.parametrize("chunk_threads, jobs, fork", [(3, 1, True), (3, 2, True), (1, 2, True), (3, 2, False)])
+def test_output_is_identical_for_any_chunk_size_and_jobs(folder, models, reference, tmp_path, monkeypatch,
+                                                         chunk_threads, jobs, fork):
+    from pipeline import corpus
+
+    monkeypatch.setattr(corpus, "FORK_WORKERS", fork and corpus.FORK_WORKERS)  # False: joblib's spawned workers
     stages.run_pipeline(folder, tmp_path, models, replace(DEFAULT_SETTINGS, chunk_threads=chunk_threads), jobs=jobs)
     for table in TABLES:
         assert (tmp_path / f"{table}.csv").read_bytes() == reference[table], table
@@ -74,12 +78,15 @@ def test_dask_backend_on_a_local_cluster_gives_the_same_files(folder, models, re
 
 
 def test_one_chunk_starts_no_worker_processes(folder, models, reference, tmp_path, monkeypatch):
+    import concurrent.futures
+
     import joblib
 
     def no_workers(*args, **kwargs):
         raise AssertionError("worker processes started for a single chunk")
 
     monkeypatch.setattr(joblib, "Parallel", no_workers)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_workers)
     out = tmp_path / "out"
     stages.run_pipeline(folder, out, models, replace(DEFAULT_SETTINGS, chunk_threads=1000), jobs=2)
     assert {table: (out / f"{table}.csv").read_bytes() for table in TABLES} == reference

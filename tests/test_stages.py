@@ -275,3 +275,15 @@ def test_a_crashed_run_resumes_at_the_first_unfinished_chunk(corpus, models, tmp
     for table in ("answers", "claims", "summary", "errors"):
         assert (out / f"{table}.csv").read_bytes() == (whole / f"{table}.csv").read_bytes(), table
     assert not (out / ".parts").exists() or not any((out / ".parts").iterdir())
+
+
+def test_ctrl_c_is_reported_not_a_traceback(corpus, models, tmp_path, monkeypatch, capsys):
+    from pipeline import corpus as corpus_module
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(corpus_module, "process_chunk", interrupted)
+    assert run(corpus, tmp_path, models, "--jobs", "1") == 130
+    err = capsys.readouterr().err
+    assert "interrupted" in err and "resumes" in err and "Traceback" not in err
