@@ -167,7 +167,11 @@ def _run_forked(tasks: Iterator[tuple], jobs: int) -> Iterator[ChunkResult]:
     _worker_nlp(settings)
     _worker_model(model_source, model_sha)
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-        yield from _in_order(lambda task: pool.submit(process_chunk, *task), chain([first], tasks), 2 * jobs)
+        try:
+            yield from _in_order(lambda task: pool.submit(process_chunk, *task), chain([first], tasks), 2 * jobs)
+        except BaseException:  # Ctrl-C or a failed chunk: do not start the chunks still queued
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def _in_order(submit, tasks: Iterable[tuple], in_flight: int) -> Iterator[ChunkResult]:
