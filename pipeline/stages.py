@@ -478,8 +478,11 @@ def run_pipeline(input_path: Path, out: Path, model_dir: Path, settings: Setting
     stamps.record("run", key)
     errors = _read_errors(targets[-1])
     resumed = f", {result['resumed']} of them resumed from an earlier run" if result["resumed"] else ""
-    log(f"run: {result['chunks']} chunks of up to {settings.chunk_threads} threads{resumed} "
-        f"({backend}, {jobs or os.cpu_count()} jobs) -> {out}")
+    jobs = jobs or os.cpu_count() or 1
+    in_process = backend == "local" and (jobs == 1 or result["chunks"] - result["resumed"] < 2)
+    how = "local, in this process" if in_process else f"{backend}, {jobs} jobs"
+    log(f"run: {result['chunks']} chunk{'' if result['chunks'] == 1 else 's'} of up to {settings.chunk_threads} "
+        f"threads{resumed} ({how}) -> {out}")
     return StageResult("run", True, key, errors)
 
 
