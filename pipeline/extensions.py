@@ -5,7 +5,6 @@ from spacy.tokens import Doc, Span
 NEGATED = "negated"  # Span._.negated, set by the negspacy component named "negation"
 HEDGED = "hedged"  # Span._.hedged, set by the negspacy component named "hedging"
 CLAIMS = "claims"  # Doc._.claims: list[Claim], set by the "claim_detector" component
-N_SENTENCES = "n_sentences"  # Doc._.n_sentences: sentences that are not empty, set by "claim_detector"
 SOURCE_TEXT = "source_text"  # Doc._.source_text: the string the doc was made from, set by nlp.TextKeepingTokenizer
 SENTENCE_BOUNDS = "sentence_bounds"  # Doc._.sentence_bounds: nlp.SentenceBounds, set on first use after the sentencizer
 
@@ -15,6 +14,6 @@ def register_extensions() -> None:
     for name in (NEGATED, HEDGED):
         if not Span.has_extension(name):
             Span.set_extension(name, default=False)
-    for name in (CLAIMS, N_SENTENCES, SOURCE_TEXT, SENTENCE_BOUNDS):
+    for name in (CLAIMS, SOURCE_TEXT, SENTENCE_BOUNDS):
         if not Doc.has_extension(name):
             Doc.set_extension(name, default=None)

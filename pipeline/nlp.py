@@ -40,8 +40,7 @@ from spacy.util import filter_spans, minibatch
 
 from pipeline.config import CLAIM_CUES_FILE, CONTEXT_TERMS_FILE, DEFAULT_SETTINGS, Settings
 from pipeline.durations import first_duration
-from pipeline.extensions import (CLAIMS, HEDGED, N_SENTENCES, NEGATED, SENTENCE_BOUNDS, SOURCE_TEXT,
-                                 register_extensions)
+from pipeline.extensions import CLAIMS, HEDGED, NEGATED, SENTENCE_BOUNDS, SOURCE_TEXT, register_extensions
 
 CUES_KEY = "claim_cues"
 CLAIM_TYPES = ("duration", "atrophy", "dose_reduction", "reversibility")
@@ -185,7 +184,6 @@ class SentenceBoundaries(BatchedPipe):
         self.punctuation = punctuation
         self.strings = nlp.vocab.strings
         self.punct_ids = frozenset(self.strings.add(c) for c in Sentencizer.default_punct_chars)
-        self.marker_end_ids = frozenset(self.strings.add(c) for c in _LIST_MARKER_END)
         self._holds_newline: dict[int, bool] = {}
 
     def __call__(self, doc: Doc) -> Doc:
@@ -201,7 +199,7 @@ class SentenceBoundaries(BatchedPipe):
                 i += 1
             if i < n:
                 starts[i] = 1
-                if i + 1 < n and orths[i + 1] in self.marker_end_ids and self._is_number(orths[i]):
+                if _is_list_marker(self.strings, orths, i):
                     starts[i + 1: i + 3] = [-1] * len(starts[i + 1: i + 3])
         if self.punctuation:
             guesses = self._punctuation_starts(orths, columns[:, 2].tolist())
@@ -216,10 +214,6 @@ class SentenceBoundaries(BatchedPipe):
             text = self.strings[orth]
             holds = self._holds_newline[orth] = "\n" in text or "\r" in text
         return holds
-
-    def _is_number(self, orth: int) -> bool:
-        text = self.strings[orth]
-        return text.isdigit() and len(text) <= 3
 
     def _punctuation_starts(self, orths: list[int], is_punct: list[int]) -> list[bool]:
         """Sentencizer.predict for one doc: a sentence starts at the first non-punctuation token after a stop."""
@@ -237,8 +231,12 @@ class SentenceBoundaries(BatchedPipe):
         return guesses
 
 
-def _is_list_marker(doc: Doc, i: int) -> bool:
-    return i + 1 < len(doc) and doc[i].text.isdigit() and len(doc[i].text) <= 3 and doc[i + 1].text in _LIST_MARKER_END
+def _is_list_marker(strings, orths: list[int], i: int) -> bool:
+    """Whether tokens i, i+1 (ORTH ids) are a list marker: up to three digits, then "." or ")"."""
+    if i + 1 >= len(orths) or strings[orths[i + 1]] not in _LIST_MARKER_END:
+        return False
+    number = strings[orths[i]]
+    return number.isdigit() and len(number) <= 3
 
 
 @dataclass(frozen=True)
@@ -270,14 +268,15 @@ def _compute_sentence_bounds(doc: Doc) -> SentenceBounds:
     n = len(doc)
     if not n:
         return SentenceBounds([], [], [])
-    columns = doc.to_array([SENT_START, IS_SPACE])
+    columns = doc.to_array([SENT_START, IS_SPACE, ORTH])
     raw_starts = [0] + (np.flatnonzero(columns[1:, 0] == 1) + 1).tolist()
     spaces = columns[:, 1].astype(bool).tolist()
+    orths = columns[:, 2].tolist()
     starts, ends = [], []
     for start, end in zip(raw_starts, raw_starts[1:] + [n]):
         while start < end and spaces[start]:
             start += 1
-        if start + 2 <= end and _is_list_marker(doc, start):
+        if start + 2 <= end and _is_list_marker(doc.vocab.strings, orths, start):
             start += 2
         while start < end and spaces[start]:
             start += 1
@@ -541,7 +540,6 @@ class ClaimDetector(BatchedPipe):
                 if claim_type in first_of_type:
                     claims.append(_claim(index, sentence, sentence_text, first_of_type[claim_type]))
         doc._.set(CLAIMS, claims)
-        doc._.set(N_SENTENCES, len(bounds.starts))
         return doc
 
     def _contexts_by_sentence(self, doc: Doc, bounds: SentenceBounds) -> dict[int, set[str]]:
