@@ -9,13 +9,17 @@ patterns would silently match nothing there. Components:
   spaCy's sentencizer rule splits the rest (left to the parser or senter when a
   trained pipeline brings one);
 - ``claim_cue_ruler``: claim cues from resources/claim_cues.jsonl into
-  doc.spans["claim_cues"] (a SpanRuler that skips its Matcher where no token
-  pattern can start);
+  doc.spans["claim_cues"] (like a SpanRuler, but token patterns run only
+  around the words they require);
 - ``cue_triggers``: narrows token-pattern cues to their trigger word;
 - ``negation`` and ``hedging``: negspacy's NegEx, twice, with the cue lists
   from resources/context_terms.json, scoped to each cue's clause (skipped for
   docs without claim cues);
 - ``claim_detector``: one claim per sentence and claim type.
+
+The tokenizer is wrapped to keep each doc's input string (``doc_text``), and
+every component reads integer arrays and that string rather than building a
+Python Token or ``Span.text`` per token: that is where the time went.
 """
 
 from __future__ import annotations
