@@ -16,6 +16,9 @@ PROCESSED_DIR = DATA_DIR / "processed"
 MODELS_DIR = PROJECT_ROOT / "models"
 LABELS_FILE = RAW_DIR / "labels" / "stance_labels.csv"
 FROZEN_EVAL_FILE = RAW_DIR / "labels" / "frozen_eval.csv"
+CORPUS_DIR = RAW_DIR / "corpus"  # real threads (rewritten pages), annotated in GOLD_DIR
+GOLD_DIR = RAW_DIR / "labels" / "gold"  # one hand-annotated JSON file per corpus thread
+CORPUS_SPLIT_FILE = RAW_DIR / "labels" / "corpus_split.csv"  # thread_id -> dev / test, drawn once
 RESOURCES_DIR = Path(__file__).resolve().parent / "resources"
 
 # Rule files: data, editable without touching code. Each one is an input of
