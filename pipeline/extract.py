@@ -28,7 +28,7 @@ from pipeline.files import InputError
 from pipeline.nlp import sentence_bounds
 
 CLAIM_COLUMNS = [
-    "claim_id", "thread_id", "answer_id", "sentence_id", "claim_type", "text", "char_start", "char_end",
+    "claim_id", "thread_id", "answer_id", "role", "sentence_id", "claim_type", "text", "char_start", "char_end",
     "negated", "hedged", "cue", "duration_min_months", "duration_max_months", "stance", "stance_score",
 ]
 PIECE_SEPARATOR = "\n\n"
@@ -88,6 +88,7 @@ def extract_claims(nlp: Language, answers: pd.DataFrame, texts: dict[str, str],
     # an answer title that repeats the question, even without its "?", asks rather than claims
     questions = {row.thread_id: _normalised(row.title)
                  for row in answers.itertuples(index=False) if row.role == "question" and not pd.isna(row.title)}
+    roles = dict(zip(answers["answer_id"], answers["role"]))  # the asker's own claims keep role "question"
     docs = nlp.pipe(documents(answers, texts, settings.doc_chars), as_tuples=True, batch_size=settings.batch_size)
     for doc, (thread_id, pieces) in (progress(docs) if progress else docs):
         sentence_chars = np.asarray(doc.to_array(IDX), dtype=np.int64)[sentence_bounds(doc).starts].tolist()
@@ -106,12 +107,13 @@ def extract_claims(nlp: Language, answers: pd.DataFrame, texts: dict[str, str],
             k = bisect_right(piece_starts, claim.start) - 1
             answer_id, shift = pieces[k].answer_id, pieces[k].thread_start - pieces[k].doc_start
             sentence_id = f"{answer_id}:{claim.sentence_index + numbering[k]}"
-            rows.append((f"{sentence_id}:{claim.claim_type}", thread_id, answer_id, sentence_id, claim.claim_type,
-                         claim.text, claim.start + shift, claim.end + shift, claim.negated, claim.hedged, claim.cue,
-                         claim.duration_min_months, claim.duration_max_months))
+            rows.append((f"{sentence_id}:{claim.claim_type}", thread_id, answer_id, roles[answer_id], sentence_id,
+                         claim.claim_type, claim.text, claim.start + shift, claim.end + shift, claim.negated,
+                         claim.hedged, claim.cue, claim.duration_min_months, claim.duration_max_months))
     # built from tuples, column by column: a list of dicts costs a dict per claim and a slow frame constructor
-    columns = list(zip(*rows)) if rows else [()] * 13
-    frame = pd.DataFrame(dict(zip(CLAIM_COLUMNS[:13], (list(c) for c in columns))), columns=CLAIM_COLUMNS)
+    extracted = CLAIM_COLUMNS[:-2]  # all but the stance columns
+    columns = list(zip(*rows)) if rows else [()] * len(extracted)
+    frame = pd.DataFrame(dict(zip(extracted, (list(c) for c in columns))), columns=CLAIM_COLUMNS)
     frame["stance"] = None
     for column in ("duration_min_months", "duration_max_months", "stance_score"):
         frame[column] = frame[column].astype("float64")

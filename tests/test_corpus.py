@@ -50,7 +50,8 @@ def test_chunks_group_threads_in_order_and_carry_errors(folder):
     assert all(size == 4 for size in sizes[:-1]) and 1 <= sizes[-1] <= 4
     items = [item for _, group in groups for item in group]
     assert sum(isinstance(i, ErrorRecord) for i in items) == 1
-    assert len([i for i in items if isinstance(i, ThreadSource)]) == 15  # seed, 6 layouts, 3 jsonl, 2 csv, 3 html
+    layouts = len(list((FIXTURES / "layouts").glob("*.txt")))
+    assert len([i for i in items if isinstance(i, ThreadSource)]) == 1 + layouts + 8  # seed, layouts, 3 jsonl, 2 csv, 3 html
 
 
 @pytest.mark.parametrize("chunk_threads, jobs, fork", [(3, 1, True), (3, 2, True), (1, 2, True), (3, 2, False)])

@@ -1,0 +1,49 @@
+"""Accuracy of segmentation and claim extraction on the hand-annotated real threads.
+
+    python bench/accuracy.py                 # every gold thread: dev and test, pipeline beside the baseline
+    python bench/accuracy.py --errors        # and the pipeline's errors on the DEV part, to tune on
+    python bench/accuracy.py --limit 3       # the first 3 threads of each part (a quick check)
+
+Figures are defined in pipeline/accuracy.py; gold files in data/raw/labels/gold/
+(GUIDELINE.md says how they were written). Errors are printed for the dev part
+only: rules are tuned on dev errors, the test part gives the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from pipeline import accuracy, config, gold
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--gold", type=Path, default=config.GOLD_DIR, help="folder of gold files")
+    parser.add_argument("--corpus", type=Path, default=config.CORPUS_DIR, help="folder of the threads")
+    parser.add_argument("--split", type=Path, default=config.CORPUS_SPLIT_FILE, help="thread_id,part file")
+    parser.add_argument("--limit", type=int, default=None, help="score only the first N threads of each part")
+    parser.add_argument("--errors", action="store_true", help="print the pipeline's errors on the dev part")
+    args = parser.parse_args(argv)
+
+    started = time.perf_counter()
+    threads = gold.load_corpus_gold(args.gold, args.corpus, args.split)
+    if args.limit is not None:
+        threads = [t for part in gold.PARTS for t in [t for t in threads if t.part == part][: args.limit]]
+    if not threads:
+        print(f"no gold files in {args.gold}", file=sys.stderr)
+        return 2
+    columns, scores = accuracy.evaluate_corpus(threads, args.corpus)
+    if args.errors:
+        dev = [s for s in scores["pipeline"] if s.part == "dev"]
+        print("\n".join(accuracy.error_lines(dev)))
+        print()
+    print(accuracy.figures_table(columns))
+    print(f"({len(threads)} threads scored in {time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

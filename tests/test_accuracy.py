@@ -1,0 +1,109 @@
+"""The accuracy figures: exact segmentation, leaks, claim matching, durations and flags, and the command on a slice."""
+
+import json
+import runpy
+import sys
+
+import pandas as pd
+import pytest
+
+from pipeline import config
+from pipeline.accuracy import Prediction, score_thread, summarise
+from pipeline.gold import parse_gold
+
+from conftest import FIXTURES
+
+GOLD = FIXTURES / "gold"
+
+
+@pytest.fixture
+def thread():
+    text = (GOLD / "mini-forum.txt").read_text(encoding="utf-8")
+    return parse_gold(json.loads((GOLD / "mini-forum.json").read_text(encoding="utf-8")), text, "test", "mini")
+
+
+def answers_like(thread, spans=None):
+    """answers rows exactly as the gold has them, with some body spans replaced."""
+    rows = []
+    for seg in thread.segments:
+        title_start, title_end = seg.title_span or (seg.body_span[0], seg.body_span[0])
+        start, end = (spans or {}).get(seg.position, seg.body_span)
+        rows.append({"thread_id": thread.thread_id, "position": seg.position, "title": seg.title or "",
+                     "title_start": title_start, "title_end": title_end, "char_start": start, "char_end": end})
+    return pd.DataFrame(rows)
+
+
+def claims_like(thread, change=lambda claim, row: row):
+    rows = []
+    for claim in thread.claims:
+        for claim_type in claim.types:
+            low, high = claim.months if claim_type == "duration" and claim.months else (None, None)
+            rows.append(change(claim, {"claim_type": claim_type, "text": claim.text, "char_start": claim.start,
+                                       "char_end": claim.end, "negated": claim_type in claim.negated,
+                                       "hedged": claim_type in claim.hedged, "duration_min_months": low,
+                                       "duration_max_months": high}))
+    return pd.DataFrame([r for r in rows if r])
+
+
+def test_a_perfect_prediction_scores_one_everywhere(thread):
+    figures = summarise([score_thread(thread, Prediction(answers_like(thread), claims_like(thread)))])
+    assert figures["segmented exactly"] == figures["answers with the right text"] == 1.0
+    assert figures["boilerplate leaks (count)"] == 0
+    assert figures["claims precision"] == figures["claims recall"] == 1.0
+    assert figures["gold claims (sentence, type)"] == 7
+    assert figures["durations exactly right"] == figures["negated right"] == figures["hedged right"] == 1.0
+
+
+def test_a_signature_kept_in_an_answer_is_one_leak_and_a_wrong_text(thread):
+    first = thread.segments[1]
+    signature_end = thread.text.index("41 reviews") + len("41 reviews")
+    score = score_thread(thread, Prediction(answers_like(thread, {1: (first.body_span[0], signature_end)}),
+                                            claims_like(thread)))
+    assert len(score.leaks) == 1 and "Dr. Amira Costa" in score.leaks[0][2] and "Good luck!" in score.leaks[0][2]
+    assert score.exact and score.answers_right == 1
+
+
+def test_a_title_read_as_body_breaks_exactness(thread):
+    answers = answers_like(thread)
+    answers.loc[1, ["title", "title_end"]] = ["", answers.loc[1, "title_start"]]
+    assert not score_thread(thread, Prediction(answers, claims_like(thread))).exact
+
+
+def test_a_sentence_cut_at_etc_does_not_match(thread):
+    def cut(claim, row):
+        if "etc." in claim.text:  # "The effect wears off after about 12 weeks, and antibodies ... unusual, etc."
+            row["char_end"] = claim.start + claim.text.index("etc.") + len("etc.")
+        return row
+    figures = summarise([score_thread(thread, Prediction(answers_like(thread), claims_like(thread, cut)))])
+    assert figures["claims recall"] == pytest.approx(5 / 7)
+    assert figures["claims precision"] == pytest.approx(5 / 7)
+
+
+def test_a_wrong_figure_or_flag_is_counted(thread):
+    def wrong(claim, row):
+        if claim.months == (3.0, 4.0) and row["claim_type"] == "duration":
+            row["duration_min_months"], row["duration_max_months"] = 3.0, None
+        if row["claim_type"] == "dose_reduction":
+            row["hedged"] = not row["hedged"]
+        return row
+    figures = summarise([score_thread(thread, Prediction(answers_like(thread), claims_like(thread, wrong)))])
+    assert figures["durations exactly right"] == pytest.approx(2 / 3)
+    assert figures["hedged right"] == pytest.approx(5 / 7)  # both dose_reduction claims flipped
+    assert figures["claims recall"] == 1.0
+
+
+def test_a_rejected_file_with_answers_misses_everything(thread):
+    figures = summarise([score_thread(thread, Prediction(None, pd.DataFrame(columns=["claim_type"]), "no answers"))])
+    assert figures["files rejected with answers"] == 1
+    assert figures["claims recall"] == 0.0 and figures["answers with the right text"] == 0.0
+
+
+def test_the_accuracy_command_runs_on_a_slice(capsys, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["accuracy.py", "--limit", "1"])
+    with pytest.raises(SystemExit) as exit_:
+        runpy.run_path(str(config.PROJECT_ROOT / "bench" / "accuracy.py"), run_name="__main__")
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    for figure in ("segmented exactly", "boilerplate leaks", "claims precision", "durations exactly right",
+                   "dev pipeline", "dev baseline", "test pipeline", "test baseline"):
+        assert figure in out

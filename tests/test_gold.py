@@ -1,0 +1,115 @@
+"""Gold files: quotes resolve to offsets in page order, bad files are refused with the file and element named."""
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline import config
+from pipeline.gold import GoldError, hash_part, load_corpus_gold, load_gold, months, parse_gold, read_split
+
+from conftest import FIXTURES
+
+GOLD = FIXTURES / "gold"
+
+
+@pytest.fixture
+def mini():
+    text = (GOLD / "mini-forum.txt").read_text(encoding="utf-8")
+    return json.loads((GOLD / "mini-forum.json").read_text(encoding="utf-8")), text
+
+
+def test_quotes_resolve_to_exact_offsets(mini):
+    data, text = mini
+    thread = parse_gold(data, text, "test", "mini")
+    question, first, second = thread.segments
+    assert text[slice(*question.title_span)] == data["question"]["title"]
+    assert text[slice(*first.body_span)].startswith("Dysport does not stop")
+    assert text[slice(*first.body_span)].endswith("with repeated injections.")
+    assert second.title is None and text[slice(*second.body_span)].endswith("at very high doses.")
+    for claim in thread.claims:
+        assert text[claim.start:claim.end] == claim.text
+    assert [c.role for c in thread.claims] == ["question", "question", "answer", "answer"]
+
+
+def test_debris_lies_outside_every_content_span(mini):
+    data, text = mini
+    thread = parse_gold(data, text, "test", "mini")
+    covered = "".join(text[s:e] for s, e in thread.content_spans())
+    for debris in ("Home » Forums", "3 Answers", "Hi Jo_88,", "Good luck!", "Dr. Amira Costa", "4.9 out of 5",
+                   "Dr. Ken Ito", "Thanks in advance!"):
+        assert debris in text and debris not in covered
+
+
+@pytest.mark.parametrize("value, expected", [
+    ([3, 4, "months"], (3.0, 4.0)),
+    ([None, 6, "months"], (None, 6.0)),
+    ([9, None, "months"], (9.0, None)),
+    ([12, 12, "weeks"], (2.76, 2.76)),
+    ([1, 1, "years"], (12.0, 12.0)),
+    ([90, 90, "days"], (2.96, 2.96)),
+])
+def test_durations_convert_to_months(value, expected):
+    assert months(value, "x") == expected
+
+
+@pytest.mark.parametrize("value", [[None, None, "months"], [4, 3, "months"], [3, 4, "fortnights"], [3, 4]])
+def test_bad_durations_are_refused(value):
+    with pytest.raises(GoldError, match="x: duration"):
+        months(value, "x")
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d["answers"][0].update(title="Dysport stops working"), "answer 1 title: 'Dysport stops working' not found"),
+    (lambda d: d["claims"][2].update(sentence="Each treatment lasts 5 months."), "claim 3: 'Each treatment lasts 5 months.' not found"),
+    (lambda d: d["claims"][0].update(types=["longevity"]), "claim 1: types must be"),
+    (lambda d: d["claims"][1].update(negated=["atrophy"]), "claim 2: negated must be"),
+    (lambda d: d["claims"][1].update(duration=[1, 2, "months"]), "claim 2: a duration figure needs"),
+    (lambda d: d["answers"].reverse(), "occurs earlier: elements must be in page order"),
+    (lambda d: d["answers"][0].update(stance="maybe"), "stance must be one of"),
+    (lambda d: d["question"].update(kind="open"), "open question take no stance"),
+    (lambda d: d["claims"].append(dict(d["claims"][0])), "listed twice"),
+    (lambda d: d["answers"][1].update(author="Dr. Ito"), "unknown keys \\['author'\\]"),
+])
+def test_a_wrong_file_names_the_element(mini, edit, message):
+    data, text = mini
+    data = copy.deepcopy(data)
+    edit(data)
+    with pytest.raises(GoldError, match=message):
+        parse_gold(data, text, "test", "mini.json")
+
+
+def test_the_file_name_must_be_the_thread_id(tmp_path, mini):
+    data, text = mini
+    (tmp_path / "mini-forum.txt").write_text(text, encoding="utf-8")
+    (tmp_path / "other.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(GoldError, match="does not match the file name"):
+        load_gold(tmp_path / "other.json", tmp_path, {"mini-forum": "dev"})
+
+
+def test_hash_part_is_stable_and_about_a_third():
+    ids = [f"thread-{i}" for i in range(300)]
+    parts = [hash_part(i) for i in ids]
+    assert parts == [hash_part(i) for i in ids]
+    assert 70 <= parts.count("test") <= 130
+
+
+def test_the_corpus_split_was_drawn_by_the_hash():
+    split = read_split(config.CORPUS_SPLIT_FILE)
+    corpus = sorted(p.stem for p in config.CORPUS_DIR.glob("*.txt"))
+    assert sorted(split) == corpus
+    import csv
+    with open(config.CORPUS_SPLIT_FILE, newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["assigned_by"] == "hash":
+                assert row["part"] == hash_part(row["thread_id"]), row
+            else:
+                assert row["part"] == "test" and row["thread_id"].startswith("w_"), row
+
+
+def test_every_bundled_gold_file_fits_its_thread():
+    threads = load_corpus_gold()
+    assert {t.thread_id for t in threads} <= set(read_split(config.CORPUS_SPLIT_FILE))
+    for thread in threads:
+        assert thread.answers, thread.thread_id
