@@ -284,3 +284,26 @@ def evaluate_corpus(threads: list[GoldThread], corpus_dir: Path, settings=None) 
         for name in systems:
             columns[f"{part} {name}"] = summarise([s for s in scores[name] if s.part == part])
     return columns, scores
+
+
+def gold_as_prediction(thread: GoldThread) -> Prediction:
+    """A second reader's gold in the pipeline's columns, so two readers are compared like system and gold."""
+    answers, claims = [], []
+    for seg in thread.segments:
+        title_end = seg.title_span[1] if seg.title_span else 0
+        body = seg.body_span or (title_end, title_end)
+        title = seg.title_span or (body[0], body[0])
+        answers.append({"thread_id": thread.thread_id, "position": seg.position, "title": seg.title or "",
+                        "title_start": title[0], "title_end": title[1], "char_start": body[0], "char_end": body[1],
+                        "stance": seg.stance})
+    for claim in thread.claims:
+        for claim_type in claim.types:
+            low, high = claim.months if claim_type == "duration" and claim.months else (None, None)
+            claims.append({"claim_type": claim_type, "text": claim.text, "char_start": claim.start,
+                           "char_end": claim.end, "negated": claim_type in claim.negated,
+                           "hedged": claim_type in claim.hedged, "duration_min_months": low,
+                           "duration_max_months": high, "stance": claim.stance})
+    return Prediction(pd.DataFrame(answers), pd.DataFrame(claims, columns=["claim_type", "text", "char_start",
+                                                                           "char_end", "negated", "hedged",
+                                                                           "duration_min_months",
+                                                                           "duration_max_months", "stance"]))

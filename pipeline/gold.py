@@ -127,27 +127,53 @@ def _check_keys(obj, allowed: set, required: set, where: str) -> None:
 
 
 class _Cursor:
-    """Finds quotes in page order: each search starts where the last found element ended."""
+    """Finds quotes in page order: each search starts where the last found element ended.
+
+    A quote matches at word boundaries only ("No" is not found in "Nope"), and
+    a title prefers an occurrence that is a whole line, so a heading is not
+    found inside a breadcrumb or a sentence that repeats it.
+    """
 
     def __init__(self, text: str, where: str):
         self.text, self.where, self.position = text, where, 0
 
-    def find(self, quote: str, element: str, limit: int | None = None) -> tuple[int, int]:
+    def find(self, quote: str, element: str, whole_line: bool = False) -> tuple[int, int]:
         if not isinstance(quote, str) or not quote.strip() or quote != quote.strip():
             raise GoldError(f"{self.where}: {element}: expected a non-empty quote without edge whitespace, got {quote!r}")
-        start = self.text.find(quote, self.position, limit)
-        if start < 0:
-            earlier = self.text.find(quote)
-            hint = " (it occurs earlier: elements must be in page order)" if earlier >= 0 else ""
+        starts = list(word_occurrences(self.text, quote, self.position))
+        lines = [s for s in starts if _is_whole_line(self.text, s, s + len(quote))] if whole_line else []
+        if not starts:
+            hint = " (it occurs earlier: elements must be in page order)" if self.text.find(quote) >= 0 else ""
             raise GoldError(f"{self.where}: {element}: {quote[:60]!r} not found in the thread text{hint}")
+        start = (lines or starts)[0]
         self.position = start + len(quote)
         return start, self.position
+
+
+def word_occurrences(text: str, quote: str, start: int = 0, end: int | None = None):
+    """Starts of `quote` in text[start:end] that do not begin or end inside a word."""
+    end = len(text) if end is None else end
+    found = text.find(quote, start, end)
+    while found >= 0:
+        after = found + len(quote)
+        inside_before = found > 0 and text[found - 1].isalnum() and quote[0].isalnum()
+        inside_after = after < len(text) and text[after].isalnum() and quote[-1].isalnum()
+        if not (inside_before or inside_after):
+            yield found
+        found = text.find(quote, found + 1, end)
+
+
+def _is_whole_line(text: str, start: int, end: int) -> bool:
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", end)
+    line_end = len(text) if line_end < 0 else line_end
+    return not text[line_start:start].strip() and not text[end:line_end].strip()
 
 
 def _segment(cursor: _Cursor, entry: dict, position: int, where: str) -> GoldSegment:
     name = "question" if position == 0 else f"answer {position}"
     title = entry.get("title")
-    title_span = cursor.find(title, f"{name} title") if title is not None else None
+    title_span = cursor.find(title, f"{name} title", whole_line=True) if title is not None else None
     body = entry.get("body")
     body_span = None
     if body is not None:
@@ -194,14 +220,8 @@ def _claim(entry: dict, number: int, text: str, segments: tuple[GoldSegment, ...
     if not isinstance(sentence, str) or not sentence.strip() or sentence != sentence.strip():
         raise GoldError(f"{where}: sentence must be non-empty text without edge whitespace")
     occurrence = entry.get("occurrence", 1)
-    found = []
-    for span in (segment.title_span, segment.body_span):
-        if span is None:
-            continue
-        start = text.find(sentence, span[0], span[1])
-        while start >= 0:
-            found.append(start)
-            start = text.find(sentence, start + 1, span[1])
+    found = [start for span in (segment.title_span, segment.body_span) if span
+             for start in word_occurrences(text, sentence, span[0], span[1])]
     if len(found) < occurrence:
         raise GoldError(f"{where}: {sentence[:60]!r} not found in the title or body of "
                         f"{'the question' if position == 0 else f'answer {position}'}")

@@ -113,3 +113,15 @@ def test_every_bundled_gold_file_fits_its_thread():
     assert {t.thread_id for t in threads} <= set(read_split(config.CORPUS_SPLIT_FILE))
     for thread in threads:
         assert thread.answers, thread.thread_id
+
+
+def test_a_title_is_found_as_its_own_line_and_quotes_at_word_boundaries():
+    text = ("Home » FAQ » Will Botox become permanent?\nWill Botox become permanent?\n\nNope.\n\n"
+            "No\n\nIt wears off in 3 months.\n")
+    data = {"thread_id": "t", "claims": [],
+            "question": {"title": "Will Botox become permanent?", "body": None, "proposition": "p", "kind": "yes/no"},
+            "answers": [{"title": None, "body": {"first": "Nope.", "last": "Nope."}, "stance": "against"},
+                        {"title": "No", "body": {"first": "It wears off", "last": "in 3 months."}, "stance": "against"}]}
+    thread = parse_gold(data, text, "dev", "t")
+    assert thread.segments[0].title_span[0] == text.index("\nWill") + 1
+    assert text[slice(*thread.segments[2].title_span)] == "No" and thread.segments[2].title_span[0] == text.index("\nNo\n") + 1
