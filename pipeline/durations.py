@@ -54,7 +54,7 @@ def load_lexicon(path: Path = DURATION_LEXICON_FILE) -> DurationLexicon:
     with open(path, encoding="utf-8") as handle:
         lex = json.load(handle)
     days = lex["days_per_month"]
-    months_per_unit = {"day": 1 / days, "week": 7 / days, **lex["unit_months"]}
+    months_per_unit = {unit: n / days for unit, n in lex["unit_days"].items() if n} | lex["unit_months"]
     glyphs = [f for f in lex["fractions"] if len(f) == 1 and not f.isascii()]
     spaced = [f for f in lex["fractions"] if f not in glyphs]
     words = [f for f in spaced if f[0].isalpha()]
@@ -66,7 +66,9 @@ def load_lexicon(path: Path = DURATION_LEXICON_FILE) -> DurationLexicon:
         rf"\b(?:between\s+)?(?P<low>{number})(?:{separator}(?P<high>{number}))?(?P<plus>\+)?[\s-]*(?P<unit>{unit})\b"
         rf"(?P<unit_fraction>\s+(?:{_alternation(words)})(?!\w))?"  # "a year and a half"
         # a range whose ends have their own units: "6 months to a year", "2 weeks to 3 months"
-        rf"(?:\s*(?:-|\u2013|\u2014|to)\s*(?P<tail>{number})[\s-]*(?P<tail_unit>{unit})\b)?",
+        rf"(?:\s*(?:-|\u2013|\u2014|to)\s*(?P<tail>{number})[\s-]*(?P<tail_unit>{unit})\b"
+        # the second end after the unit: "a week or two", "a month or so" is not one
+        rf"|\s+or\s+(?P<or_high>{number})(?![\s-]*(?:{unit}|more|so|longer|less)\b))?",
         re.IGNORECASE,
     )
     return DurationLexicon(
@@ -113,9 +115,14 @@ def _durations(text: str) -> Iterator[Duration]:
         if match.group("tail") and not match.group("high"):
             tail_factor = lexicon.months_per_unit[lexicon.units[match.group("tail_unit").lower()]]
             high = _number(match.group("tail"), lexicon) * tail_factor
+        if match.group("or_high") and not match.group("high"):
+            high = _number(match.group("or_high"), lexicon) * factor
         low, high = round(min(low, high), 2), round(max(low, high), 2)
+        stated_range = low != high  # a range keeps both ends: "within 4-6 weeks" is 4 to 6 weeks
         if match.group("plus") or lexicon.open_upper.match(after):
             high = None
+        elif stated_range:
+            pass
         elif lexicon.upper_before.search(before):  # before lower bounds: "no more than" ends in "more than"
             low = None
         elif lexicon.lower_before.search(before):

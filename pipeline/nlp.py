@@ -48,7 +48,8 @@ from pipeline.extensions import CLAIMS, HEDGED, NEGATED, SENTENCE_BOUNDS, SOURCE
 
 CUES_KEY = "claim_cues"
 CLAIM_TYPES = ("duration", "atrophy", "dose_reduction", "reversibility")
-_RULE_KEYS = {"label", "id", "pattern", "requires", "trigger"}
+_RULE_KEYS = {"label", "id", "pattern", "requires", "trigger", "inverse"}
+STATED_SPAN = "time_span"  # a requirement also met by any duration figure pipeline.durations finds
 _NEGSPACY_KEYS = ("pseudo_negations", "preceding_negations", "following_negations", "termination")
 _LIST_MARKER_END = {".", ")"}
 
@@ -76,11 +77,13 @@ class Claim:
 
 @dataclass(frozen=True)
 class ClaimRules:
-    """Cue patterns (SpanRuler's format), and per cue id the context it requires and the words it narrows to."""
+    """Cue patterns (SpanRuler's format), and per cue id the context it requires, the words it narrows to
+    and whether it states the opposite of its type."""
 
     patterns: list
     requires: dict
     triggers: dict
+    inverse: frozenset = frozenset()
 
 
 def load_claim_rules(path: Path = CLAIM_CUES_FILE) -> ClaimRules:
@@ -90,8 +93,11 @@ def load_claim_rules(path: Path = CLAIM_CUES_FILE) -> ClaimRules:
     contain; ``trigger`` lists the words of a token pattern that are the cue
     itself, so context tokens matched around it ("will" in "will last") do not
     count as part of the cue when negation and hedging are scoped.
+    ``inverse`` marks a cue that states the opposite of its type ("permanent"
+    denies that the effect reverses): its claim is negated unless a negation
+    governs it ("not permanent" asserts reversibility).
     """
-    patterns, requires, triggers = [], {}, {}
+    patterns, requires, triggers, inverse = [], {}, {}, {}
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
@@ -109,10 +115,12 @@ def load_claim_rules(path: Path = CLAIM_CUES_FILE) -> ClaimRules:
             needed = rule.get("requires")
             if requires.setdefault(rule["id"], needed) != needed:
                 raise RulesError(f"{path}:{number}: cue id {rule['id']!r} has two different 'requires'")
+            if inverse.setdefault(rule["id"], bool(rule.get("inverse"))) != bool(rule.get("inverse")):
+                raise RulesError(f"{path}:{number}: cue id {rule['id']!r} is inverse in one rule and not in another")
             if "trigger" in rule:
                 triggers[rule["id"]] = sorted(set(triggers.get(rule["id"], [])) | set(rule["trigger"]))
             patterns.append({k: rule[k] for k in ("label", "id", "pattern")})
-    return ClaimRules(patterns, requires, triggers)
+    return ClaimRules(patterns, requires, triggers, frozenset(k for k, v in inverse.items() if v))
 
 
 def load_context_terms(path: Path = CONTEXT_TERMS_FILE) -> dict:
@@ -170,7 +178,7 @@ def doc_text(doc: Doc) -> str:
     return doc.text if text is None else text
 
 
-@Language.factory("sentence_boundaries", default_config={"punctuation": True})
+@Language.factory("sentence_boundaries", default_config={"punctuation": True, "abbreviations": []})
 class SentenceBoundaries(BatchedPipe):
     """Newlines start sentences, list markers at a line start stay with their item, and (``punctuation``)
     spaCy's Sentencizer rule splits the rest.
@@ -183,18 +191,20 @@ class SentenceBoundaries(BatchedPipe):
     senter, ``punctuation`` is off and the parser splits within lines.
     """
 
-    def __init__(self, nlp: Language, name: str, punctuation: bool):
+    def __init__(self, nlp: Language, name: str, punctuation: bool, abbreviations: list):
         self.name = name
         self.punctuation = punctuation
         self.strings = nlp.vocab.strings
         self.punct_ids = frozenset(self.strings.add(c) for c in Sentencizer.default_punct_chars)
+        self.period = self.strings.add(".")
+        self.abbreviations = frozenset(self.strings.add(a.lower()) for a in abbreviations)
         self._holds_newline: dict[int, bool] = {}
 
     def __call__(self, doc: Doc) -> Doc:
         n = len(doc)
         if not n:
             return doc
-        columns = doc.to_array([ORTH, IS_SPACE, IS_PUNCT, SENT_START])
+        columns = doc.to_array([ORTH, IS_SPACE, IS_PUNCT, SENT_START, LOWER])
         orths = columns[:, 0].tolist()
         spaces = columns[:, 1].astype(bool).tolist()
         starts = columns[:, 3].astype(np.int64).tolist()  # 1 starts a sentence, -1 does not, 0 not decided yet
@@ -206,7 +216,7 @@ class SentenceBoundaries(BatchedPipe):
                 if _is_list_marker(self.strings, orths, i):
                     starts[i + 1: i + 3] = [-1] * len(starts[i + 1: i + 3])
         if self.punctuation:
-            guesses = self._punctuation_starts(orths, columns[:, 2].tolist())
+            guesses = self._punctuation_starts(orths, columns[:, 2].tolist(), columns[:, 4].tolist())
             starts = [s if s else (1 if g else -1) for s, g in zip(starts, guesses)]
         doc.from_array([SENT_START], np.array(starts, dtype=np.int64).astype(np.uint64).reshape(-1, 1))
         doc._.set(SENTENCE_BOUNDS, None)  # bounds computed from earlier boundaries are stale now
@@ -219,13 +229,17 @@ class SentenceBoundaries(BatchedPipe):
             holds = self._holds_newline[orth] = "\n" in text or "\r" in text
         return holds
 
-    def _punctuation_starts(self, orths: list[int], is_punct: list[int]) -> list[bool]:
-        """Sentencizer.predict for one doc: a sentence starts at the first non-punctuation token after a stop."""
+    def _punctuation_starts(self, orths: list[int], is_punct: list[int], lowers: list[int]) -> list[bool]:
+        """Sentencizer.predict for one doc: a sentence starts at the first non-punctuation token after a stop.
+
+        One exception: the full stop of an abbreviation ("etc.", "approx.",
+        "mos.") before a word in lower case or a number ends no sentence.
+        """
         guesses = [False] * len(orths)
         guesses[0] = True
         start, seen_period = 0, False
         for i, (orth, punct) in enumerate(zip(orths, is_punct)):
-            in_punct_chars = orth in self.punct_ids
+            in_punct_chars = orth in self.punct_ids and not (orth == self.period and self._abbreviation_stop(orths, lowers, i))
             if seen_period and not punct and not in_punct_chars:
                 guesses[start] = True
                 start, seen_period = i, False
@@ -233,6 +247,12 @@ class SentenceBoundaries(BatchedPipe):
                 seen_period = True
         guesses[start] = True
         return guesses
+
+    def _abbreviation_stop(self, orths: list[int], lowers: list[int], i: int) -> bool:
+        if i == 0 or lowers[i - 1] not in self.abbreviations:
+            return False
+        following = next((self.strings[o] for o in orths[i + 1:] if not self.strings[o].isspace()), "")
+        return not following or not (following[0].isupper() or following[0] in "\"'“‘")
 
 
 def _is_list_marker(strings, orths: list[int], i: int) -> bool:
@@ -303,7 +323,8 @@ class ClaimCueRuler(BatchedPipe):
     requires (found on the LOWER array, without a Python Token), as far as the
     pattern can reach and within the sentence, so a token-pattern cue never
     spans two sentences (a claim lies in one sentence anyway). Overlapping cues
-    keep the longest, then the first, as SpanRuler's filter does.
+    of one type keep the longest, then the first, as SpanRuler's filter does;
+    cues of different types may overlap.
     """
 
     def __init__(self, nlp: Language, name: str, patterns: list):
@@ -340,7 +361,13 @@ class ClaimCueRuler(BatchedPipe):
         for match_id, start, end in sorted(self.matches(doc), key=lambda m: (m[1], m[2], doc.vocab.strings[m[0]])):
             label, cue_id = doc.vocab.strings[match_id].split("|", 1)
             spans.append(Span(doc, start, end, label=label, span_id=cue_id))
-        doc.spans[CUES_KEY] = filter_spans(spans)
+        # overlapping cues of one type keep the longest, then the first; one word may cue two types
+        # ("wears off in 3 months": reversibility and duration)
+        by_type: dict[str, list[Span]] = {}
+        for span in spans:
+            by_type.setdefault(span.label_, []).append(span)
+        doc.spans[CUES_KEY] = sorted((s for group in by_type.values() for s in filter_spans(group)),
+                                     key=lambda s: (s.start, s.end, s.label_))
         return doc
 
     def matches(self, doc: Doc) -> list[tuple[int, int, int]]:
@@ -505,16 +532,26 @@ class CueContext(BatchedPipe, Negex):
         return doc
 
 
-@Language.factory("claim_detector", default_config={"requirements": {}, "cue_requires": {}})
+@Language.factory("claim_detector", default_config={"requirements": {}, "cue_requires": {}, "inverse_cues": [],
+                                                    "question_openers": []})
 class ClaimDetector(BatchedPipe):
-    """One claim per declarative sentence and claim type, from the cues in doc.spans."""
+    """One claim per declarative sentence and claim type, from the cues in doc.spans.
 
-    def __init__(self, nlp: Language, name: str, requirements: dict, cue_requires: dict):
+    A cue that requires a context counts only in a sentence holding one of that
+    context's phrases; the context ``time_span`` is also met by a duration
+    figure (pipeline.durations), so "resolves in 4-6 weeks" is a duration claim
+    and "resolves" alone is not.
+    """
+
+    def __init__(self, nlp: Language, name: str, requirements: dict, cue_requires: dict, inverse_cues: list,
+                 question_openers: list):
         unknown = {r for r in cue_requires.values() if r} - set(requirements)
         if unknown:
             raise RulesError(f"claim cues require unknown contexts {sorted(unknown)}; known: {sorted(requirements)}")
         self.name = name
         self.cue_requires = cue_requires
+        self.inverse_cues = frozenset(inverse_cues)
+        self.question_openers = frozenset(w.lower() for w in question_openers)
         self.requirement_matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
         for context, phrases in requirements.items():
             self.requirement_matcher.add(context, list(nlp.tokenizer.pipe(phrases)))
@@ -532,17 +569,19 @@ class ClaimDetector(BatchedPipe):
         for index, cues in sorted(cues_by_sentence.items()):
             sentence = doc[bounds.starts[index]:bounds.ends[index]]
             sentence_text = text[sentence.start_char:sentence.end_char]
-            if sentence_text.endswith("?"):  # a question asks rather than claims
+            if asks(sentence_text, self.question_openers):  # a question asks rather than claims
                 continue
             first_of_type: dict[str, Span] = {}
             for cue in cues:
                 needed = self.cue_requires.get(cue.id_)
-                if needed and needed not in contexts.get(index, ()):
+                if needed and needed not in contexts.get(index, ()) and not (
+                        needed == STATED_SPAN and first_duration(sentence_text) is not None):
                     continue
                 first_of_type.setdefault(cue.label_, cue)
             for claim_type in CLAIM_TYPES:
                 if claim_type in first_of_type:
-                    claims.append(_claim(index, sentence, sentence_text, first_of_type[claim_type]))
+                    cue = first_of_type[claim_type]
+                    claims.append(_claim(index, sentence, sentence_text, cue, cue.id_ in self.inverse_cues))
         doc._.set(CLAIMS, claims)
         return doc
 
@@ -555,6 +594,24 @@ class ClaimDetector(BatchedPipe):
         return found
 
 
+_TRAILING_ASIDE = re.compile(r"(?:\s*\([^()]*\)?|\s*\[[^\[\]]*\]?|[\s\"'\u201d\u2019]+)$")
+
+
+def asks(sentence: str, openers: frozenset = frozenset()) -> bool:
+    """Whether a sentence is a question: it ends in "?", perhaps before an aside such as "(photo)", or it
+    opens like one and has no closing full stop ("Does Botox Last Forever", a title)."""
+    text = sentence.rstrip()
+    while True:
+        shorter = _TRAILING_ASIDE.sub("", text)
+        if shorter == text:
+            break
+        text = shorter
+    if text.endswith("?"):
+        return True
+    first = re.match(r"[A-Za-z']+", text)
+    return bool(first) and first.group(0).lower() in openers and not text.endswith((".", "!"))
+
+
 def _containing(bounds: SentenceBounds, start: int, end: int) -> int | None:
     """Index of the (clean) sentence that holds tokens start:end whole, or None."""
     index = bisect_right(bounds.starts, start) - 1
@@ -563,7 +620,7 @@ def _containing(bounds: SentenceBounds, start: int, end: int) -> int | None:
     return None
 
 
-def _claim(index: int, sentence: Span, sentence_text: str, cue: Span) -> Claim:
+def _claim(index: int, sentence: Span, sentence_text: str, cue: Span, inverse: bool = False) -> Claim:
     duration = first_duration(sentence_text) if cue.label_ == "duration" else None
     return Claim(
         claim_type=cue.label_,
@@ -573,7 +630,7 @@ def _claim(index: int, sentence: Span, sentence_text: str, cue: Span) -> Claim:
         text=sentence_text,
         cue=sentence_text[cue.start_char - sentence.start_char:cue.end_char - sentence.start_char],
         cue_id=cue.id_,
-        negated=bool(cue._.get(NEGATED)),
+        negated=bool(cue._.get(NEGATED)) != inverse,
         hedged=bool(cue._.get(HEDGED)),
         duration_min_months=duration.min_months if duration else None,
         duration_max_months=duration.max_months if duration else None,
@@ -593,7 +650,7 @@ def build_nlp(settings: Settings = DEFAULT_SETTINGS, claim_cues: Path = CLAIM_CU
     nlp.tokenizer = TextKeepingTokenizer(nlp.tokenizer)
     has_sentences = any(name in nlp.pipe_names for name in ("parser", "senter"))
     first = nlp.pipe_names[0] if nlp.pipe_names else None
-    boundaries = {"config": {"punctuation": not has_sentences}}
+    boundaries = {"config": {"punctuation": not has_sentences, "abbreviations": terms.get("abbreviations", [])}}
     nlp.add_pipe("sentence_boundaries", before=first, **boundaries) if first else nlp.add_pipe("sentence_boundaries", **boundaries)
     nlp.add_pipe("claim_cue_ruler", config={"patterns": rules.patterns})
     nlp.add_pipe("cue_triggers", config={"triggers": rules.triggers})
@@ -603,5 +660,7 @@ def build_nlp(settings: Settings = DEFAULT_SETTINGS, claim_cues: Path = CLAIM_CU
             "neg_termset": termset, "extension_name": extension, "span_keys": [CUES_KEY],
         })
     requirements = {k: v for k, v in terms.get("requirements", {}).items() if not k.startswith("_")}
-    nlp.add_pipe("claim_detector", config={"requirements": requirements, "cue_requires": rules.requires})
+    nlp.add_pipe("claim_detector", config={"requirements": requirements, "cue_requires": rules.requires,
+                                           "inverse_cues": sorted(rules.inverse),
+                                           "question_openers": terms.get("question_openers", [])})
     return nlp
