@@ -2,27 +2,36 @@
 
 The page text is read line by line. Page boilerplate (answer counts,
 signatures, ratings, votes and buttons, template code, banners, bylines,
-greetings and sign-offs; patterns in resources/segment_lexicon.json) is
-dropped and separates the text around it; what is left forms *blocks*, runs of
-lines between blank or boilerplate lines. The first block's first line is the
-question title.
+breadcrumbs, link lines, greetings and sign-offs; patterns in
+resources/segment_lexicon.json) is dropped and separates the text around it.
+Every other line is a *block*; a block written right under the previous one,
+with no blank or boilerplate line between them, is *tight* (answers on some
+pages are separated by single line breaks only).
 
-An answer starts at a *title block*: a short single line that reads like a
-headline (no closing full stop, shares words with the question title or the
-paragraph it heads, is not a list item, does not open like prose). Titles are
-chosen jointly rather than one by one: two titles are never adjacent and every
-title needs a body, so when two short lines compete the more title-like one
-wins (dynamic programming over the blocks). An answer also starts after a
-footer (a signature, a rating, vote counts) and at a greeting. A thread with no
-titles at all has one answer per paragraph, or, when footers close its answers,
-one answer per run of paragraphs between footers.
+The question comes first: its title is the first line unless that line is a
+long paragraph (then the question has no title) or the page starts with an
+answer (a greeting, or prose with no question in it: then the question is
+empty and the caller is warned). Banner lines above a question title are
+dropped.
+
+An answer starts at a *title*: a short line that reads like a headline (no
+closing full stop, shares words with the question title or the paragraph it
+heads, is not a list item, does not open like prose). Titles are chosen
+jointly rather than one by one: two titles are never adjacent and every title
+needs a body, except that the last line of a page cut off after an answer's
+title may be a title alone. An answer also starts after a footer (a
+signature, a rating), after an answer count ("Doctor Answers 3": everything
+after it is answers), and at a greeting. A vote counter marks an answer start
+too: the line above it is the answer's title when it reads like one. A thread
+with no titles has one answer per paragraph, except paragraphs that open like
+a continuation ("That said", "However") and stay with the answer before them.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
@@ -39,19 +48,37 @@ ANSWER_COLUMNS = [
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 _NO_TITLE = -1.0e9
+FOOTER, START, OTHER, COUNT, WIDGET, END = "footer", "start", "other", "count", "widget", "end"  # boilerplate kinds
+BREAK_KINDS = (FOOTER, START, OTHER, COUNT, WIDGET, END)
+HEADING_BONUS = 3.0  # added to the title score of a line the source marks as a heading, or that a vote counter follows
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r|$)")  # any newline convention, old Mac "\r" too
+_FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|my|me|mine)\b|\bi\b")
 
 
 @dataclass(frozen=True)
 class Block:
-    """A run of text between blank lines, with offsets into the thread text."""
+    """One line of content with exact offsets into the thread text; `tight` if no break separates it from the line above."""
 
     start: int
     end: int
     text: str
+    tight: bool = False
 
     @property
     def is_single_line(self) -> bool:
         return "\n" not in self.text and "\r" not in self.text
+
+
+@dataclass
+class Breaks:
+    """What separates the blocks: kinds of boilerplate met before block i, and where greetings and sign-offs were cut."""
+
+    before: dict[int, set[str]] = field(default_factory=dict)
+    opened: set[int] = field(default_factory=set)  # blocks that began with a greeting (cut off)
+    closed: set[int] = field(default_factory=set)  # blocks that ended with a sign-off or an inline signature (cut off)
+
+    def kinds(self, index: int) -> set[str]:
+        return self.before.get(index, set())
 
 
 @dataclass(frozen=True)
@@ -70,6 +97,10 @@ class Segment:
         return "question" if self.position == 0 else "answer"
 
 
+class SegmentWarning(UserWarning):
+    """The thread was read, but not as a question followed by answers; the message says how."""
+
+
 @lru_cache(maxsize=None)
 def load_lexicon(path: Path = SEGMENT_LEXICON_FILE) -> dict:
     with open(path, encoding="utf-8") as handle:
@@ -78,17 +109,14 @@ def load_lexicon(path: Path = SEGMENT_LEXICON_FILE) -> dict:
     return {
         "stopwords": frozenset(lexicon["stopwords"]),
         "body_openers": frozenset(lexicon["body_openers"]),
+        "continuation": re.compile(lexicon["continuation_opener_regex"], re.IGNORECASE),
         "list_marker": re.compile(lexicon["list_marker_regex"]),
-        "boilerplate": [(kind, re.compile(pattern))
-                        for kind in (FOOTER, START, OTHER) for pattern in lines[kind]],
+        "boilerplate": [(kind, re.compile(pattern)) for kind in BREAK_KINDS for pattern in lines.get(kind, [])],
         "greeting": re.compile(lexicon["greeting_inline"], re.IGNORECASE),
         "signoff": re.compile(lexicon["signoff_inline"], re.IGNORECASE),
+        "signature": re.compile(lexicon["signature_inline"]),
+        "motto": re.compile(lexicon["motto_line"]),
     }
-
-
-FOOTER, START, OTHER = "footer", "start", "other"  # kinds of boilerplate line
-HEADING_BONUS = 3.0  # added to the title score of a line the source marks as a heading
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r|$)")  # any newline convention, old Mac "\r" too
 
 
 def boilerplate_kind(line: str, lexicon: dict) -> str | None:
@@ -99,101 +127,86 @@ def boilerplate_kind(line: str, lexicon: dict) -> str | None:
     return None
 
 
-def content_blocks(text: str, lexicon: dict | None = None) -> tuple[list[Block], dict[int, str]]:
-    """Blocks of content lines with exact offsets, and the breaks before them.
+def content_blocks(text: str, lexicon: dict | None = None) -> tuple[list[Block], Breaks]:
+    """Content lines as blocks with exact offsets, and what separates them.
 
-    The dict maps a block's index to the strongest boilerplate met just before
-    it (FOOTER over START over OTHER), or START when a greeting opened the
-    block itself or a sign-off closed the block before; the key -1 - i marks a
-    block i closed by a sign-off (it belongs to an answer). A short line caught
-    between two footers (an unrecognised signature line) is dropped too.
+    Greetings opening a paragraph, and sign-offs or signatures closing a line,
+    are cut off and recorded. A line caught between two footers that looks like
+    a signature no pattern knew, and a quoted motto under a signature, are dropped.
     """
     lexicon = lexicon or load_lexicon()
     blocks: list[Block] = []
-    breaks: dict[int, str] = {}
-    pending: str | None = None
-    start = end = None
-
-    def close() -> None:
-        nonlocal start, end
-        if start is not None:
-            blocks.append(Block(start, end, text[start:end]))
-        start = end = None
-
-    footer_after: set[int] = set()
+    breaks = Breaks()
+    footer_after: set[int] = set()  # blocks followed by a footer line
+    previous_was_content = False
+    previous_footer = False
     for match in _LINE.finditer(text):
         line = match.group(0)
         if not line:
             break
         stripped = line.strip()
         if not stripped:
-            close()
+            previous_was_content = False
             continue
         kind = boilerplate_kind(stripped, lexicon)
+        if kind == END and blocks:  # "Related articles": the rest of the page is not the thread
+            break
+        if kind is None and previous_footer and lexicon["motto"].match(stripped):
+            kind = OTHER  # a doctor's quoted motto under the name
         if kind:
-            close()
-            pending = _stronger(pending, kind)
+            breaks.before.setdefault(len(blocks), set()).add(kind)
             if kind == FOOTER and blocks:
                 footer_after.add(len(blocks) - 1)
+            previous_was_content = False
+            previous_footer = kind == FOOTER
             continue
-        line_start = match.start() + (len(line) - len(line.lstrip()))
-        if start is None:
-            start = line_start
-            if pending:
-                breaks[len(blocks)] = pending
-                pending = None
-        end = line_start + len(stripped)
-    close()
+        start = match.start() + (len(line) - len(line.lstrip()))
+        tight = previous_was_content and not breaks.kinds(len(blocks))
+        blocks.append(Block(start, start + len(stripped), stripped, tight))
+        previous_was_content, previous_footer = True, False
     blocks, breaks = _drop_sandwiched(blocks, breaks, footer_after)
-    return _trim_greetings(text, blocks, breaks, lexicon)
+    return _trim_edges(text, blocks, breaks, lexicon)
 
 
-def _drop_sandwiched(blocks: list[Block], breaks: dict[int, str], footer_after: set[int]):
-    """Remove blocks with a footer on both sides that look like signature lines no pattern knew.
+def _drop_sandwiched(blocks: list[Block], breaks: Breaks, footer_after: set[int]) -> tuple[list[Block], Breaks]:
+    """Remove lines with a footer on both sides that look like signature lines no pattern knew.
 
-    Such a block has at most three short lines, none ending like a sentence.
+    Such a line is short (at most eight words) and does not end like a sentence.
     """
     def signature_like(block: Block) -> bool:
-        lines = [line.strip() for line in re.split(r"\r\n|\r|\n", block.text)]
-        return len(lines) <= 3 and all(len(line.split()) <= 8 and not line.endswith((".", "!", "?")) for line in lines)
+        return len(block.text.split()) <= 8 and not block.text.endswith((".", "!", "?"))
 
     keep = [i for i, b in enumerate(blocks)
-            if not (breaks.get(i) == FOOTER and i in footer_after and signature_like(b))]
+            if not (FOOTER in breaks.kinds(i) and i in footer_after and signature_like(b))]
     if len(keep) == len(blocks):
         return blocks, breaks
-    new_breaks: dict[int, str] = {}
+    renumbered = Breaks()
     previous_kept = -1
-    for new_index, old_index in enumerate(keep):
-        kind = breaks.get(old_index)
+    for new_index, old_index in enumerate(keep + [len(blocks)]):
+        kinds = set().union(*(breaks.kinds(i) for i in range(previous_kept + 1, old_index + 1)))
         if old_index - previous_kept > 1:  # something was dropped in between: a footer stood there
-            kind = FOOTER
-        if kind:
-            new_breaks[new_index] = kind
+            kinds.add(FOOTER)
+        if kinds:
+            renumbered.before[new_index] = kinds
         previous_kept = old_index
-    return [blocks[i] for i in keep], new_breaks
+    return [blocks[i] for i in keep], renumbered
 
 
-def _stronger(current: str | None, new: str) -> str:
-    order = (OTHER, START, FOOTER)
-    return new if current is None or order.index(new) > order.index(current) else current
-
-
-def _trim_greetings(text: str, blocks: list[Block], breaks: dict[int, str], lexicon: dict):
-    """Cut a greeting off the start of a block and a sign-off off its end; both mark answer starts."""
+def _trim_edges(text: str, blocks: list[Block], breaks: Breaks, lexicon: dict) -> tuple[list[Block], Breaks]:
+    """Cut a greeting off the start of a paragraph and a sign-off or signature off the end of a line."""
     trimmed = []
     for i, block in enumerate(blocks):
         start, end = block.start, block.end
-        greeting = lexicon["greeting"].match(block.text)
+        greeting = lexicon["greeting"].match(block.text) if not block.tight else None
         if greeting and greeting.end() < len(block.text):
             start += greeting.end()
-            breaks[i] = _stronger(breaks.get(i), START)
-        signoff = lexicon["signoff"].search(text[start:end])
-        if signoff and signoff.start() > 0:
-            end = start + signoff.start()
-            breaks[-1 - i] = START
-            if i + 1 < len(blocks):
-                breaks[i + 1] = _stronger(breaks.get(i + 1), START)
-        trimmed.append(Block(start, end, text[start:end]))
+            breaks.opened.add(i)
+        for pattern in (lexicon["signature"], lexicon["signoff"]):
+            cut = pattern.search(text[start:end])
+            if cut and cut.start() > 0:
+                end = start + len(text[start:start + cut.start()].rstrip())
+                breaks.closed.add(i)
+        trimmed.append(Block(start, end, text[start:end], block.tight))
     return trimmed, breaks
 
 
@@ -215,7 +228,7 @@ def title_score(block: Block, question_words: set[str], previous: Block | None, 
     words = _WORD.findall(text)
     n_words = len(text.split())
     several_sentences = re.search(r"[.!?]\s+\S", text) is not None
-    if (not block.is_single_line or not words or n_words > settings.max_title_words
+    if (not words or n_words > settings.max_title_words
             or lexicon["list_marker"].match(text) or text[-1] in ":;,"
             or (several_sentences and n_words > settings.max_multi_sentence_title_words)):
         return _NO_TITLE
@@ -241,18 +254,20 @@ def title_score(block: Block, question_words: set[str], previous: Block | None, 
     return score
 
 
-def choose_titles(scores: list[float], forced: set[int]) -> list[int]:
+def choose_titles(scores: list[float], forced: set[int], last_may_be_title: bool = False) -> list[int]:
     """Indices of title blocks maximising the total score.
 
-    No two titles are adjacent, the last block is no title, and a title is never
-    followed by a forced answer start (its body would be empty).
+    No two titles are adjacent, and a title is never followed by a forced
+    answer start (its body would be empty). The last block is no title, unless
+    `last_may_be_title` (a page cut off after an answer's title).
     """
     n = len(scores)
     best = [0.0] * (n + 2)  # best[i]: best total over blocks i..
     take = [False] * (n + 2)
     for i in range(n - 1, -1, -1):
         skip_total = best[i + 1]
-        allowed = scores[i] > 0 and i < n - 1 and (i + 1) not in forced
+        has_body = i < n - 1 and (i + 1) not in forced
+        allowed = scores[i] > 0 and (has_body or (i == n - 1 and last_may_be_title))
         take_total = scores[i] + best[i + 2] if allowed else _NO_TITLE
         take[i] = take_total > skip_total
         best[i] = max(skip_total, take_total)
@@ -266,70 +281,175 @@ def choose_titles(scores: list[float], forced: set[int]) -> list[int]:
     return chosen
 
 
+@dataclass(frozen=True)
+class QuestionStart:
+    """Where the question's title is, and where the blocks after it begin."""
+
+    title: tuple[str, int, int] | None  # None: the page has no question title
+    first_block: int  # index of the first block after the title
+    answer_first: bool  # the page starts with an answer: the question is empty
+
+
+def read_question(blocks: list[Block], breaks: Breaks, lexicon: dict, settings: Settings) -> QuestionStart:
+    """The question title, after any banner lines above it; no title when the first line is a paragraph."""
+    first = _skip_banners(blocks)
+    head = blocks[first]
+    if (START in breaks.kinds(first) or first in breaks.opened
+            or ("?" not in head.text and not _FIRST_PERSON.search(head.text)
+                and len(head.text.split()) > settings.max_question_title_words)):
+        return QuestionStart(None, first, True)
+    if len(head.text.split()) > settings.max_question_title_words:
+        return QuestionStart(None, first, False)
+    return QuestionStart((head.text, head.start, head.end), first + 1, False)
+
+
+def _skip_banners(blocks: list[Block], reach: int = 4) -> int:
+    """Index of the question title's line: a short line without "?" above a question line is a banner, and a line
+    that repeats a later line with more words (a page title with the site's name) is one too."""
+    first = 0
+    for i in range(1, min(reach, len(blocks))):
+        line = blocks[i].text
+        if line.endswith("?") and len(line.split()) <= 30 and all(
+                _banner_like(blocks[j].text) or line in blocks[j].text for j in range(first, i)):
+            return i
+    return first
+
+
+def _banner_like(line: str) -> bool:
+    return len(line.split()) <= 8 and not line.endswith(("?", ".", "!"))
+
+
 def segment_text(text: str, source: str = "<text>", settings: Settings = DEFAULT_SETTINGS,
-                 title_hints: Mapping[int, int] | frozenset[int] = frozenset()) -> list[Segment]:
+                 title_hints: Mapping[int, int] | frozenset[int] = frozenset(),
+                 warnings: list[str] | None = None) -> list[Segment]:
     """The question and answers of one thread's text, in order.
 
     `title_hints` are offsets where the source marks a heading (HTML h1-h6);
-    such a line is far more likely a title.
+    such a line is far more likely a title. A page whose copy starts with an
+    answer, or has no recognisable answers, is still read (its question empty,
+    its text answers) and a sentence saying so is appended to `warnings`.
     """
     lexicon = load_lexicon()
     blocks, breaks = content_blocks(text, lexicon)
     if not blocks:
         raise InputError(source, "the file is empty" if not text.strip() else "the file holds only page boilerplate")
-    first = blocks[0]
-    title_line = re.split(r"[\r\n]", first.text, maxsplit=1)[0].rstrip()
-    question_title = (title_line, first.start, first.start + len(title_line))
-    rest_of_first = first.text[len(title_line):].lstrip()
-    if rest_of_first:  # title and body in one block
-        start = first.end - len(rest_of_first)
-        blocks[0] = Block(start, first.end, rest_of_first)
-    else:
-        blocks = blocks[1:]
-        breaks = {(i - 1 if i >= 0 else i + 1): kind for i, kind in breaks.items() if i >= 1 or i < -1}
-    if not blocks:
-        raise InputError(source, "the thread has a title but no question body and no answers")
-
-    # blocks[0] is the question body, unless it is a heading at the level of a later heading: then the
-    # question has no body and blocks[0] titles the first answer (a lone "Question details" heading
-    # over the question body is not a title); breaks before it only end the title
-    forced = {i for i in breaks if i >= 1}
-    footers = {i for i, kind in breaks.items() if i >= 1 and kind == FOOTER}
-    closed = {-1 - i for i in breaks if i < 0}  # blocks ending in a sign-off are answers, never the question
-    first_answer = min({i for i in closed if i >= 1} | forced, default=1)
-    question_words = content_words(title_line, lexicon["stopwords"])
-    scores = [
-        title_score(blocks[i], question_words, blocks[i - 1] if i else None,
-                    blocks[i + 1] if i + 1 < len(blocks) else None, lexicon, settings)
-        + (HEADING_BONUS if blocks[i].start in title_hints else 0.0)
-        if i or _heads_an_answer(blocks, title_hints) else _NO_TITLE
-        for i in range(len(blocks))]
-    titles = set(choose_titles(scores, forced))
-    if titles:
+    question = read_question(blocks, breaks, lexicon, settings)
+    offset = question.first_block
+    rest = blocks[offset:]
+    question_words = content_words(question.title[0], lexicon["stopwords"]) if question.title else set()
+    forced, greeted = _forced_starts(rest, breaks, offset)
+    if question.answer_first:
+        forced.add(0)
+    widget_titles, widget_starts = _widget_marks(rest, breaks, offset, settings)
+    forced |= widget_titles | widget_starts
+    headings = {i for i, block in enumerate(rest) if block.start in title_hints}
+    scores = []
+    for i in range(len(rest)):
+        score = _NO_TITLE
+        if _may_be_title(i, rest, breaks, offset, forced, title_hints):
+            score = title_score(rest[i], question_words, rest[i - 1] if i else None,
+                                rest[i + 1] if i + 1 < len(rest) else None, lexicon, settings)
+        if i in widget_titles:  # a vote counter under the line says it is a title
+            score = max(score, 0.0) + HEADING_BONUS
+        elif i in headings and score > _NO_TITLE:
+            score += HEADING_BONUS
+        scores.append(score)
+    cut_after_title = len(rest) >= 2 and bool(breaks.kinds(offset + len(rest) - 1) & {FOOTER, WIDGET, OTHER})
+    titles = set(choose_titles(scores, forced, last_may_be_title=cut_after_title))
+    forced |= {i for i in greeted if i - 1 not in titles}  # a greeting under a title belongs to its answer
+    footers = [i for i in forced if FOOTER in breaks.kinds(offset + i) or (offset + i - 1) in breaks.closed]
+    if titles or len(footers) >= 2:  # titles, or footers closing the answers: runs between them
         starts = sorted(titles | forced)
-    elif len(footers) >= 2:  # footers close the answers: one answer per run between them
-        starts = sorted(forced)
-    else:  # untitled: one answer per paragraph after the question
-        starts = list(range(first_answer, len(blocks)))
-
-    segments = [_make_segment(0, question_title, blocks[: starts[0]] if starts else blocks)]
+    else:
+        first = min(forced) if forced else _question_body_end(rest)
+        starts = _paragraph_starts(rest, forced, first, lexicon)
+    if not starts:  # nothing but a question: the whole text is read as one answer
+        _warn(warnings, f"{source}: no answers recognised; the whole text is read as one answer")
+        at = blocks[0].start
+        return [Segment(0, "", at, at, at, at), Segment(1, "", at, at, at, blocks[-1].end)]
+    if question.answer_first:
+        _warn(warnings, f"{source}: the page's copy has no question; its text is read as answers")
+        at = rest[0].start
+        segments = [Segment(0, "", at, at, at, at)]
+    else:
+        title = question.title or ("", rest[0].start, rest[0].start)
+        segments = [_make_segment(0, title, rest[: starts[0]])]
     for k, index in enumerate(starts):
-        stop = starts[k + 1] if k + 1 < len(starts) else len(blocks)
-        head = blocks[index]
+        stop = starts[k + 1] if k + 1 < len(starts) else len(rest)
+        head = rest[index]
         titled = index in titles
         title = (head.text, head.start, head.end) if titled else ("", head.start, head.start)
-        segments.append(_make_segment(k + 1, title, blocks[index + 1 if titled else index: stop]))
-    if len(segments) < 2:
-        raise InputError(source, "the thread has no answers")
+        segments.append(_make_segment(k + 1, title, rest[index + 1 if titled else index: stop]))
     return segments
 
 
-def _heads_an_answer(blocks: list[Block], title_hints: Mapping[int, int] | frozenset[int]) -> bool:
+def _warn(warnings: list[str] | None, message: str) -> None:
+    if warnings is not None:
+        warnings.append(message)
+
+
+def _forced_starts(rest: list[Block], breaks: Breaks, offset: int) -> tuple[set[int], set[int]]:
+    """Blocks that must start an answer (after a footer, a count or a sign-off), and blocks that start one unless
+    the line above is its title (at a greeting: "Title" / "Hi Sam," / body)."""
+    forced, greeted = set(), set()
+    for i in range(len(rest)):
+        kinds = breaks.kinds(offset + i)
+        if kinds & {FOOTER, COUNT} or (i and offset + i - 1 in breaks.closed):
+            forced.add(i)
+        elif START in kinds or (offset + i) in breaks.opened:
+            greeted.add(i)
+    return forced, greeted
+
+
+def _widget_marks(rest: list[Block], breaks: Breaks, offset: int, settings: Settings) -> tuple[set[int], set[int]]:
+    """Answer starts marked by a vote counter: the short line right above it is the answer's title (whatever it
+    reads like: the counter says so); after running text, the counter opens an untitled answer."""
+    titles, starts = set(), set()
+    for i in range(1, len(rest)):
+        if WIDGET in breaks.kinds(offset + i):
+            head = rest[i - 1]
+            short = len(head.text.split()) <= settings.max_title_words and not head.text.endswith((":", ","))
+            above_is_break = i - 1 == 0 or not head.tight or bool(breaks.kinds(offset + i - 1))
+            (titles if short and above_is_break else starts).add(i - 1 if short and above_is_break else i)
+    return titles, starts
+
+
+def _may_be_title(i: int, rest: list[Block], breaks: Breaks, offset: int, forced: set[int],
+                  title_hints: Mapping[int, int] | frozenset[int]) -> bool:
+    """A title starts a paragraph (a tight line under running text is not one). The line right after the question
+    title is the question's body, unless an answer must start there or it is a heading like later ones (HTML)."""
+    if i == 0:
+        return 0 in forced or _heads_an_answer(rest, title_hints)
+    return not rest[i].tight or bool(breaks.kinds(offset + i)) or (offset + i - 1) in breaks.closed
+
+
+def _question_body_end(rest: list[Block]) -> int:
+    """With no title and no footer, the question body is its first paragraph."""
+    i = 1
+    while i < len(rest) and rest[i].tight:
+        i += 1
+    return i
+
+
+def _paragraph_starts(rest: list[Block], forced: set[int], first: int, lexicon: dict) -> list[int]:
+    """Untitled answers from `first` on: one per paragraph (per line where no blank line separates any), except
+    paragraphs that open like a continuation; forced starts always start one."""
+    region = range(first, len(rest))
+    all_tight = all(rest[i].tight for i in region if i > first) and len(region) > 1
+    starts = []
+    for i in region:
+        new_paragraph = i == first or all_tight or not rest[i].tight
+        if i in forced or (new_paragraph and not lexicon["continuation"].match(rest[i].text)):
+            starts.append(i)
+    return starts
+
+
+def _heads_an_answer(rest: list[Block], title_hints: Mapping[int, int] | frozenset[int]) -> bool:
     """Whether the block after the question title is a heading of the same level as some later heading."""
-    if blocks[0].start not in title_hints or not isinstance(title_hints, Mapping):
+    if not rest or rest[0].start not in title_hints or not isinstance(title_hints, Mapping):
         return False
-    level = title_hints[blocks[0].start]
-    return any(title_hints.get(block.start) == level for block in blocks[2:])
+    level = title_hints[rest[0].start]
+    return any(title_hints.get(block.start) == level for block in rest[2:])
 
 
 def _make_segment(position: int, title: tuple[str, int, int], body: list[Block]) -> Segment:
