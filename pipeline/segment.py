@@ -48,10 +48,12 @@ ANSWER_COLUMNS = [
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 _NO_TITLE = -1.0e9
-FOOTER, START, OTHER, COUNT, WIDGET, END = "footer", "start", "other", "count", "widget", "end"  # boilerplate kinds
-BREAK_KINDS = (FOOTER, START, OTHER, COUNT, WIDGET, END)
+FOOTER, START, OTHER, COUNT, WIDGET, END, HEADER = "footer", "start", "other", "count", "widget", "end", "header"
+BREAK_KINDS = (FOOTER, START, OTHER, COUNT, WIDGET, END, HEADER)  # kinds of boilerplate line
+MATCH_ORDER = (FOOTER, COUNT, WIDGET, HEADER, START, END, OTHER)  # a line matching two kinds is the first
 HEADING_BONUS = 3.0  # added to the title score of a line the source marks as a heading, or that a vote counter follows
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r|$)")  # any newline convention, old Mac "\r" too
+_BLANK_LINE = re.compile(r"(?:\r\n|\n|\r)[ \t]*(?:\r\n|\n|\r)")
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|my|me|mine)\b|\bi\b")
 
 
@@ -76,6 +78,8 @@ class Breaks:
     before: dict[int, set[str]] = field(default_factory=dict)
     opened: set[int] = field(default_factory=set)  # blocks that began with a greeting (cut off)
     closed: set[int] = field(default_factory=set)  # blocks that ended with a sign-off or an inline signature (cut off)
+    asked: set[int] = field(default_factory=set)  # blocks marked as a question ("Q:", "Q."), marker cut off
+    answered: set[int] = field(default_factory=set)  # blocks marked as an answer ("A:", "A."), marker cut off
 
     def kinds(self, index: int) -> set[str]:
         return self.before.get(index, set())
@@ -111,11 +115,15 @@ def load_lexicon(path: Path = SEGMENT_LEXICON_FILE) -> dict:
         "body_openers": frozenset(lexicon["body_openers"]),
         "continuation": re.compile(lexicon["continuation_opener_regex"], re.IGNORECASE),
         "list_marker": re.compile(lexicon["list_marker_regex"]),
-        "boilerplate": [(kind, re.compile(pattern)) for kind in BREAK_KINDS for pattern in lines.get(kind, [])],
+        "boilerplate": [(kind, re.compile(pattern)) for kind in MATCH_ORDER for pattern in lines.get(kind, [])],
         "greeting": re.compile(lexicon["greeting_inline"], re.IGNORECASE),
         "signoff": re.compile(lexicon["signoff_inline"], re.IGNORECASE),
         "signature": re.compile(lexicon["signature_inline"]),
         "motto": re.compile(lexicon["motto_line"]),
+        "title_label": re.compile(lexicon["title_label_regex"]),
+        "qa_question": re.compile(lexicon["qa_markers"]["question"]),
+        "qa_answer": re.compile(lexicon["qa_markers"]["answer"]),
+        "qa_inline_answer": re.compile(lexicon["qa_markers"]["inline_answer"]),
     }
 
 
@@ -153,6 +161,10 @@ def content_blocks(text: str, lexicon: dict | None = None) -> tuple[list[Block],
             break
         if kind is None and previous_footer and lexicon["motto"].match(stripped):
             kind = OTHER  # a doctor's quoted motto under the name
+        if kind == HEADER:  # "replied 2 years ago": short name lines right above it belong to it
+            while (blocks and not breaks.kinds(len(blocks)) and previous_was_content and len(blocks[-1].text.split()) <= 4
+                   and not blocks[-1].text.endswith((".", "!", "?"))):
+                previous_was_content = blocks.pop().tight
         if kind:
             breaks.before.setdefault(len(blocks), set()).add(kind)
             if kind == FOOTER and blocks:
@@ -161,26 +173,63 @@ def content_blocks(text: str, lexicon: dict | None = None) -> tuple[list[Block],
             previous_footer = kind == FOOTER
             continue
         start = match.start() + (len(line) - len(line.lstrip()))
-        tight = previous_was_content and not breaks.kinds(len(blocks))
-        blocks.append(Block(start, start + len(stripped), stripped, tight))
-        previous_was_content, previous_footer = True, False
+        for piece_start, piece_end, marker in _qa_pieces(stripped, lexicon):
+            tight = previous_was_content and not breaks.kinds(len(blocks))
+            if marker == "q":
+                breaks.asked.add(len(blocks))
+            elif marker == "a":
+                breaks.answered.add(len(blocks))
+            blocks.append(Block(start + piece_start, start + piece_end, stripped[piece_start:piece_end], tight))
+            previous_was_content = True
+        previous_footer = False
     blocks, breaks = _drop_sandwiched(blocks, breaks, footer_after)
     return _trim_edges(text, blocks, breaks, lexicon)
 
 
-def _drop_sandwiched(blocks: list[Block], breaks: Breaks, footer_after: set[int]) -> tuple[list[Block], Breaks]:
-    """Remove lines with a footer on both sides that look like signature lines no pattern knew.
+def _qa_pieces(line: str, lexicon: dict) -> list[tuple[int, int, str | None]]:
+    """(start, end, marker) of a line's parts: a "Q:" question and an "A:" answer, also both in one line
+    ("Q. Does it last? A. No, ..."); the markers themselves are left out."""
+    question = lexicon["qa_question"].match(line)
+    answer = lexicon["qa_answer"].match(line)
+    if answer:
+        return [(answer.end(), len(line), "a")]
+    if not question:
+        return [(0, len(line), None)]
+    inline = lexicon["qa_inline_answer"].search(line, question.end())
+    if inline:
+        return [(question.end(), inline.start() + 1, "q"), (inline.end(), len(line), "a")]
+    return [(question.end(), len(line), "q")]
 
-    Such a line is short (at most eight words) and does not end like a sentence.
+
+def _drop_sandwiched(blocks: list[Block], breaks: Breaks, footer_after: set[int]) -> tuple[list[Block], Breaks]:
+    """Remove runs of lines with a footer on both sides that look like signature lines no pattern knew.
+
+    Such a run has at most three lines written one under the other, each short
+    (at most eight words) and not ending like a sentence.
     """
     def signature_like(block: Block) -> bool:
         return len(block.text.split()) <= 8 and not block.text.endswith((".", "!", "?"))
 
-    keep = [i for i, b in enumerate(blocks)
-            if not (FOOTER in breaks.kinds(i) and i in footer_after and signature_like(b))]
+    drop: set[int] = set()
+    i = 0
+    while i < len(blocks):
+        if FOOTER in breaks.kinds(i):
+            j = i
+            while j + 1 < len(blocks) and blocks[j + 1].tight and not breaks.kinds(j + 1):
+                j += 1
+            run = range(i, j + 1)
+            if j in footer_after and len(run) <= 3 and all(signature_like(blocks[k]) for k in run):
+                drop.update(run)
+            i = j + 1
+        else:
+            i += 1
+    keep = [i for i in range(len(blocks)) if i not in drop]
     if len(keep) == len(blocks):
         return blocks, breaks
     renumbered = Breaks()
+    new_of = {old: new for new, old in enumerate(keep)}
+    renumbered.asked = {new_of[i] for i in breaks.asked if i in new_of}
+    renumbered.answered = {new_of[i] for i in breaks.answered if i in new_of}
     previous_kept = -1
     for new_index, old_index in enumerate(keep + [len(blocks)]):
         kinds = set().union(*(breaks.kinds(i) for i in range(previous_kept + 1, old_index + 1)))
@@ -334,35 +383,11 @@ def segment_text(text: str, source: str = "<text>", settings: Settings = DEFAULT
     if not blocks:
         raise InputError(source, "the file is empty" if not text.strip() else "the file holds only page boilerplate")
     question = read_question(blocks, breaks, lexicon, settings)
-    offset = question.first_block
-    rest = blocks[offset:]
-    question_words = content_words(question.title[0], lexicon["stopwords"]) if question.title else set()
-    forced, greeted = _forced_starts(rest, breaks, offset)
-    if question.answer_first:
-        forced.add(0)
-    widget_titles, widget_starts = _widget_marks(rest, breaks, offset, settings)
-    forced |= widget_titles | widget_starts
-    headings = {i for i, block in enumerate(rest) if block.start in title_hints}
-    scores = []
-    for i in range(len(rest)):
-        score = _NO_TITLE
-        if _may_be_title(i, rest, breaks, offset, forced, title_hints):
-            score = title_score(rest[i], question_words, rest[i - 1] if i else None,
-                                rest[i + 1] if i + 1 < len(rest) else None, lexicon, settings)
-        if i in widget_titles:  # a vote counter under the line says it is a title
-            score = max(score, 0.0) + HEADING_BONUS
-        elif i in headings and score > _NO_TITLE:
-            score += HEADING_BONUS
-        scores.append(score)
-    cut_after_title = len(rest) >= 2 and bool(breaks.kinds(offset + len(rest) - 1) & {FOOTER, WIDGET, OTHER})
-    titles = set(choose_titles(scores, forced, last_may_be_title=cut_after_title))
-    forced |= {i for i in greeted if i - 1 not in titles}  # a greeting under a title belongs to its answer
-    footers = [i for i in forced if FOOTER in breaks.kinds(offset + i) or (offset + i - 1) in breaks.closed]
-    if titles or len(footers) >= 2:  # titles, or footers closing the answers: runs between them
-        starts = sorted(titles | forced)
-    else:
-        first = min(forced) if forced else _question_body_end(rest)
-        starts = _paragraph_starts(rest, forced, first, lexicon)
+    starts, titles = _answer_starts(text, blocks, breaks, question, lexicon, settings, title_hints)
+    if _question_reads_as_answer(blocks, breaks, question, starts):
+        question = QuestionStart(None, question.first_block - 1, True)
+        starts, titles = _answer_starts(text, blocks, breaks, question, lexicon, settings, title_hints)
+    rest = blocks[question.first_block:]
     if not starts:  # nothing but a question: the whole text is read as one answer
         _warn(warnings, f"{source}: no answers recognised; the whole text is read as one answer")
         at = blocks[0].start
@@ -378,9 +403,65 @@ def segment_text(text: str, source: str = "<text>", settings: Settings = DEFAULT
         stop = starts[k + 1] if k + 1 < len(starts) else len(rest)
         head = rest[index]
         titled = index in titles
-        title = (head.text, head.start, head.end) if titled else ("", head.start, head.start)
+        label = lexicon["title_label"].match(head.text) if titled else None
+        title_start = head.start + (label.end() if label else 0)
+        title = (head.text[title_start - head.start:], title_start, head.end) if titled else ("", head.start, head.start)
         segments.append(_make_segment(k + 1, title, rest[index + 1 if titled else index: stop]))
     return segments
+
+
+def _question_reads_as_answer(blocks: list[Block], breaks: Breaks, question: QuestionStart, starts: list[int]) -> bool:
+    """A titled "question" that asks nothing and that a signature or vote counter closes, as they close the answers
+    after it, is the first answer of a page whose copy has no question."""
+    if question.answer_first or question.title is None or not starts:
+        return False
+    body = blocks[question.first_block: question.first_block + starts[0]]
+    closers = breaks.kinds(question.first_block + starts[0])
+    return ("?" not in question.title[0] and not any("?" in block.text for block in body)
+            and bool(closers & {FOOTER, WIDGET}) and not closers & {COUNT})
+
+
+def _answer_starts(text: str, blocks: list[Block], breaks: Breaks, question: QuestionStart, lexicon: dict,
+                   settings: Settings, title_hints: Mapping[int, int] | frozenset[int]) -> tuple[list[int], set[int]]:
+    """(indices of the blocks after the question title where answers start, those that are titles)."""
+    offset = question.first_block
+    rest = blocks[offset:]
+    question_words = content_words(question.title[0], lexicon["stopwords"]) if question.title else set()
+    forced, greeted = _forced_starts(rest, breaks, offset)
+    if question.answer_first:
+        forced.add(0)
+    widget_titles, widget_starts = _widget_marks(rest, breaks, offset, settings)
+    asked_titles = _asked_titles(rest, breaks, offset)
+    forced -= {i + 1 for i in asked_titles}  # "Q: ..." / "- Dana, 41" / "A: ...": the answer starts at its question
+    forced |= widget_titles | widget_starts | asked_titles
+    widget_titles |= asked_titles
+    headings = {i for i, block in enumerate(rest) if block.start in title_hints}
+    scores = []
+    for i in range(len(rest)):
+        score = _NO_TITLE
+        if _may_be_title(i, rest, breaks, offset, forced, title_hints):
+            score = title_score(rest[i], question_words, rest[i - 1] if i else None,
+                                rest[i + 1] if i + 1 < len(rest) else None, lexicon, settings)
+        if i in widget_titles:  # a vote counter under the line says it is a title
+            score = max(score, 0.0) + HEADING_BONUS
+        elif i in headings and score > _NO_TITLE:
+            score += HEADING_BONUS
+        scores.append(score)
+    cut_after_title = len(rest) >= 2 and (bool(breaks.kinds(offset + len(rest) - 1) & {FOOTER, WIDGET, OTHER})
+                                          or len(rest) - 1 in widget_titles)
+    titles = set(choose_titles(scores, forced, last_may_be_title=cut_after_title))
+    forced |= {i for i in greeted if i - 1 not in titles}  # a greeting under a title belongs to its answer
+    if titles:
+        starts = sorted(titles | forced)
+    else:  # untitled: footers close answers (runs between them); after the last footer, one per paragraph
+        first = min(forced) if forced else _question_body_end(rest)
+        if len(rest) > 1 and not _BLANK_LINE.search(text.strip()):  # no blank line on the page: a line each
+            first = min(first, 1)
+        footers = [i for i in forced if FOOTER in breaks.kinds(offset + i) or (offset + i - 1) in breaks.closed]
+        boundary = max([first] + footers)
+        starts = sorted({first} | {i for i in forced if i < boundary}
+                        | set(_paragraph_starts(rest, forced, boundary, lexicon))) if first < len(rest) else []
+    return starts, titles
 
 
 def _warn(warnings: list[str] | None, message: str) -> None:
@@ -396,21 +477,33 @@ def _forced_starts(rest: list[Block], breaks: Breaks, offset: int) -> tuple[set[
         kinds = breaks.kinds(offset + i)
         if kinds & {FOOTER, COUNT} or (i and offset + i - 1 in breaks.closed):
             forced.add(i)
-        elif START in kinds or (offset + i) in breaks.opened:
+        elif (START in kinds or (offset + i) in breaks.opened or (offset + i) in breaks.answered
+              or (HEADER in kinds and i > 0)):  # a post's byline right under the title is the asker's own
             greeted.add(i)
     return forced, greeted
+
+
+def _asked_titles(rest: list[Block], breaks: Breaks, offset: int) -> set[int]:
+    """Questions marked "Q:" right above an answer marked "A:" are that answer's title, except the question's own
+    body (the first block after its title)."""
+    return {i - 1 for i in range(2, len(rest)) if offset + i in breaks.answered and offset + i - 1 in breaks.asked}
 
 
 def _widget_marks(rest: list[Block], breaks: Breaks, offset: int, settings: Settings) -> tuple[set[int], set[int]]:
     """Answer starts marked by a vote counter: the short line right above it is the answer's title (whatever it
     reads like: the counter says so); after running text, the counter opens an untitled answer."""
-    titles, starts = set(), set()
-    for i in range(1, len(rest)):
+    marks = []
+    for i in range(1, len(rest) + 1):  # len(rest): a counter after the last line (a page cut after a title)
         if WIDGET in breaks.kinds(offset + i):
             head = rest[i - 1]
-            short = len(head.text.split()) <= settings.max_title_words and not head.text.endswith((":", ","))
+            sentence_end = head.text.endswith(".") and not head.text.endswith("..")
+            short = len(head.text.split()) <= settings.max_title_words and not head.text.endswith((":", ",")) and not sentence_end
             above_is_break = i - 1 == 0 or not head.tight or bool(breaks.kinds(offset + i - 1))
-            (titles if short and above_is_break else starts).add(i - 1 if short and above_is_break else i)
+            marks.append((i, short and above_is_break))
+    # on a page where counters mostly follow running text, they close answers (as on forums): no titles from them
+    heads_titles = sum(title for _, title in marks) * 2 > len(marks)
+    titles = {i - 1 for i, title in marks if title and heads_titles}
+    starts = {i for i, title in marks if not (title and heads_titles) and i < len(rest)}
     return titles, starts
 
 
