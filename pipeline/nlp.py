@@ -49,7 +49,7 @@ from pipeline.extensions import CLAIMS, HEDGED, NEGATED, SENTENCE_BOUNDS, SOURCE
 CUES_KEY = "claim_cues"
 CLAIM_TYPES = ("duration", "atrophy", "dose_reduction", "reversibility")
 _RULE_KEYS = {"label", "id", "pattern", "requires", "trigger", "inverse"}
-STATED_SPAN = "time_span"  # a requirement also met by any duration figure pipeline.durations finds
+FIGURE_CONTEXTS = frozenset({"time_span", "figure"})  # requirements also met by a duration figure pipeline.durations finds
 _NEGSPACY_KEYS = ("pseudo_negations", "preceding_negations", "following_negations", "termination")
 _LIST_MARKER_END = {".", ")"}
 
@@ -575,7 +575,7 @@ class ClaimDetector(BatchedPipe):
             for cue in cues:
                 needed = self.cue_requires.get(cue.id_)
                 if needed and needed not in contexts.get(index, ()) and not (
-                        needed == STATED_SPAN and first_duration(sentence_text) is not None):
+                        needed in FIGURE_CONTEXTS and first_duration(sentence_text) is not None):
                     continue
                 first_of_type.setdefault(cue.label_, cue)
             for claim_type in CLAIM_TYPES:

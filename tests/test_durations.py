@@ -63,7 +63,7 @@ def test_not_a_duration_of_the_effect(text):
 
 
 def test_several_durations_in_order():
-    found = find_durations("It lasts 3 months at first and up to 6 months later.")
+    found = find_durations("It lasts 3 months at first and up to 6 months with regular use.")
     assert [(d.min_months, d.max_months) for d in found] == [(3, 3), (None, 6)]
 
 

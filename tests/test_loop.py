@@ -51,8 +51,12 @@ def test_the_whole_loop(project, capsys):
     assert cli(project, "label", "export", "--n", "20") == EXIT_OK
     exported = pd.read_csv(project / "out" / "to_label.csv", keep_default_na=False)
     assert len(exported) == 20 and (exported["label"] == "").all()
-    assert set(exported["thread_id"]) == {"masseter_training"}  # the bundled thread is labelled already
-    assert exported["uncertainty"].is_monotonic_decreasing
+    labels = pd.read_csv(project / "labels.csv")
+    labelled = set(zip(labels["answer_id"], labels["text"]))
+    assert not labelled & set(zip(exported["answer_id"], exported["text"]))  # labelled sentences are not offered
+    assert "masseter_training" in set(exported["thread_id"])
+    for _, picks in exported.groupby("thread_id", sort=False):  # round robin over threads, least sure first in each
+        assert picks["uncertainty"].is_monotonic_decreasing
     for column in ("question", "answer_title", "text", "claim_type", "prediction", "score"):
         assert (exported[column] != "").all(), column
 

@@ -16,11 +16,19 @@ def claims_of(nlp, text):
 
 
 @pytest.mark.parametrize("text, expected", [
-    # the issue's own example: the negation belongs to the second clause only
+    # the negation belongs to the second clause only; a denied permanence asserts that the effect reverses
     ("Repeated injections can cause the muscle to atrophy, but it will not cause the muscle to become permanently still.",
-     [("duration", True, False), ("atrophy", False, True)]),
-    ("Botox results are not permanent", [("duration", True, False)]),
-    ("Botox results are never permanent.", [("duration", True, False)]),
+     [("reversibility", False, False), ("atrophy", False, True)]),
+    ("Botox results are not permanent", [("reversibility", False, False)]),
+    ("Botox results are never permanent.", [("reversibility", False, False)]),
+    # an asserted permanence is a negated reversibility claim
+    ("The nerve damage is permanent.", [("reversibility", True, False)]),
+    ("Botox doesn't last forever!", [("reversibility", False, False)]),
+    # persistence or ending with a span is also a duration claim; an onset is not
+    ("The droop should resolve in 4-6 weeks.", [("reversibility", False, True), ("duration", False, True)]),
+    ("It usually clears up within a week or two.", [("reversibility", False, True), ("duration", False, True)]),
+    ("You will see results within 3 to 5 days.", []),
+    ("Results kick in after 3 days and wear off.", [("reversibility", False, False)]),
     ("Botox typically lasts 3-4 months.", [("duration", False, True)]),
     ("The treatment lasts 3-4 months.", [("duration", False, False)]),
     ("With regular use the muscles shrink and you need fewer injections.",
@@ -35,7 +43,13 @@ def claims_of(nlp, text):
     # questions are not claims
     ("Are Botox results permanent after long-term use?", []),
     ("Will my muscles shrink?", []),
-    ("I am not aware of any reports that find Botox effects are permanent.", [("duration", True, False)]),
+    ("I am not aware of any reports that find Botox effects are permanent.", [("reversibility", False, False)]),
+    # a question-shaped line asks, with or without its question mark or after an aside
+    ("Does Botox Last Forever", []),
+    ("How Long Does a Droop Stick Around? (photo)", []),
+    # hedges that were missing: should, probably, I would expect
+    ("It should wear off in about 3 months.", [("reversibility", False, True), ("duration", False, True)]),
+    ("I would expect the muscles to shrink with repeated use.", [("atrophy", False, True)]),
     ("Neurotoxin results are only temporary.", [("reversibility", False, False)]),
     ("The more the muscles go without moving the more they will atrophy.", [("atrophy", False, False)]),
 ])
