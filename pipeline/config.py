@@ -44,6 +44,7 @@ class Settings:
 
     spacy_model: str = "blank:en"  # or the name of an installed trained pipeline
     max_title_words: int = 16
+    max_lead_line_words: int = 12  # a shorter first line of an answer, over its paragraph, may be its title
     max_question_title_words: int = 30  # a longer first line is the question's body, not its title
     max_multi_sentence_title_words: int = 6  # "Weaker, yes. Permanently, no."
     batch_size: int = 64

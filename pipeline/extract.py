@@ -26,6 +26,7 @@ from pipeline.config import DEFAULT_SETTINGS, Settings
 from pipeline.extensions import CLAIMS
 from pipeline.files import InputError
 from pipeline.nlp import sentence_bounds
+from pipeline.segment import mask_boilerplate
 
 CLAIM_COLUMNS = [
     "claim_id", "thread_id", "answer_id", "role", "sentence_id", "claim_type", "text", "char_start", "char_end",
@@ -54,7 +55,7 @@ def pieces_of(answers: pd.DataFrame, texts: dict[str, str]) -> Iterator[tuple[st
                 raise InputError(row.thread_id, f"answers.csv does not match the thread file at {start}:{end}; "
                                                 "re-run the 'segment' stage")
             if piece.strip():
-                yield row.thread_id, row.answer_id, int(start), piece
+                yield row.thread_id, row.answer_id, int(start), mask_boilerplate(piece)
 
 
 def documents(answers: pd.DataFrame, texts: dict[str, str], max_chars: int) -> Iterator[tuple[str, tuple]]:

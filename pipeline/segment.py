@@ -52,7 +52,9 @@ FOOTER, START, OTHER, COUNT, WIDGET, END, HEADER = "footer", "start", "other", "
 BREAK_KINDS = (FOOTER, START, OTHER, COUNT, WIDGET, END, HEADER)  # kinds of boilerplate line
 MATCH_ORDER = (FOOTER, COUNT, WIDGET, HEADER, START, END, OTHER)  # a line matching two kinds is the first
 HEADING_BONUS = 3.0  # added to the title score of a line the source marks as a heading, or that a vote counter follows
+LEAD_LINE_BONUS = 1.0  # a short line right after an answer's header or the previous answer's footer, over a paragraph
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r|$)")  # any newline convention, old Mac "\r" too
+_QUOTED_LINE = re.compile(r"^[\"\u201c][^\"\u201c\u201d]+[\"\u201d]$")
 _BLANK_LINE = re.compile(r"(?:\r\n|\n|\r)[ \t]*(?:\r\n|\n|\r)")
 _FIRST_PERSON = re.compile(r"\b(?:I|I'm|I've|I'd|my|me|mine)\b|\bi\b")
 
@@ -124,6 +126,7 @@ def load_lexicon(path: Path = SEGMENT_LEXICON_FILE) -> dict:
         "qa_question": re.compile(lexicon["qa_markers"]["question"]),
         "qa_answer": re.compile(lexicon["qa_markers"]["answer"]),
         "qa_inline_answer": re.compile(lexicon["qa_markers"]["inline_answer"]),
+        "qa_answer_label": re.compile(lexicon["qa_markers"]["answer_label"], re.IGNORECASE),
     }
 
 
@@ -133,6 +136,27 @@ def boilerplate_kind(line: str, lexicon: dict) -> str | None:
         if pattern.search(line):
             return kind
     return None
+
+
+def mask_boilerplate(text: str, lexicon: dict | None = None) -> str:
+    """`text` with every boilerplate line inside it blanked out (same length, newlines kept).
+
+    An answer's text is one stretch of the page, so a pull quote or a "Related:"
+    line between two of its paragraphs stays in it; extraction reads the masked
+    text, so no claim comes from such a line and offsets still index the page.
+    """
+    if "\n" not in text and "\r" not in text:
+        return text
+    lexicon = lexicon or load_lexicon()
+    pieces = []
+    for match in _LINE.finditer(text):
+        line = match.group(0)
+        stripped = line.strip()
+        if stripped and boilerplate_kind(stripped, lexicon):
+            body = line.rstrip("\r\n")
+            line = " " * len(body) + line[len(body):]
+        pieces.append(line)
+    return "".join(pieces)
 
 
 def content_blocks(text: str, lexicon: dict | None = None) -> tuple[list[Block], Breaks]:
@@ -148,12 +172,18 @@ def content_blocks(text: str, lexicon: dict | None = None) -> tuple[list[Block],
     footer_after: set[int] = set()  # blocks followed by a footer line
     previous_was_content = False
     previous_footer = False
+    label_pending = False
     for match in _LINE.finditer(text):
         line = match.group(0)
         if not line:
             break
         stripped = line.strip()
         if not stripped:
+            previous_was_content = False
+            continue
+        if lexicon["qa_answer_label"].match(stripped):  # "Answer:" alone on its line: the next block answers
+            label_pending = True
+            breaks.before.setdefault(len(blocks), set()).add(OTHER)
             previous_was_content = False
             continue
         kind = boilerplate_kind(stripped, lexicon)
@@ -177,8 +207,9 @@ def content_blocks(text: str, lexicon: dict | None = None) -> tuple[list[Block],
             tight = previous_was_content and not breaks.kinds(len(blocks))
             if marker == "q":
                 breaks.asked.add(len(blocks))
-            elif marker == "a":
+            elif marker == "a" or label_pending:
                 breaks.answered.add(len(blocks))
+            label_pending = False
             blocks.append(Block(start + piece_start, start + piece_end, stripped[piece_start:piece_end], tight))
             previous_was_content = True
         previous_footer = False
@@ -283,6 +314,8 @@ def title_score(block: Block, question_words: set[str], previous: Block | None, 
         return _NO_TITLE
     if previous is not None and previous.text.rstrip().endswith(":"):
         return _NO_TITLE  # the line after "... the following:" is a list item
+    if _QUOTED_LINE.match(text):
+        return _NO_TITLE  # a pull quote
     own_words = content_words(text, lexicon["stopwords"])
     shared_question = len(own_words & question_words)
     shared_body = len(own_words & content_words(following.text, lexicon["stopwords"])) if following else 0
@@ -398,7 +431,9 @@ def segment_text(text: str, source: str = "<text>", settings: Settings = DEFAULT
         segments = [Segment(0, "", at, at, at, at)]
     else:
         title = question.title or ("", rest[0].start, rest[0].start)
-        segments = [_make_segment(0, title, rest[: starts[0]])]
+        # a byline or dateline between an article's standfirst and the asker's letter: the letter is the body
+        body_from = max([0] + [j for j in range(1, starts[0]) if breaks.kinds(question.first_block + j)])
+        segments = [_make_segment(0, title, rest[body_from: starts[0]])]
     for k, index in enumerate(starts):
         stop = starts[k + 1] if k + 1 < len(starts) else len(rest)
         head = rest[index]
@@ -444,12 +479,15 @@ def _answer_starts(text: str, blocks: list[Block], breaks: Breaks, question: Que
                                 rest[i + 1] if i + 1 < len(rest) else None, lexicon, settings)
         if i in widget_titles:  # a vote counter under the line says it is a title
             score = max(score, 0.0) + HEADING_BONUS
+        elif i in forced and _lead_line(i, rest, breaks, offset, settings):  # a short line opening an answer
+            score = max(score, 0.0) + LEAD_LINE_BONUS
         elif i in headings and score > _NO_TITLE:
             score += HEADING_BONUS
         scores.append(score)
-    cut_after_title = len(rest) >= 2 and (bool(breaks.kinds(offset + len(rest) - 1) & {FOOTER, WIDGET, OTHER})
+    cut_after_title = len(rest) >= 2 and (bool(breaks.kinds(offset + len(rest) - 1) & {FOOTER, WIDGET, OTHER, HEADER})
                                           or len(rest) - 1 in widget_titles)
     titles = set(choose_titles(scores, forced, last_may_be_title=cut_after_title))
+    hard = set(forced)
     forced |= {i for i in greeted if i - 1 not in titles}  # a greeting under a title belongs to its answer
     if titles:
         starts = sorted(titles | forced)
@@ -457,8 +495,7 @@ def _answer_starts(text: str, blocks: list[Block], breaks: Breaks, question: Que
         first = min(forced) if forced else _question_body_end(rest)
         if len(rest) > 1 and not _BLANK_LINE.search(text.strip()):  # no blank line on the page: a line each
             first = min(first, 1)
-        footers = [i for i in forced if FOOTER in breaks.kinds(offset + i) or (offset + i - 1) in breaks.closed]
-        boundary = max([first] + footers)
+        boundary = max([first] + sorted(hard))  # footers, headers, counters: each closes an answer
         starts = sorted({first} | {i for i in forced if i < boundary}
                         | set(_paragraph_starts(rest, forced, boundary, lexicon))) if first < len(rest) else []
     return starts, titles
@@ -475,10 +512,9 @@ def _forced_starts(rest: list[Block], breaks: Breaks, offset: int) -> tuple[set[
     forced, greeted = set(), set()
     for i in range(len(rest)):
         kinds = breaks.kinds(offset + i)
-        if kinds & {FOOTER, COUNT} or (i and offset + i - 1 in breaks.closed):
-            forced.add(i)
-        elif (START in kinds or (offset + i) in breaks.opened or (offset + i) in breaks.answered
-              or (HEADER in kinds and i > 0)):  # a post's byline right under the title is the asker's own
+        if kinds & {FOOTER, COUNT} or (i and offset + i - 1 in breaks.closed) or (HEADER in kinds and i > 0):
+            forced.add(i)  # a post's byline right under the question title is the asker's own
+        elif START in kinds or (offset + i) in breaks.opened or (offset + i) in breaks.answered:
             greeted.add(i)
     return forced, greeted
 
@@ -505,6 +541,18 @@ def _widget_marks(rest: list[Block], breaks: Breaks, offset: int, settings: Sett
     titles = {i - 1 for i, title in marks if title and heads_titles}
     starts = {i for i, title in marks if not (title and heads_titles) and i < len(rest)}
     return titles, starts
+
+
+def _lead_line(i: int, rest: list[Block], breaks: Breaks, offset: int, settings: Settings) -> bool:
+    """A line of at most max_lead_line_words words that only a blank line separates from a longer paragraph of the
+    same answer (or that ends the page): in the first place of an answer, it heads it. What is left of a line after
+    a greeting was cut off is body."""
+    line = rest[i].text
+    following = rest[i + 1] if i + 1 < len(rest) else None
+    if len(line.split()) > settings.max_lead_line_words or line.endswith((":", ",")) or offset + i in breaks.opened:
+        return False
+    return following is None or (not following.tight and not breaks.kinds(offset + i + 1)
+                                 and offset + i + 1 not in breaks.answered and len(following.text) > 2 * len(line))
 
 
 def _may_be_title(i: int, rest: list[Block], breaks: Breaks, offset: int, forced: set[int],
