@@ -571,16 +571,16 @@ class ClaimDetector(BatchedPipe):
             sentence_text = text[sentence.start_char:sentence.end_char]
             if asks(sentence_text, self.question_openers):  # a question asks rather than claims
                 continue
-            first_of_type: dict[str, Span] = {}
+            figure = first_duration(sentence_text)
+            by_type: dict[str, list[Span]] = {}
             for cue in cues:
                 needed = self.cue_requires.get(cue.id_)
-                if needed and needed not in contexts.get(index, ()) and not (
-                        needed in FIGURE_CONTEXTS and first_duration(sentence_text) is not None):
+                if needed and needed not in contexts.get(index, ()) and not (needed in FIGURE_CONTEXTS and figure):
                     continue
-                first_of_type.setdefault(cue.label_, cue)
+                by_type.setdefault(cue.label_, []).append(cue)
             for claim_type in CLAIM_TYPES:
-                if claim_type in first_of_type:
-                    cue = first_of_type[claim_type]
+                if claim_type in by_type:
+                    cue = _claim_cue(by_type[claim_type], sentence.start_char, figure if claim_type == "duration" else None)
                     claims.append(_claim(index, sentence, sentence_text, cue, cue.id_ in self.inverse_cues))
         doc._.set(CLAIMS, claims)
         return doc
@@ -610,6 +610,17 @@ def asks(sentence: str, openers: frozenset = frozenset()) -> bool:
         return True
     first = re.match(r"[A-Za-z']+", text)
     return bool(first) and first.group(0).lower() in openers and not text.endswith((".", "!"))
+
+
+def _claim_cue(cues: list[Span], sentence_start: int, figure) -> Span:
+    """The cue that makes the claim: the first of its type, or for a duration the one nearest the stated figure
+    ("won't last, and should clear up in 10-12 weeks": "clear up" is the duration, not the denied "last")."""
+    if figure is None or len(cues) == 1:
+        return cues[0]
+    def distance(cue: Span) -> int:
+        start, end = cue.start_char - sentence_start, cue.end_char - sentence_start
+        return max(figure.start - end, start - figure.end, 0)
+    return min(cues, key=lambda cue: (distance(cue), cue.start))
 
 
 def _containing(bounds: SentenceBounds, start: int, end: int) -> int | None:
