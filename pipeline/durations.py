@@ -18,6 +18,7 @@ from typing import Iterator
 from pipeline.config import DURATION_LEXICON_FILE
 
 _CONTEXT_CHARS = 40
+_DETERMINER = r"(?:(?:the|those|these)\s+)?"  # "beyond those 3 months", "faster than the 3 months"
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class DurationLexicon:
     upper_before: re.Pattern
     skip_before: tuple
     skip_after: tuple
+    frequency: re.Pattern  # "twice a year": a treatment frequency, read as its interval
+    times: dict
+    per_unit: dict
 
 
 @lru_cache(maxsize=None)
@@ -66,7 +70,7 @@ def load_lexicon(path: Path = DURATION_LEXICON_FILE) -> DurationLexicon:
         rf"\b(?:between\s+)?(?P<low>{number})(?:{separator}(?P<high>{number}))?(?P<plus>\+)?[\s-]*(?P<unit>{unit})\b"
         rf"(?P<unit_fraction>\s+(?:{_alternation(words)})(?!\w))?"  # "a year and a half"
         # a range whose ends have their own units: "6 months to a year", "2 weeks to 3 months"
-        rf"(?:\s*(?:-|\u2013|\u2014|to)\s*(?P<tail>{number})[\s-]*(?P<tail_unit>{unit})\b"
+        rf"(?:\s*(?:-|\u2013|\u2014|to|and)\s*(?P<tail>{number})(?:{separator}(?P<tail_high>{number}))?[\s-]*(?P<tail_unit>{unit})\b"
         # the second end after the unit: "a week or two", "a month or so" is not one
         rf"|\s+or\s+(?P<or_high>{number})(?![\s-]*(?:{unit}|more|so|longer|less)\b))?",
         re.IGNORECASE,
@@ -79,11 +83,19 @@ def load_lexicon(path: Path = DURATION_LEXICON_FILE) -> DurationLexicon:
         units={k.lower(): v for k, v in lex["units"].items()},
         months_per_unit=months_per_unit,
         open_upper=re.compile(rf"^\s*(?:{_alternation(lex['open_upper_after'])})(?!\w)", re.IGNORECASE),
-        lower_before=re.compile(rf"\b(?:{_alternation(lex['lower_bound_before'])})\s*$", re.IGNORECASE),
-        upper_before=re.compile(rf"\b(?:{_alternation(lex['upper_bound_before'])})\s*$", re.IGNORECASE),
+        lower_before=re.compile(rf"\b(?:{_alternation(lex['lower_bound_before'])})\s+{_DETERMINER}$", re.IGNORECASE),
+        upper_before=re.compile(rf"\b(?:{_alternation(lex['upper_bound_before'])})\s+{_DETERMINER}$", re.IGNORECASE),
         skip_before=tuple(re.compile(p, re.IGNORECASE) for p in lex["not_effect_duration_before"]),
         skip_after=tuple(re.compile(p, re.IGNORECASE) for p in lex["not_effect_duration_after"]),
+        frequency=re.compile(rf"\b(?P<times>{_alternation(_entries(lex['frequency_per']['times']))})\s+(?:a|an|per|each|every)\s+"
+                             rf"(?P<unit>{_alternation(_entries(lex['frequency_per']['per_unit']))})\b", re.IGNORECASE),
+        times={k.lower(): v for k, v in _entries(lex["frequency_per"]["times"]).items()},
+        per_unit={k.lower(): v for k, v in _entries(lex["frequency_per"]["per_unit"]).items()},
     )
+
+
+def _entries(table: dict) -> dict:
+    return {k: v for k, v in table.items() if not k.startswith("_")}
 
 
 def _number(token: str, lexicon: DurationLexicon) -> float:
@@ -101,7 +113,23 @@ def find_durations(text: str) -> list[Duration]:
 
 
 def _durations(text: str) -> Iterator[Duration]:
+    """Spans and frequencies in text order (a frequency is rare: it is looked for once, up front)."""
     lexicon = load_lexicon()
+    frequencies = [_frequency(m, lexicon) for m in lexicon.frequency.finditer(text)]
+    for duration in _spans(text, lexicon):
+        while frequencies and frequencies[0].start < duration.start:
+            yield frequencies.pop(0)
+        if not any(f.start <= duration.start < f.end for f in frequencies):
+            yield duration
+    yield from frequencies
+
+
+def _frequency(match: re.Match, lexicon: DurationLexicon) -> Duration:
+    interval = round(lexicon.per_unit[match.group("unit").lower()] / lexicon.times[" ".join(match.group("times").lower().split())], 2)
+    return Duration(interval, interval, match.start(), match.end())
+
+
+def _spans(text: str, lexicon: DurationLexicon) -> Iterator[Duration]:
     for match in lexicon.pattern.finditer(text):
         before = text[max(0, match.start() - _CONTEXT_CHARS): match.start()]
         after = text[match.end(): match.end() + _CONTEXT_CHARS]
@@ -114,7 +142,7 @@ def _durations(text: str) -> Iterator[Duration]:
             low = high = low + lexicon.fractions[" ".join(match.group("unit_fraction").lower().split())] * factor
         if match.group("tail") and not match.group("high"):
             tail_factor = lexicon.months_per_unit[lexicon.units[match.group("tail_unit").lower()]]
-            high = _number(match.group("tail"), lexicon) * tail_factor
+            high = _number(match.group("tail_high") or match.group("tail"), lexicon) * tail_factor
         if match.group("or_high") and not match.group("high"):
             high = _number(match.group("or_high"), lexicon) * factor
         low, high = round(min(low, high), 2), round(max(low, high), 2)

@@ -36,6 +36,15 @@ WEEK, DAY = 7 / 30.436875, 1 / 30.436875
     ("the effect fades after half a year", 6, 6),
     ("a month and a half at most", 1.5, 1.5),
     ("it lasts a year and a half", 18, 18),
+    # a treatment frequency is read as its interval (GUIDELINE.md: "twice a year" is every 6 months)
+    ("touch-ups twice a year", 6, 6),
+    ("once a year", 12, 12),
+    # a range keeps both ends after "within" and across units; bounds read past "those"/"the"
+    ("within 4-6 weeks", 0.92, 1.38),
+    ("between 2 weeks and 3-4 months", 0.46, 4),
+    ("it will stop within a week or two", 0.23, 0.46),
+    ("beyond those 3 months", 3, None),
+    ("clears far faster than the 3 months", None, 3),
 ])
 def test_durations_normalise_to_months(text, low, high):
     duration = first_duration(text)
@@ -53,7 +62,6 @@ def test_durations_normalise_to_months(text, low, high):
     "I am 45 years old",
     "I started 2 years ago",
     "I have been getting Botox for 5 years",
-    "once a year",
     "and last just a few months longer",
     "most people need 2 treatments a year",
     "in my 20 years of practice",
