@@ -15,7 +15,7 @@ from pipeline.nlp import CLAIM_TYPES
 from pipeline.stance import answer_stance, predict
 
 SUMMARY_COLUMNS = (
-    ["thread_id", "question", "answers"] + [f"answers_{s}" for s in STANCES]
+    ["thread_id", "question", "question_found", "answers"] + [f"answers_{s}" for s in STANCES]
     + ["claims"] + [f"claims_{t}" for t in CLAIM_TYPES]
     + ["durations_stated", "duration_min_months", "duration_max_months", "duration_open_ended"]
 )
@@ -47,7 +47,10 @@ def summarise(answers: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
     """One row per thread, in thread order (grouped aggregations: no per-thread loop)."""
     order = pd.Index(answers["thread_id"].drop_duplicates(), name="thread_id")
     replies = answers[answers["role"] == "answer"]
-    questions = answers[answers["role"] == "question"].drop_duplicates("thread_id").set_index("thread_id")["title"]
+    question_rows = answers[answers["role"] == "question"].drop_duplicates("thread_id").set_index("thread_id")
+    questions = question_rows["title"]
+    # a page whose copy has no question is read as answers only (the segmenter warns): its question row is empty
+    found = question_rows["title"].fillna("").ne("") | question_rows["text"].fillna("").ne("")
 
     def counts(frame: pd.DataFrame, column: str, values) -> pd.DataFrame:
         # groupby-size, not crosstab: crosstab aggregates group by group in Python
@@ -63,6 +66,7 @@ def summarise(answers: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
     summary = pd.DataFrame({
         "thread_id": order,
         "question": questions.reindex(order).fillna("").to_numpy(),
+        "question_found": found.reindex(order, fill_value=False).astype(bool).to_numpy(),
         "answers": replies.groupby("thread_id").size().reindex(order, fill_value=0).to_numpy(),
         **{f"answers_{s}": answer_counts[s].to_numpy() for s in STANCES},
         "claims": claims.groupby("thread_id").size().reindex(order, fill_value=0).to_numpy(),

@@ -101,7 +101,12 @@ def segment_source(thread: readers.ThreadSource, settings: Settings = DEFAULT_SE
 
 
 def segment_rows(thread: readers.ThreadSource, settings: Settings = DEFAULT_SETTINGS) -> list[dict]:
-    segments = thread.segments or segment.segment_text(thread.text, thread.source, settings, thread.title_hints)
+    """answers.csv rows of one thread; a thread read without a question, or as one answer, is reported."""
+    warnings: list[str] = []
+    segments = thread.segments or segment.segment_text(thread.text, thread.source, settings, thread.title_hints,
+                                                       warnings)
+    for warning in warnings:
+        log(f"segment: warning: {warning}")
     return segment.answer_rows(thread.thread_id, thread.text, segments, Path(thread.source).name, thread.line)
 
 
