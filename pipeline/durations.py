@@ -18,6 +18,7 @@ from typing import Iterator
 from pipeline.config import DURATION_LEXICON_FILE
 
 _CONTEXT_CHARS = 40
+_WINDOW = 80  # characters a duration can reach around its unit word ("between three and a half ... months")
 _DETERMINER = r"(?:(?:the|those|these)\s+)?"  # "beyond those 3 months", "faster than the 3 months"
 
 
@@ -46,9 +47,11 @@ class DurationLexicon:
     open_upper: re.Pattern
     lower_before: re.Pattern
     upper_before: re.Pattern
-    skip_before: tuple
-    skip_after: tuple
+    skip_before: re.Pattern  # one alternation each: a span is skipped if any context pattern matches
+    skip_after: re.Pattern
     frequency: re.Pattern  # "twice a year": a treatment frequency, read as its interval
+    unit_word: re.Pattern  # no duration without a number, a number word or "a <unit>": one search rules most text out
+    unit_only: re.Pattern  # a unit word: where durations are looked for
     times: dict
     per_unit: dict
 
@@ -85,10 +88,14 @@ def load_lexicon(path: Path = DURATION_LEXICON_FILE) -> DurationLexicon:
         open_upper=re.compile(rf"^\s*(?:{_alternation(lex['open_upper_after'])})(?!\w)", re.IGNORECASE),
         lower_before=re.compile(rf"\b(?:{_alternation(lex['lower_bound_before'])})\s+{_DETERMINER}$", re.IGNORECASE),
         upper_before=re.compile(rf"\b(?:{_alternation(lex['upper_bound_before'])})\s+{_DETERMINER}$", re.IGNORECASE),
-        skip_before=tuple(re.compile(p, re.IGNORECASE) for p in lex["not_effect_duration_before"]),
-        skip_after=tuple(re.compile(p, re.IGNORECASE) for p in lex["not_effect_duration_after"]),
+        skip_before=re.compile("|".join(f"(?:{p})" for p in lex["not_effect_duration_before"]), re.IGNORECASE),
+        skip_after=re.compile("|".join(f"(?:{p})" for p in lex["not_effect_duration_after"]), re.IGNORECASE),
         frequency=re.compile(rf"\b(?P<times>{_alternation(_entries(lex['frequency_per']['times']))})\s+(?:a|an|per|each|every)\s+"
                              rf"(?P<unit>{_alternation(_entries(lex['frequency_per']['per_unit']))})\b", re.IGNORECASE),
+        unit_word=re.compile(
+            rf"\d|\b(?:{_alternation(w for w in lex['number_words'] if w.lower() not in ('a', 'an'))}"
+            rf"|{_alternation(_entries(lex['frequency_per']['times']))})\b|\ban?\s+(?:{unit})\b", re.IGNORECASE),
+        unit_only=re.compile(rf"(?<![A-Za-z]){unit}\b", re.IGNORECASE),
         times={k.lower(): v for k, v in _entries(lex["frequency_per"]["times"]).items()},
         per_unit={k.lower(): v for k, v in _entries(lex["frequency_per"]["per_unit"]).items()},
     )
@@ -115,6 +122,8 @@ def find_durations(text: str) -> list[Duration]:
 def _durations(text: str) -> Iterator[Duration]:
     """Spans and frequencies in text order (a frequency is rare: it is looked for once, up front)."""
     lexicon = load_lexicon()
+    if not lexicon.unit_word.search(text):
+        return
     frequencies = [_frequency(m, lexicon) for m in lexicon.frequency.finditer(text)]
     for duration in _spans(text, lexicon):
         while frequencies and frequencies[0].start < duration.start:
@@ -129,11 +138,27 @@ def _frequency(match: re.Match, lexicon: DurationLexicon) -> Duration:
     return Duration(interval, interval, match.start(), match.end())
 
 
+def _matches(text: str, lexicon: DurationLexicon) -> Iterator[re.Match]:
+    """The duration pattern's matches, as finditer gives them, looked for only around unit words: the pattern's
+    large alternation is slow to try at every position of a long sentence, and most positions hold no unit."""
+    position = 0
+    while True:
+        unit = lexicon.unit_only.search(text, position)
+        if unit is None:
+            return
+        match = lexicon.pattern.search(text, max(position, unit.start() - _WINDOW), unit.end() + _WINDOW)
+        if match is None or match.start() > unit.start():
+            position = unit.end()
+            continue
+        yield match
+        position = match.end()
+
+
 def _spans(text: str, lexicon: DurationLexicon) -> Iterator[Duration]:
-    for match in lexicon.pattern.finditer(text):
+    for match in _matches(text, lexicon):
         before = text[max(0, match.start() - _CONTEXT_CHARS): match.start()]
         after = text[match.end(): match.end() + _CONTEXT_CHARS]
-        if any(p.search(before) for p in lexicon.skip_before) or any(p.search(after) for p in lexicon.skip_after):
+        if lexicon.skip_before.search(before) or lexicon.skip_after.search(after):
             continue
         factor = lexicon.months_per_unit[lexicon.units[match.group("unit").lower()]]
         low = _number(match.group("low"), lexicon) * factor

@@ -537,6 +537,10 @@ class CueContext(BatchedPipe, Negex):
 class ClaimDetector(BatchedPipe):
     """One claim per declarative sentence and claim type, from the cues in doc.spans.
 
+    It runs before negation and hedging and keeps only the cues that make
+    claims (scoping the others was most of NegEx's work); ``claim_flags``
+    completes the claims once their cues are scoped.
+
     A cue that requires a context counts only in a sentence holding one of that
     context's phrases; the context ``time_span`` is also met by a duration
     figure (pipeline.durations), so "resolves in 4-6 weeks" is a duration claim
@@ -571,17 +575,21 @@ class ClaimDetector(BatchedPipe):
             sentence_text = text[sentence.start_char:sentence.end_char]
             if asks(sentence_text, self.question_openers):  # a question asks rather than claims
                 continue
-            figure = first_duration(sentence_text)
+            figure = _Lazy(first_duration, sentence_text)  # parsed at most once, and only if a cue needs it
             by_type: dict[str, list[Span]] = {}
             for cue in cues:
                 needed = self.cue_requires.get(cue.id_)
-                if needed and needed not in contexts.get(index, ()) and not (needed in FIGURE_CONTEXTS and figure):
+                if needed and needed not in contexts.get(index, ()) and not (needed in FIGURE_CONTEXTS and figure.value):
                     continue
                 by_type.setdefault(cue.label_, []).append(cue)
             for claim_type in CLAIM_TYPES:
                 if claim_type in by_type:
-                    cue = _claim_cue(by_type[claim_type], sentence.start_char, figure if claim_type == "duration" else None)
-                    claims.append(_claim(index, sentence, sentence_text, cue, cue.id_ in self.inverse_cues))
+                    duration = figure.value if claim_type == "duration" else None
+                    cue = _claim_cue(by_type[claim_type], sentence.start_char, duration)
+                    claims.append(_PendingClaim(index, sentence, sentence_text, cue, cue.id_ in self.inverse_cues,
+                                                duration))
+        # only the cues that make claims go on to negation and hedging scoping
+        doc.spans[CUES_KEY] = [claim.cue for claim in claims]
         doc._.set(CLAIMS, claims)
         return doc
 
@@ -601,6 +609,8 @@ def asks(sentence: str, openers: frozenset = frozenset()) -> bool:
     """Whether a sentence is a question: it ends in "?", perhaps before an aside such as "(photo)", or it
     opens like one and has no closing full stop ("Does Botox Last Forever", a title)."""
     text = sentence.rstrip()
+    if "?" not in text and (text.endswith((".", "!")) or not openers):
+        return False
     while True:
         shorter = _TRAILING_ASIDE.sub("", text)
         if shorter == text:
@@ -631,8 +641,46 @@ def _containing(bounds: SentenceBounds, start: int, end: int) -> int | None:
     return None
 
 
-def _claim(index: int, sentence: Span, sentence_text: str, cue: Span, inverse: bool = False) -> Claim:
-    duration = first_duration(sentence_text) if cue.label_ == "duration" else None
+@dataclass(frozen=True)
+class _PendingClaim:
+    """A claim chosen before its cue's negation and hedging are known (claim_flags completes it)."""
+
+    index: int
+    sentence: Span
+    sentence_text: str
+    cue: Span
+    inverse: bool
+    duration: object
+
+
+@Language.factory("claim_flags")
+class ClaimFlags(BatchedPipe):
+    """Complete the claims with the negation and hedging that the two NegEx components set on their cues."""
+
+    def __init__(self, nlp: Language, name: str):
+        self.name = name
+
+    def __call__(self, doc: Doc) -> Doc:
+        pending = doc._.get(CLAIMS) or []
+        doc._.set(CLAIMS, [_claim(p.index, p.sentence, p.sentence_text, p.cue, p.inverse, p.duration) for p in pending])
+        return doc
+
+
+class _Lazy:
+    """A value computed on first use."""
+
+    def __init__(self, compute, *args):
+        self.compute, self.args, self._value, self.done = compute, args, None, False
+
+    @property
+    def value(self):
+        if not self.done:
+            self._value, self.done = self.compute(*self.args), True
+        return self._value
+
+
+def _claim(index: int, sentence: Span, sentence_text: str, cue: Span, inverse: bool = False,
+           duration=None) -> Claim:
     return Claim(
         claim_type=cue.label_,
         sentence_index=index,
@@ -665,13 +713,14 @@ def build_nlp(settings: Settings = DEFAULT_SETTINGS, claim_cues: Path = CLAIM_CU
     nlp.add_pipe("sentence_boundaries", before=first, **boundaries) if first else nlp.add_pipe("sentence_boundaries", **boundaries)
     nlp.add_pipe("claim_cue_ruler", config={"patterns": rules.patterns})
     nlp.add_pipe("cue_triggers", config={"triggers": rules.triggers})
+    requirements = {k: v for k, v in terms.get("requirements", {}).items() if not k.startswith("_")}
+    nlp.add_pipe("claim_detector", config={"requirements": requirements, "cue_requires": rules.requires,
+                                           "inverse_cues": sorted(rules.inverse),
+                                           "question_openers": terms.get("question_openers", [])})
     for component, extension in (("negation", NEGATED), ("hedging", HEDGED)):
         termset = {key: terms[extension][key] for key in _NEGSPACY_KEYS}
         nlp.add_pipe("cue_context", name=component, config={
             "neg_termset": termset, "extension_name": extension, "span_keys": [CUES_KEY],
         })
-    requirements = {k: v for k, v in terms.get("requirements", {}).items() if not k.startswith("_")}
-    nlp.add_pipe("claim_detector", config={"requirements": requirements, "cue_requires": rules.requires,
-                                           "inverse_cues": sorted(rules.inverse),
-                                           "question_openers": terms.get("question_openers", [])})
+    nlp.add_pipe("claim_flags")
     return nlp

@@ -52,6 +52,7 @@ FOOTER, START, OTHER, COUNT, WIDGET, END, HEADER = "footer", "start", "other", "
 BREAK_KINDS = (FOOTER, START, OTHER, COUNT, WIDGET, END, HEADER)  # kinds of boilerplate line
 MATCH_ORDER = (FOOTER, COUNT, WIDGET, HEADER, START, END, OTHER)  # a line matching two kinds is the first
 HEADING_BONUS = 3.0  # added to the title score of a line the source marks as a heading, or that a vote counter follows
+MAX_INNER_BOILERPLATE_CHARS = 240  # a longer line inside an answer is a paragraph, not a pull quote or a link line
 LEAD_LINE_BONUS = 1.0  # a short line right after an answer's header or the previous answer's footer, over a paragraph
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r|$)")  # any newline convention, old Mac "\r" too
 _QUOTED_LINE = re.compile(r"^[\"\u201c][^\"\u201c\u201d]+[\"\u201d]$")
@@ -117,7 +118,8 @@ def load_lexicon(path: Path = SEGMENT_LEXICON_FILE) -> dict:
         "body_openers": frozenset(lexicon["body_openers"]),
         "continuation": re.compile(lexicon["continuation_opener_regex"], re.IGNORECASE),
         "list_marker": re.compile(lexicon["list_marker_regex"]),
-        "boilerplate": [(kind, re.compile(pattern)) for kind in MATCH_ORDER for pattern in lines.get(kind, [])],
+        "boilerplate": [(kind, LinePatterns.of(lines[kind])) for kind in MATCH_ORDER if lines.get(kind)],
+        "any_boilerplate": LinePatterns.of([p for kind in MATCH_ORDER for p in lines.get(kind, [])]),
         "greeting": re.compile(lexicon["greeting_inline"], re.IGNORECASE),
         "signoff": re.compile(lexicon["signoff_inline"], re.IGNORECASE),
         "signature": re.compile(lexicon["signature_inline"]),
@@ -130,10 +132,31 @@ def load_lexicon(path: Path = SEGMENT_LEXICON_FILE) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class LinePatterns:
+    """A kind's line patterns as two alternations: those anchored at the line's start, tried there only (a search
+    would try every alternative at every position), and the others, searched."""
+
+    anchored: re.Pattern | None
+    floating: re.Pattern | None
+
+    @classmethod
+    def of(cls, patterns: list[str]) -> "LinePatterns":
+        groups: dict[bool, list[str]] = {True: [], False: []}
+        for pattern in patterns:
+            flags, body = ("(?i)", pattern[4:]) if pattern.startswith("(?i)") else ("", pattern)
+            anchored = body.startswith("^")
+            groups[anchored].append(f"(?i:{body[anchored:]})" if flags else f"(?:{body[anchored:]})")
+        return cls(*(re.compile("|".join(groups[k])) if groups[k] else None for k in (True, False)))
+
+    def matches(self, line: str) -> bool:
+        return bool((self.anchored and self.anchored.match(line)) or (self.floating and self.floating.search(line)))
+
+
 def boilerplate_kind(line: str, lexicon: dict) -> str | None:
     """The kind of boilerplate a stripped line is, or None for content."""
-    for kind, pattern in lexicon["boilerplate"]:
-        if pattern.search(line):
+    for kind, patterns in lexicon["boilerplate"]:
+        if patterns.matches(line):
             return kind
     return None
 
@@ -152,7 +175,7 @@ def mask_boilerplate(text: str, lexicon: dict | None = None) -> str:
     for match in _LINE.finditer(text):
         line = match.group(0)
         stripped = line.strip()
-        if stripped and boilerplate_kind(stripped, lexicon):
+        if stripped and len(stripped) <= MAX_INNER_BOILERPLATE_CHARS and lexicon["any_boilerplate"].matches(stripped):
             body = line.rstrip("\r\n")
             line = " " * len(body) + line[len(body):]
         pieces.append(line)

@@ -78,3 +78,21 @@ def test_several_durations_in_order():
 def test_time_on_treatment_is_not_a_duration_of_the_effect():
     found = find_durations("After a year of regular injections, results may last about 6 months.")
     assert [(d.min_months, d.max_months) for d in found] == [(6, 6)]
+
+
+from hypothesis import given, settings as hypothesis_settings, strategies as st
+
+from pipeline.durations import _matches, load_lexicon
+
+PIECES = ["3", "3-4", "4", "twelve", "three and a half", "a", "an", "half", "couple of", "between", "to", "or", "and",
+          "months", "month", "mos", "weeks", "wk", "year", "years", "days", "hours", "or more", "up to", "within",
+          "lasts", "Botox", "the", "-", " ", ".", ",", "\n", "½", "1/2", "every", "twice a year", "5+", "9months"]
+
+
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=40))
+def test_looking_only_around_unit_words_finds_what_a_full_scan_finds(pieces):
+    """The speed shortcut in _matches: the same matches as the pattern's finditer over the whole text."""
+    text = " ".join(pieces)
+    lexicon = load_lexicon()
+    assert [m.span() for m in _matches(text, lexicon)] == [m.span() for m in lexicon.pattern.finditer(text)]
