@@ -227,7 +227,7 @@ def content_blocks(text: str, lexicon: dict | None = None) -> tuple[list[Block],
             continue
         start = match.start() + (len(line) - len(line.lstrip()))
         for piece_start, piece_end, marker in _qa_pieces(stripped, lexicon):
-            tight = previous_was_content and not breaks.kinds(len(blocks))
+            tight = previous_was_content and not breaks.kinds(len(blocks)) and marker != "a"  # an answer opens a paragraph
             if marker == "q":
                 breaks.asked.add(len(blocks))
             elif marker == "a" or label_pending:
