@@ -125,6 +125,7 @@ def load_lexicon(path: Path = SEGMENT_LEXICON_FILE) -> dict:
         "signature": re.compile(lexicon["signature_inline"]),
         "motto": re.compile(lexicon["motto_line"]),
         "title_label": re.compile(lexicon["title_label_regex"]),
+        "reply_title": re.compile(lexicon["reply_title_regex"], re.IGNORECASE),
         "qa_question": re.compile(lexicon["qa_markers"]["question"]),
         "qa_answer": re.compile(lexicon["qa_markers"]["answer"]),
         "qa_inline_answer": re.compile(lexicon["qa_markers"]["inline_answer"]),
@@ -300,7 +301,9 @@ def _trim_edges(text: str, blocks: list[Block], breaks: Breaks, lexicon: dict) -
     trimmed = []
     for i, block in enumerate(blocks):
         start, end = block.start, block.end
-        greeting = lexicon["greeting"].match(block.text) if not block.tight else None
+        greeting = lexicon["greeting"].match(block.text)
+        if greeting and block.tight and not greeting.group(0).rstrip().endswith((".", "!")):
+            greeting = None  # under another line, only a whole greeting sentence opens an answer ("Hi Sam," does not)
         if greeting and greeting.end() < len(block.text):
             start += greeting.end()
             breaks.opened.add(i)
@@ -399,7 +402,7 @@ def read_question(blocks: list[Block], breaks: Breaks, lexicon: dict, settings: 
     """The question title, after any banner lines above it; no title when the first line is a paragraph."""
     first = _skip_banners(blocks)
     head = blocks[first]
-    if (START in breaks.kinds(first) or first in breaks.opened
+    if (START in breaks.kinds(first) or first in breaks.opened or lexicon["reply_title"].match(head.text)
             or ("?" not in head.text and not _FIRST_PERSON.search(head.text)
                 and len(head.text.split()) > settings.max_question_title_words)):
         return QuestionStart(None, first, True)

@@ -104,8 +104,8 @@ def test_the_corpus_split_was_drawn_by_the_hash():
         for row in csv.DictReader(handle):
             if row["assigned_by"] == "hash":
                 assert row["part"] == hash_part(row["thread_id"]), row
-            else:
-                assert row["part"] == "test" and row["thread_id"].startswith("w_"), row
+            else:  # written here in other sites' shapes: w_* held out for the figures, v_* to tune on
+                assert (row["thread_id"][:2], row["part"]) in {("w_", "test"), ("v_", "dev")}, row
 
 
 def test_every_bundled_gold_file_fits_its_thread():
