@@ -49,13 +49,16 @@ def pieces_of(answers: pd.DataFrame, texts: dict[str, str]) -> Iterator[tuple[st
     """(thread_id, answer_id, offset, piece text) for every title and body that is not blank, in file order."""
     for row in answers.itertuples(index=False):
         text = texts[row.thread_id]
+        structured = not pd.isna(row.source_line)
         for start, end, stored in ((row.title_start, row.title_end, row.title), (row.char_start, row.char_end, row.text)):
             piece = text[start:end]
             if piece != ("" if pd.isna(stored) else stored):
                 raise InputError(row.thread_id, f"answers.csv does not match the thread file at {start}:{end}; "
                                                 "re-run the 'segment' stage")
             if piece.strip():
-                yield row.thread_id, row.answer_id, int(start), mask_boilerplate(piece)
+                # page text may hold debris inside an answer; fields of JSONL/CSV input (which have a source line)
+                # are taken as given, as they are not segmented either
+                yield row.thread_id, row.answer_id, int(start), piece if structured else mask_boilerplate(piece)
 
 
 def documents(answers: pd.DataFrame, texts: dict[str, str], max_chars: int) -> Iterator[tuple[str, tuple]]:

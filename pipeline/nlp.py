@@ -29,7 +29,7 @@ import re
 from bisect import bisect_right
 from itertools import product
 from math import prod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +48,8 @@ from pipeline.extensions import CLAIMS, HEDGED, NEGATED, SENTENCE_BOUNDS, SOURCE
 
 CUES_KEY = "claim_cues"
 CLAIM_TYPES = ("duration", "atrophy", "dose_reduction", "reversibility")
-_RULE_KEYS = {"label", "id", "pattern", "requires", "trigger", "inverse"}
+_RULE_KEYS = {"label", "id", "pattern", "requires", "trigger", "inverse", "also"}
+PSEUDO = "pseudo"  # a rule label: a phrase holding a cue word that is no cue ("come back in two weeks")
 FIGURE_CONTEXTS = frozenset({"time_span", "figure"})  # requirements also met by a duration figure pipeline.durations finds
 _NEGSPACY_KEYS = ("pseudo_negations", "preceding_negations", "following_negations", "termination")
 _LIST_MARKER_END = {".", ")"}
@@ -84,6 +85,7 @@ class ClaimRules:
     requires: dict
     triggers: dict
     inverse: frozenset = frozenset()
+    also: dict = field(default_factory=dict)  # cue id -> [second type, the context it requires for it]
 
 
 def load_claim_rules(path: Path = CLAIM_CUES_FILE) -> ClaimRules:
@@ -95,9 +97,11 @@ def load_claim_rules(path: Path = CLAIM_CUES_FILE) -> ClaimRules:
     count as part of the cue when negation and hedging are scoped.
     ``inverse`` marks a cue that states the opposite of its type ("permanent"
     denies that the effect reverses): its claim is negated unless a negation
-    governs it ("not permanent" asserts reversibility).
+    governs it ("not permanent" asserts reversibility). ``also`` gives a second
+    type the cue makes a claim of when the sentence has a context
+    (``{"label": "duration", "requires": "time_span"}``: "resolves in 4-6 weeks").
     """
-    patterns, requires, triggers, inverse = [], {}, {}, {}
+    patterns, requires, triggers, inverse, also = [], {}, {}, {}, {}
     with open(path, encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():
@@ -110,8 +114,9 @@ def load_claim_rules(path: Path = CLAIM_CUES_FILE) -> ClaimRules:
             if unknown or not {"label", "id", "pattern"} <= set(rule):
                 raise RulesError(f"{path}:{number}: expected keys label, id, pattern[, requires, trigger]; "
                                  f"got {sorted(rule)}")
-            if rule["label"] not in CLAIM_TYPES:
-                raise RulesError(f"{path}:{number}: unknown claim type {rule['label']!r}; expected one of {CLAIM_TYPES}")
+            if rule["label"] not in CLAIM_TYPES + (PSEUDO,):
+                raise RulesError(f"{path}:{number}: unknown claim type {rule['label']!r}; expected one of "
+                                 f"{CLAIM_TYPES + (PSEUDO,)}")
             needed = rule.get("requires")
             if requires.setdefault(rule["id"], needed) != needed:
                 raise RulesError(f"{path}:{number}: cue id {rule['id']!r} has two different 'requires'")
@@ -119,8 +124,15 @@ def load_claim_rules(path: Path = CLAIM_CUES_FILE) -> ClaimRules:
                 raise RulesError(f"{path}:{number}: cue id {rule['id']!r} is inverse in one rule and not in another")
             if "trigger" in rule:
                 triggers[rule["id"]] = sorted(set(triggers.get(rule["id"], [])) | set(rule["trigger"]))
+            second = rule.get("also")
+            if second is not None and (not isinstance(second, dict) or set(second) != {"label", "requires"}
+                                       or second["label"] not in CLAIM_TYPES):
+                raise RulesError(f"{path}:{number}: 'also' must be {{\"label\": one of {CLAIM_TYPES}, \"requires\": a context}}")
+            if also.setdefault(rule["id"], second) != second:
+                raise RulesError(f"{path}:{number}: cue id {rule['id']!r} has two different 'also'")
             patterns.append({k: rule[k] for k in ("label", "id", "pattern")})
-    return ClaimRules(patterns, requires, triggers, frozenset(k for k, v in inverse.items() if v))
+    return ClaimRules(patterns, requires, triggers, frozenset(k for k, v in inverse.items() if v),
+                      {k: [v["label"], v["requires"]] for k, v in also.items() if v})
 
 
 def load_context_terms(path: Path = CONTEXT_TERMS_FILE) -> dict:
@@ -361,11 +373,13 @@ class ClaimCueRuler(BatchedPipe):
         for match_id, start, end in sorted(self.matches(doc), key=lambda m: (m[1], m[2], doc.vocab.strings[m[0]])):
             label, cue_id = doc.vocab.strings[match_id].split("|", 1)
             spans.append(Span(doc, start, end, label=label, span_id=cue_id))
-        # overlapping cues of one type keep the longest, then the first; one word may cue two types
-        # ("wears off in 3 months": reversibility and duration)
+        # a cue inside a pseudo phrase is none; overlapping cues of one type keep the longest, then the first;
+        # one word may cue two types ("wears off in 3 months": reversibility and duration)
+        pseudo = [(span.start, span.end) for span in spans if span.label_ == PSEUDO]
         by_type: dict[str, list[Span]] = {}
         for span in spans:
-            by_type.setdefault(span.label_, []).append(span)
+            if span.label_ != PSEUDO and not any(start <= span.start and span.end <= end for start, end in pseudo):
+                by_type.setdefault(span.label_, []).append(span)
         doc.spans[CUES_KEY] = sorted((s for group in by_type.values() for s in filter_spans(group)),
                                      key=lambda s: (s.start, s.end, s.label_))
         return doc
@@ -413,20 +427,24 @@ class AnchoredPatterns:
     after: int | None = 0
 
 
-def literal_expansions(pattern: list, limit: int = 1000) -> list[tuple[str, ...]] | None:
-    """The phrases a token pattern of plain lowercase word lists stands for (None for any other pattern)."""
+def literal_expansions(pattern: list, limit: int = 5000) -> list[tuple[str, ...]] | None:
+    """The phrases a token pattern of plain lowercase word lists stands for, optional ("?") ones with and without
+    (None for any other pattern, or for more than `limit` phrases)."""
     options = []
     for token in pattern:
         words = token.get("LOWER")
-        if set(token) != {"LOWER"} or (isinstance(words, dict) and set(words) != {"IN"}):
+        optional = token.get("OP") == "?"
+        if set(token) - {"OP"} != {"LOWER"} or token.get("OP") not in (None, "?") or (
+                isinstance(words, dict) and set(words) != {"IN"}):
             return None
         words = list(words["IN"]) if isinstance(words, dict) else [words]
         if not all(isinstance(w, str) and w and w == w.lower() for w in words):
             return None
-        options.append(words)
+        options.append(words + [None] if optional else words)
     if not options or prod(len(words) for words in options) > limit:
         return None
-    return list(product(*options))
+    phrases = {tuple(w for w in combination if w is not None) for combination in product(*options)}
+    return sorted(p for p in phrases if p)
 
 
 _COMMON_WORDS = frozenset(("for", "to", "and", "a", "an", "the", "it", "they", "that", "which", "will", "may", "can",
@@ -533,7 +551,7 @@ class CueContext(BatchedPipe, Negex):
 
 
 @Language.factory("claim_detector", default_config={"requirements": {}, "cue_requires": {}, "inverse_cues": [],
-                                                    "question_openers": []})
+                                                    "question_openers": [], "cue_also": {}})
 class ClaimDetector(BatchedPipe):
     """One claim per declarative sentence and claim type, from the cues in doc.spans.
 
@@ -548,13 +566,14 @@ class ClaimDetector(BatchedPipe):
     """
 
     def __init__(self, nlp: Language, name: str, requirements: dict, cue_requires: dict, inverse_cues: list,
-                 question_openers: list):
-        unknown = {r for r in cue_requires.values() if r} - set(requirements)
+                 question_openers: list, cue_also: dict):
+        unknown = ({r for r in cue_requires.values() if r} | {r for _, r in cue_also.values()}) - set(requirements)
         if unknown:
             raise RulesError(f"claim cues require unknown contexts {sorted(unknown)}; known: {sorted(requirements)}")
         self.name = name
         self.cue_requires = cue_requires
         self.inverse_cues = frozenset(inverse_cues)
+        self.cue_also = {cue_id: tuple(second) for cue_id, second in cue_also.items()}
         self.question_openers = frozenset(w.lower() for w in question_openers)
         self.requirement_matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
         for context, phrases in requirements.items():
@@ -578,18 +597,20 @@ class ClaimDetector(BatchedPipe):
             figure = _Lazy(first_duration, sentence_text)  # parsed at most once, and only if a cue needs it
             by_type: dict[str, list[Span]] = {}
             for cue in cues:
-                needed = self.cue_requires.get(cue.id_)
-                if needed and needed not in contexts.get(index, ()) and not (needed in FIGURE_CONTEXTS and figure.value):
-                    continue
-                by_type.setdefault(cue.label_, []).append(cue)
+                second = self.cue_also.get(cue.id_)
+                for claim_type, needed in ((cue.label_, self.cue_requires.get(cue.id_)),) + ((second,) if second else ()):
+                    if needed and needed not in contexts.get(index, ()) and not (
+                            needed in FIGURE_CONTEXTS and figure.value):
+                        continue
+                    by_type.setdefault(claim_type, []).append(cue)
             for claim_type in CLAIM_TYPES:
                 if claim_type in by_type:
                     duration = figure.value if claim_type == "duration" else None
                     cue = _claim_cue(by_type[claim_type], sentence.start_char, duration)
-                    claims.append(_PendingClaim(index, sentence, sentence_text, cue, cue.id_ in self.inverse_cues,
-                                                duration))
+                    inverse = cue.label_ == claim_type and cue.id_ in self.inverse_cues
+                    claims.append(_PendingClaim(index, sentence, sentence_text, cue, inverse, duration, claim_type))
         # only the cues that make claims go on to negation and hedging scoping
-        doc.spans[CUES_KEY] = [claim.cue for claim in claims]
+        doc.spans[CUES_KEY] = list({(c.cue.start, c.cue.end, c.cue.label_): c.cue for c in claims}.values())
         doc._.set(CLAIMS, claims)
         return doc
 
@@ -651,6 +672,7 @@ class _PendingClaim:
     cue: Span
     inverse: bool
     duration: object
+    claim_type: str
 
 
 @Language.factory("claim_flags")
@@ -662,7 +684,8 @@ class ClaimFlags(BatchedPipe):
 
     def __call__(self, doc: Doc) -> Doc:
         pending = doc._.get(CLAIMS) or []
-        doc._.set(CLAIMS, [_claim(p.index, p.sentence, p.sentence_text, p.cue, p.inverse, p.duration) for p in pending])
+        doc._.set(CLAIMS, [_claim(p.index, p.sentence, p.sentence_text, p.cue, p.claim_type, p.inverse, p.duration)
+                           for p in pending])
         return doc
 
 
@@ -679,10 +702,10 @@ class _Lazy:
         return self._value
 
 
-def _claim(index: int, sentence: Span, sentence_text: str, cue: Span, inverse: bool = False,
+def _claim(index: int, sentence: Span, sentence_text: str, cue: Span, claim_type: str, inverse: bool = False,
            duration=None) -> Claim:
     return Claim(
-        claim_type=cue.label_,
+        claim_type=claim_type,
         sentence_index=index,
         start=sentence.start_char,
         end=sentence.end_char,
@@ -716,7 +739,8 @@ def build_nlp(settings: Settings = DEFAULT_SETTINGS, claim_cues: Path = CLAIM_CU
     requirements = {k: v for k, v in terms.get("requirements", {}).items() if not k.startswith("_")}
     nlp.add_pipe("claim_detector", config={"requirements": requirements, "cue_requires": rules.requires,
                                            "inverse_cues": sorted(rules.inverse),
-                                           "question_openers": terms.get("question_openers", [])})
+                                           "question_openers": terms.get("question_openers", []),
+                                           "cue_also": rules.also})
     for component, extension in (("negation", NEGATED), ("hedging", HEDGED)):
         termset = {key: terms[extension][key] for key in _NEGSPACY_KEYS}
         nlp.add_pipe("cue_context", name=component, config={
