@@ -52,6 +52,7 @@ class DurationLexicon:
     frequency: re.Pattern  # "twice a year": a treatment frequency, read as its interval
     unit_word: re.Pattern  # no duration without a number, a number word or "a <unit>": one search rules most text out
     unit_only: re.Pattern  # a unit word: where durations are looked for
+    unit_stems: tuple  # the shortest starts of the unit words: a text holding none of them holds no duration
     times: dict
     per_unit: dict
 
@@ -96,9 +97,20 @@ def load_lexicon(path: Path = DURATION_LEXICON_FILE) -> DurationLexicon:
             rf"\d|\b(?:{_alternation(w for w in lex['number_words'] if w.lower() not in ('a', 'an'))}"
             rf"|{_alternation(_entries(lex['frequency_per']['times']))})\b|\ban?\s+(?:{unit})\b", re.IGNORECASE),
         unit_only=re.compile(rf"(?<![A-Za-z]){unit}\b", re.IGNORECASE),
+        unit_stems=_stems(list(lex["units"]) + list(_entries(lex["frequency_per"]["per_unit"]))),
         times={k.lower(): v for k, v in _entries(lex["frequency_per"]["times"]).items()},
         per_unit={k.lower(): v for k, v in _entries(lex["frequency_per"]["per_unit"]).items()},
     )
+
+
+def _stems(words: list[str]) -> tuple[str, ...]:
+    """The words that no other word of the list starts with, lower-cased ("mo" covers "months" and "mos")."""
+    lowered = sorted({w.lower() for w in words}, key=len)
+    stems: list[str] = []
+    for word in lowered:
+        if not any(word.startswith(stem) for stem in stems):
+            stems.append(word)
+    return tuple(stems)
 
 
 def _entries(table: dict) -> dict:
@@ -122,8 +134,9 @@ def find_durations(text: str) -> list[Duration]:
 def _durations(text: str) -> Iterator[Duration]:
     """Spans and frequencies in text order (a frequency is rare: it is looked for once, up front)."""
     lexicon = load_lexicon()
-    if not lexicon.unit_word.search(text):
-        return
+    lowered = text.lower()
+    if not any(stem in lowered for stem in lexicon.unit_stems) or not lexicon.unit_word.search(text):
+        return  # no unit word (a few substring tests), or no number: no duration
     frequencies = [_frequency(m, lexicon) for m in lexicon.frequency.finditer(text)]
     for duration in _spans(text, lexicon):
         while frequencies and frequencies[0].start < duration.start:
