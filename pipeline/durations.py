@@ -18,8 +18,9 @@ from typing import Iterator
 from pipeline.config import DURATION_LEXICON_FILE
 
 _CONTEXT_CHARS = 40
+_DENIED = re.compile(r"(?:\b(?:not|never|no|hardly|nothing)\b|n't)\b(?:\s+\S+){0,5}?\s+(?:more|longer|less|shorter|over|under|beyond)\s+than\s+\S*\s*$|(?:\b(?:not|never|no)\b|n't)(?:\s+\S+){0,5}?\s+(?:over|beyond|past|under)\s+\S*\s*$", re.IGNORECASE)
 _WINDOW = 80  # characters a duration can reach around its unit word ("between three and a half ... months")
-_DETERMINER = r"(?:(?:the|those|these)\s+)?"  # "beyond those 3 months", "faster than the 3 months"
+_DETERMINER = r"(?:(?:the|those|these|like|about|around|roughly|approximately|only|just)\s+)?"  # "within like 4 months"
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,9 @@ def load_lexicon(path: Path = DURATION_LEXICON_FILE) -> DurationLexicon:
         upper_before=re.compile(rf"\b(?:{_alternation(lex['upper_bound_before'])})\s+{_DETERMINER}$", re.IGNORECASE),
         skip_before=re.compile("|".join(f"(?:{p})" for p in lex["not_effect_duration_before"]), re.IGNORECASE),
         skip_after=re.compile("|".join(f"(?:{p})" for p in lex["not_effect_duration_after"]), re.IGNORECASE),
-        frequency=re.compile(rf"\b(?P<times>{_alternation(_entries(lex['frequency_per']['times']))})\s+(?:a|an|per|each|every)\s+"
+        frequency=re.compile(rf"\b(?P<times>{_alternation(_entries(lex['frequency_per']['times']))})"
+                             rf"(?:\s+(?:or|to|-)\s+(?P<times2>{_alternation(_entries(lex['frequency_per']['times']))}))?"
+                             rf"\s+(?:a|an|per|each|every)\s+"
                              rf"(?P<unit>{_alternation(_entries(lex['frequency_per']['per_unit']))})\b", re.IGNORECASE),
         unit_word=re.compile(
             rf"\d|\b(?:{_alternation(w for w in lex['number_words'] if w.lower() not in ('a', 'an'))}"
@@ -147,8 +150,10 @@ def _durations(text: str) -> Iterator[Duration]:
 
 
 def _frequency(match: re.Match, lexicon: DurationLexicon) -> Duration:
-    interval = round(lexicon.per_unit[match.group("unit").lower()] / lexicon.times[" ".join(match.group("times").lower().split())], 2)
-    return Duration(interval, interval, match.start(), match.end())
+    """"twice a year": every 6 months; "once or twice a year": every 6 to 12 months."""
+    per = lexicon.per_unit[match.group("unit").lower()]
+    counts = [lexicon.times[" ".join(match.group(g).lower().split())] for g in ("times", "times2") if match.group(g)]
+    return Duration(round(per / max(counts), 2), round(per / min(counts), 2), match.start(), match.end())
 
 
 def _matches(text: str, lexicon: DurationLexicon) -> Iterator[re.Match]:
@@ -191,8 +196,9 @@ def _spans(text: str, lexicon: DurationLexicon) -> Iterator[Duration]:
             pass
         elif lexicon.upper_before.search(before):  # before lower bounds: "no more than" ends in "more than"
             low = None
-        elif lexicon.lower_before.search(before):
-            high = None
+        elif lexicon.lower_before.search(before):  # "haven't seen it last more than 8 months": at most 8
+            wider = text[max(0, match.start() - 2 * _CONTEXT_CHARS): match.start()]
+            low, high = (None, high) if _DENIED.search(wider) else (low, None)
         yield Duration(low, high, match.start(), match.end())
 
 

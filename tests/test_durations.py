@@ -45,6 +45,12 @@ WEEK, DAY = 7 / 30.436875, 1 / 30.436875
     ("it will stop within a week or two", 0.23, 0.46),
     ("beyond those 3 months", 3, None),
     ("clears far faster than the 3 months", None, 3),
+    ("space treatments to once or twice a year", 6, 12),
+    ("back to square within like 4 months", None, 4),
+    # a denied lower bound is an upper bound
+    ("I haven't seen any treatment last more than 8 months", None, 8),
+    ("it won't go beyond 6 months", None, 6),
+    ("no more than 6 weeks", None, 1.38),
 ])
 def test_durations_normalise_to_months(text, low, high):
     duration = first_duration(text)
@@ -63,6 +69,7 @@ def test_durations_normalise_to_months(text, low, high):
     "I started 2 years ago",
     "I have been getting Botox for 5 years",
     "and last just a few months longer",
+    "wait a couple of months",  # vague (GUIDELINE.md): no figure
     "most people need 2 treatments a year",
     "in my 20 years of practice",
 ])
