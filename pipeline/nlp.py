@@ -10,12 +10,16 @@ patterns would silently match nothing there. Components:
   trained pipeline brings one);
 - ``claim_cue_ruler``: claim cues from resources/claim_cues.jsonl into
   doc.spans["claim_cues"] (like a SpanRuler, but token patterns run only
-  around the words they require);
+  around the words they require; a "pseudo" phrase cancels the cues inside it);
 - ``cue_triggers``: narrows token-pattern cues to their trigger word;
+- ``claim_detector``: one claim per declarative sentence and claim type, the
+  cue's context requirements checked (a duration figure meets ``time_span``),
+  only the cues that make claims kept;
 - ``negation`` and ``hedging``: negspacy's NegEx, twice, with the cue lists
   from resources/context_terms.json, scoped to each cue's clause (skipped for
   docs without claim cues);
-- ``claim_detector``: one claim per sentence and claim type.
+- ``claim_flags``: the claims completed with their cue's negation and hedging
+  (inverted for a cue that states the opposite of its type, "permanent").
 
 The tokenizer is wrapped to keep each doc's input string (``doc_text``), and
 every component reads integer arrays and that string rather than building a

@@ -69,10 +69,6 @@ class Block:
     text: str
     tight: bool = False
 
-    @property
-    def is_single_line(self) -> bool:
-        return "\n" not in self.text and "\r" not in self.text
-
 
 @dataclass
 class Breaks:
@@ -102,10 +98,6 @@ class Segment:
     @property
     def role(self) -> str:
         return "question" if self.position == 0 else "answer"
-
-
-class SegmentWarning(UserWarning):
-    """The thread was read, but not as a question followed by answers; the message says how."""
 
 
 @lru_cache(maxsize=None)
@@ -400,7 +392,7 @@ class QuestionStart:
 
 def read_question(blocks: list[Block], breaks: Breaks, lexicon: dict, settings: Settings) -> QuestionStart:
     """The question title, after any banner lines above it; no title when the first line is a paragraph."""
-    first = _skip_banners(blocks)
+    first = _skip_banners(blocks, settings.max_question_title_words)
     head = blocks[first]
     if (START in breaks.kinds(first) or first in breaks.opened or lexicon["reply_title"].match(head.text)
             or ("?" not in head.text and not _FIRST_PERSON.search(head.text)
@@ -411,13 +403,13 @@ def read_question(blocks: list[Block], breaks: Breaks, lexicon: dict, settings: 
     return QuestionStart((head.text, head.start, head.end), first + 1, False)
 
 
-def _skip_banners(blocks: list[Block], reach: int = 4) -> int:
+def _skip_banners(blocks: list[Block], max_words: int, reach: int = 4) -> int:
     """Index of the question title's line: a short line without "?" above a question line is a banner, and a line
     that repeats a later line with more words (a page title with the site's name) is one too."""
     first = 0
     for i in range(1, min(reach, len(blocks))):
         line = blocks[i].text
-        if line.endswith("?") and len(line.split()) <= 30 and all(
+        if line.endswith("?") and len(line.split()) <= max_words and all(
                 _banner_like(blocks[j].text) or line in blocks[j].text for j in range(first, i)):
             return i
     return first

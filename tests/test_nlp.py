@@ -103,6 +103,27 @@ def test_rules_are_data_an_added_cue_takes_effect(tmp_path):
     assert [c.claim_type for c in custom("The muscle deflates.")._.get(CLAIMS)] == ["atrophy"]
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("Movement comes back gradually.", [("reversibility", False, False)]),
+    ("Come back in two weeks for a touch-up.", []),  # a pseudo phrase: a visit, not the effect coming back
+    ("The droop improved over a month.", [("reversibility", False, False), ("duration", False, False)]),
+    ("Fillers can improve this area.", []),
+])
+def test_pseudo_phrases_cancel_cues_and_also_gives_a_second_type(nlp, text, expected):
+    assert sorted(claims_of(nlp, text)) == sorted(expected)
+
+
+@pytest.mark.parametrize("rule, message", [
+    ({"label": "atrophy", "id": "x", "pattern": "shrinks", "also": {"label": "cost"}}, "'also' must be"),
+    ({"label": "atrophy", "id": "x", "pattern": "shrinks", "inverse": True}, "inverse in one rule and not in another"),
+])
+def test_rules_file_checks_also_and_inverse(tmp_path, rule, message):
+    bad = tmp_path / "cues.jsonl"
+    bad.write_text(json.dumps({"label": "atrophy", "id": "x", "pattern": "shrink"}) + "\n" + json.dumps(rule) + "\n")
+    with pytest.raises(RulesError, match=message):
+        load_claim_rules(bad)
+
+
 def test_carriage_returns_are_sentence_boundaries_too(nlp):
     text = "It lasts 3 months\rMuscles atrophy with repeated use\r\nYou may need less product"
     claims = nlp(text)._.get(CLAIMS)
