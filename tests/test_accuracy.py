@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from pipeline import config
-from pipeline.accuracy import Prediction, score_thread, summarise
+from pipeline.accuracy import Prediction, gold_as_prediction, score_thread, summarise
 from pipeline.gold import parse_gold
 
 from conftest import FIXTURES
@@ -23,26 +23,18 @@ def thread():
 
 
 def answers_like(thread, spans=None):
-    """answers rows exactly as the gold has them, with some body spans replaced."""
-    rows = []
-    for seg in thread.segments:
-        title_start, title_end = seg.title_span or (seg.body_span[0], seg.body_span[0])
-        start, end = (spans or {}).get(seg.position, seg.body_span)
-        rows.append({"thread_id": thread.thread_id, "position": seg.position, "title": seg.title or "",
-                     "title_start": title_start, "title_end": title_end, "char_start": start, "char_end": end})
-    return pd.DataFrame(rows)
+    """answers rows exactly as the gold has them (gold_as_prediction), with some body spans replaced."""
+    answers = gold_as_prediction(thread).answers
+    for position, (start, end) in (spans or {}).items():
+        answers.loc[answers["position"] == position, ["char_start", "char_end"]] = [start, end]
+    return answers
 
 
 def claims_like(thread, change=lambda claim, row: row):
-    rows = []
-    for claim in thread.claims:
-        for claim_type in claim.types:
-            low, high = claim.months if claim_type == "duration" and claim.months else (None, None)
-            rows.append(change(claim, {"claim_type": claim_type, "text": claim.text, "char_start": claim.start,
-                                       "char_end": claim.end, "negated": claim_type in claim.negated,
-                                       "hedged": claim_type in claim.hedged, "duration_min_months": low,
-                                       "duration_max_months": high}))
-    return pd.DataFrame([r for r in rows if r])
+    """claims rows exactly as the gold has them, each passed through `change` with its gold claim."""
+    by_start = {claim.start: claim for claim in thread.claims}
+    rows = [change(by_start[row["char_start"]], row) for row in gold_as_prediction(thread).claims.to_dict("records")]
+    return pd.DataFrame(rows)
 
 
 def test_a_perfect_prediction_scores_one_everywhere(thread):
