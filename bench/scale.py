@@ -111,7 +111,7 @@ def main() -> None:
         models = args.models
         if models is None or registry.current_version(models) is None:
             models = tmp / "models"
-            stages.run_train(config.RAW_DIR, config.LABELS_FILE, models, tmp / "train", frozen_path=config.FROZEN_EVAL_FILE)
+            stages.run_train(config.RAW_DIR, config.LABELS_FILE, models, tmp / "train")
         corpus = tmp / "speed.jsonl"
         threads, words = write_corpus(corpus, args.threads)
         print(f"\ncorpus: {threads:,} threads, {words:,} words (JSON Lines)\n")

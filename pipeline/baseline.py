@@ -95,3 +95,25 @@ def run(thread_id: str, text: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(answers, claims) of one thread, as frames."""
     answers = segment(thread_id, text)
     return pd.DataFrame(answers), pd.DataFrame(extract(answers, text))
+
+
+# The keyword stance script: the yardstick of stance figures. It does not read the question.
+STANCE_AGAINST = re.compile(r"\b(?:no|not|never|cannot|temporar\w*|wears? off|wore off|wearing off|returns?|"
+                            r"back to normal|recover\w*|regain\w*|reversible)\b|n't\b", re.IGNORECASE)
+STANCE_FAVOR = re.compile(r"\b(?:yes|permanent\w*|atroph\w*|weaker|shrink\w*|smaller|less|longer|cumulative|"
+                          r"build up)\b", re.IGNORECASE)
+
+
+def keyword_stance(text: str) -> str:
+    """'against' for a negation or a word of wearing off, else 'favor' for a word of lasting, else 'neutral'."""
+    if STANCE_AGAINST.search(text):
+        return "against"
+    return "favor" if STANCE_FAVOR.search(text) else "neutral"
+
+
+def keyword_answer_stance(claim_labels: list[str]) -> str:
+    """The most frequent keyword label of an answer's claims; neutral for none or a tie."""
+    counts = pd.Series(claim_labels).value_counts()
+    if counts.empty or (len(counts) > 1 and counts.iloc[0] == counts.iloc[1]):
+        return "neutral"
+    return str(counts.index[0])

@@ -35,6 +35,9 @@ def _add_common(parser: argparse.ArgumentParser, with_input: bool = True) -> Non
     if with_input:
         parser.add_argument("--input", type=Path, default=config.RAW_DIR,
                             help="a thread file or a folder of them (default: %(default)s)")
+        parser.add_argument("--propositions", type=Path,
+                            help="CSV of thread_id, proposition[, question_kind]: the proposition each thread's "
+                                 "answers take a stance on, given by hand instead of read from its question")
     parser.add_argument("--out", type=Path, default=config.PROCESSED_DIR,
                         help="folder for the output tables (default: %(default)s)")
     parser.add_argument("--force", action="store_true", help="re-run even if nothing changed")
@@ -47,11 +50,18 @@ def _add_models(parser: argparse.ArgumentParser) -> None:
                         help="folder of the model versions and their cards (default: %(default)s)")
 
 
+def _add_gold(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gold", type=Path, default=config.GOLD_DIR,
+                        help="the annotated corpus's gold files: the dev part trains, the test part is the frozen "
+                             "evaluation set (default: %(default)s)")
+    parser.add_argument("--gold-threads", type=Path, default=config.CORPUS_DIR,
+                        help="the thread texts the gold files annotate (default: %(default)s)")
+
+
 def _add_labels(parser: argparse.ArgumentParser, train_input: bool = False) -> None:
     parser.add_argument("--labels", type=Path, default=config.LABELS_FILE,
                         help="hand stance labels (default: %(default)s)")
-    parser.add_argument("--frozen", type=Path, default=config.FROZEN_EVAL_FILE,
-                        help="frozen evaluation set, created on first training (default: %(default)s)")
+    _add_gold(parser)
     if train_input:
         parser.add_argument("--train-input", type=Path, default=config.RAW_DIR,
                             help="thread files the labels refer to (default: %(default)s)")
@@ -110,9 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="a model's report on the frozen set -> metrics.json, metrics.txt, PNGs")
     evaluate.add_argument("--out", type=Path, default=config.PROCESSED_DIR, help="folder for the report")
     evaluate.add_argument("--model", help="a version (default: the current one)")
-    evaluate.add_argument("--eval-labels", type=Path, help="another labelled set instead of the frozen one")
     _add_models(evaluate)
-    _add_labels(evaluate, train_input=True)
+    _add_gold(evaluate)
     _add_trust(evaluate)
 
     report = commands.add_parser("report", help="an HTML report with figures of a run -> OUT/report/")
@@ -127,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("second")
     compare.add_argument("--out", type=Path, help="also write changed_predictions.csv here")
     _add_models(compare)
-    _add_labels(compare, train_input=True)
+    _add_gold(compare)
     use = models.add_parser("use", help="make a version current")
     use.add_argument("version")
     _add_models(use)
@@ -158,10 +167,18 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
 
 
+def _corpus(args):
+    from pipeline.stages import GoldCorpus
+
+    return GoldCorpus(args.gold, args.gold_threads)
+
+
 def _dispatch(args) -> int:
     from pipeline import registry, stages
 
-    settings = replace(DEFAULT_SETTINGS, spacy_model=getattr(args, "spacy_model", DEFAULT_SETTINGS.spacy_model))
+    propositions = getattr(args, "propositions", None)
+    settings = replace(DEFAULT_SETTINGS, spacy_model=getattr(args, "spacy_model", DEFAULT_SETTINGS.spacy_model),
+                       propositions_file=str(propositions) if propositions else "")
     if args.command == "label":
         if args.action == "export":
             stages.label_export(args.out, args.models, args.labels, args.n, args.by, args.answers, args.file)
@@ -175,8 +192,7 @@ def _dispatch(args) -> int:
         print(f"report: {paths[0]} and {len(paths) - 1} figures", file=sys.stderr)
         return EXIT_OK
     if args.command == "evaluate":
-        stages.run_evaluate(args.train_input, args.labels, args.models, args.out, settings, args.model,
-                            args.eval_labels, args.frozen, args.trust)
+        stages.run_evaluate(args.models, args.out, settings, args.model, _corpus(args), args.trust)
         return EXIT_OK
     if args.command == "models":
         if args.action == "list":
@@ -186,8 +202,8 @@ def _dispatch(args) -> int:
             registry.set_current(args.models, args.version)
             print(f"{args.version} is now current")
         else:
-            table, changed = stages.compare_models(args.train_input, args.labels, args.models, args.first,
-                                                   args.second, settings, args.frozen, args.out)
+            table, changed = stages.compare_models(args.models, args.first, args.second, settings, _corpus(args),
+                                                   args.out)
             print(table.to_string())
             print(f"\n{len(changed)} claims of the frozen set change their predicted stance"
                   + (":" if len(changed) else "."))
@@ -201,11 +217,11 @@ def _dispatch(args) -> int:
     if args.command == "extract":
         stages.run_extract(args.input, args.out, settings, args.force)
     if args.command == "train":
-        stages.run_train(args.input, args.labels, args.models, args.out, settings, args.force, args.promote, args.frozen)
+        stages.run_train(args.input, args.labels, args.models, args.out, settings, args.force, args.promote, _corpus(args))
     if args.command == "classify":
         stages.run_classify(args.out, args.models, settings, args.force, args.trust, args.model)
     if args.command == "run":
-        stages.ensure_model(args.train_input, args.labels, args.models, args.out, settings, args.frozen)
+        stages.ensure_model(args.train_input, args.labels, args.models, args.out, settings, _corpus(args))
         skipped += stages.run_pipeline(args.input, args.out, args.models, settings, args.force, args.jobs,
                                        args.backend, args.scheduler).errors
     if skipped:

@@ -15,7 +15,6 @@ RAW_DIR = DATA_DIR / "raw"
 PROCESSED_DIR = DATA_DIR / "processed"
 MODELS_DIR = PROJECT_ROOT / "models"
 LABELS_FILE = RAW_DIR / "labels" / "stance_labels.csv"
-FROZEN_EVAL_FILE = RAW_DIR / "labels" / "frozen_eval.csv"
 CORPUS_DIR = RAW_DIR / "corpus"  # real threads (rewritten pages), annotated in GOLD_DIR
 GOLD_DIR = RAW_DIR / "labels" / "gold"  # one hand-annotated JSON file per corpus thread
 CORPUS_SPLIT_FILE = RAW_DIR / "labels" / "corpus_split.csv"  # thread_id -> dev / test, drawn once
@@ -28,6 +27,7 @@ CONTEXT_TERMS_FILE = RESOURCES_DIR / "context_terms.json"
 DURATION_LEXICON_FILE = RESOURCES_DIR / "duration_lexicon.json"
 SEGMENT_LEXICON_FILE = RESOURCES_DIR / "segment_lexicon.json"
 LABELING_LEXICON_FILE = RESOURCES_DIR / "labeling_lexicon.json"
+QUESTION_LEXICON_FILE = RESOURCES_DIR / "question_lexicon.json"
 
 MODEL_NAME = "stance"  # models/stance.joblib beside models/stance.card.json
 
@@ -54,10 +54,13 @@ class Settings:
     random_state: int = 0
     weak_label_weight: float = 0.1  # times the weak vote's confidence; see bench/stance_experiments.py
     min_labels_to_calibrate: int = 15  # hand labels per class before probabilities get sigmoid calibration
+    stance_design: str = "paired"  # "paired" reads each claim against its question; "blind" does not
+    stance_c: float = 1.0  # inverse regularisation of the stance logistic regression (chosen by dev CV)
     title_weight: float = 2.0  # weight of title claims in answer-level stance
     score_decimals: int = 4
     max_thread_bytes: int = 10 * 2**20  # a single-thread file or one JSONL line; larger is an error
     max_line_chars: int = 100_000  # a longer line is a dump, not a page
+    propositions_file: str = ""  # CSV of thread_id, proposition[, question_kind] given by hand (docs in README)
 
     def as_dict(self) -> dict:
         return asdict(self)

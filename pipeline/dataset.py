@@ -11,36 +11,61 @@ import pandas as pd
 
 from pipeline.config import DEFAULT_SETTINGS, Settings
 from pipeline.labeling import STANCES
+from pipeline import extract
 from pipeline.nlp import CLAIM_TYPES
+from pipeline.question import YES_NO
+from pipeline.segment import QUESTION_COLUMNS
 from pipeline.stance import answer_stance, predict
 
 SUMMARY_COLUMNS = (
-    ["thread_id", "question", "question_found", "answers"] + [f"answers_{s}" for s in STANCES]
+    ["thread_id", "question", "question_found", "proposition", "question_kind", "proposition_polarity",
+     "question_source", "answers"] + [f"answers_{s}" for s in STANCES]
     + ["claims"] + [f"claims_{t}" for t in CLAIM_TYPES]
     + ["durations_stated", "duration_min_months", "duration_max_months", "duration_open_ended"]
 )
+
+
+def with_question(claims: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
+    """`claims` with their thread's question reading (QUESTION_COLUMNS), which the stance model pairs them with."""
+    reading = (answers[answers["role"] == "question"].drop_duplicates("thread_id")
+               .set_index("thread_id")[QUESTION_COLUMNS])
+    joined = reading.reindex(claims["thread_id"]).fillna("")
+    return claims.drop(columns=[c for c in QUESTION_COLUMNS if c in claims]).assign(
+        **{c: joined[c].astype(str).to_numpy() for c in QUESTION_COLUMNS})
+
+
+def asks_yes_no(frame: pd.DataFrame, answers: pd.DataFrame) -> pd.Series:
+    """Per row of `frame` (by thread_id), whether its thread asks a yes/no question: only those take a stance."""
+    kinds = answers[answers["role"] == "question"].drop_duplicates("thread_id").set_index("thread_id")["question_kind"]
+    return frame["thread_id"].map(kinds).eq(YES_NO)
 
 
 def classify(model, answers: pd.DataFrame, claims: pd.DataFrame,
              settings: Settings = DEFAULT_SETTINGS) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Copies of `answers` and `claims` with stance and stance_score filled in.
 
-    Claims take the most probable class. Answers combine their title and claims
-    (see stance.answer_stance); an answer with no claim is neutral with no score,
-    and the question row (position 0) takes no stance.
+    Claims take the most probable class, read against their thread's
+    proposition. Answers combine their title and claims (see
+    stance.answer_stance); an answer with no claim is neutral with no score,
+    and the question row (position 0) takes no stance. In a thread whose
+    question is open ("How long does it last?") or missing, nothing takes a
+    stance: there is no proposition to be for or against.
     """
-    claims, answers = claims.copy(), answers.copy()
-    probabilities, classes = predict(model, claims)
-    if len(claims):
-        claims["stance"] = np.asarray(classes, dtype=object)[probabilities.argmax(axis=1)]
-        claims["stance_score"] = probabilities.max(axis=1).round(settings.score_decimals)
-    by_answer = answer_stance(claims, probabilities, classes,
+    answers = answers.copy()
+    claims = with_question(claims, answers)
+    stanced = asks_yes_no(claims, answers).to_numpy()
+    probabilities, classes = predict(model, claims[stanced])
+    claims["stance"], claims["stance_score"] = None, np.nan
+    if stanced.any():
+        claims.loc[stanced, "stance"] = np.asarray(classes, dtype=object)[probabilities.argmax(axis=1)]
+        claims.loc[stanced, "stance_score"] = probabilities.max(axis=1).round(settings.score_decimals)
+    by_answer = answer_stance(claims[stanced].reset_index(drop=True), probabilities, classes,
                               answers[["answer_id", "title_start", "title_end"]], settings).set_index("answer_id")
-    is_answer = answers["role"].eq("answer")
+    is_answer = answers["role"].eq("answer") & asks_yes_no(answers, answers)
     answers["stance"] = answers["answer_id"].map(by_answer["stance"]).astype(object).where(is_answer)
     answers.loc[is_answer & answers["stance"].isna(), "stance"] = "neutral"
     answers["stance_score"] = answers["answer_id"].map(by_answer["stance_score"]).where(is_answer).astype("float64")
-    return answers, claims
+    return answers, claims[extract.CLAIM_COLUMNS]
 
 
 def summarise(answers: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
@@ -67,6 +92,7 @@ def summarise(answers: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
         "thread_id": order,
         "question": questions.reindex(order).fillna("").to_numpy(),
         "question_found": found.reindex(order, fill_value=False).astype(bool).to_numpy(),
+        **{c: question_rows[c].reindex(order).fillna("").to_numpy() for c in QUESTION_COLUMNS},
         "answers": replies.groupby("thread_id").size().reindex(order, fill_value=0).to_numpy(),
         **{f"answers_{s}": answer_counts[s].to_numpy() for s in STANCES},
         "claims": claims.groupby("thread_id").size().reindex(order, fill_value=0).to_numpy(),

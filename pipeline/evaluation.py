@@ -1,14 +1,14 @@
-"""The frozen evaluation set, and evaluating, comparing and reporting models on it.
+"""Evaluating, comparing and reporting stance models on the frozen set.
 
-The frozen set is a snapshot of hand labels for whole answers, taken once
-(``data/raw/labels/frozen_eval.csv``) and never changed by ``label import``.
-Its answers are held out of training, so every model version is scored on
-the same unseen claims and versions can be compared.
+The frozen set is the annotated corpus's test part (data/raw/labels/gold,
+split in corpus_split.csv): real threads no model trains on. Every figure is
+shown beside a majority baseline and the keyword script run on the same rows,
+with 95% intervals from resampling whole threads, so a version is promoted for
+a difference larger than noise, not for one flipped claim.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -16,50 +16,16 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import DEFAULT_SETTINGS, Settings
-from pipeline.files import InputError, atomic_write_bytes, write_csv
+from pipeline.files import atomic_write_bytes
 from pipeline.labeling import STANCES
-from pipeline.stance import LABEL_COLUMNS, aligned_proba, attach_labels, read_labels, score_predictions
+from pipeline.stance import aligned_proba
 
-FROZEN_SHARE = 4  # about one labelled answer in four is frozen
+def confusion(y_true, y_pred) -> dict:
+    """Rows: hand label; columns: predicted (a missing stance is counted in no column)."""
+    from sklearn.metrics import confusion_matrix
 
-
-def freeze_eval_set(labels: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """Snapshot the labels of about a quarter of the labelled answers, chosen by a hash of their id."""
-    answers = sorted(set(labels["answer_id"]))
-    if len(answers) < 2:
-        raise InputError(path, "need labels for at least two answers to hold one out for evaluation")
-    digest = {a: int(hashlib.sha1(a.encode()).hexdigest(), 16) for a in answers}
-    chosen = {a for a in answers if digest[a] % FROZEN_SHARE == 0} or {min(answers, key=digest.get)}
-    if chosen == set(answers):
-        chosen.discard(max(answers, key=digest.get))
-    frozen = labels[labels["answer_id"].isin(chosen)]
-    write_csv(frozen, path, LABEL_COLUMNS)
-    return frozen.reset_index(drop=True)
-
-
-def load_or_freeze(labels: pd.DataFrame, path: Path) -> pd.DataFrame:
-    return read_labels(path) if Path(path).exists() else freeze_eval_set(labels, path)
-
-
-def frozen_answers(frozen: pd.DataFrame) -> set[str]:
-    return set(frozen["answer_id"])
-
-
-def evaluation_rows(claims: pd.DataFrame, labels: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
-    """Claims that carry a hand label in `labels`, their labels, and the answer-level labels."""
-    gold = attach_labels(claims, labels)
-    keep = gold.ne("").to_numpy()
-    answer_labels = labels[labels["level"] == "answer"].set_index("answer_id")["label"]
-    return claims[keep].reset_index(drop=True), gold[keep].reset_index(drop=True), answer_labels
-
-
-def evaluate(model, rows: pd.DataFrame, gold: pd.Series, answer_labels: pd.Series, title_spans: pd.DataFrame,
-             settings: Settings = DEFAULT_SETTINGS) -> tuple[dict, np.ndarray]:
-    """Scores of `model` on labelled claims, and its probabilities (columns in STANCES order)."""
-    if rows.empty:
-        raise InputError("evaluation set", "no labelled claims to evaluate on")
-    probabilities = aligned_proba(model, rows)
-    return score_predictions(rows, gold, probabilities, answer_labels, title_spans, settings), probabilities
+    return {"labels": list(STANCES),
+            "matrix": confusion_matrix(list(y_true), list(y_pred), labels=list(STANCES)).tolist()}
 
 
 def headline(metrics: dict) -> float:
@@ -72,14 +38,21 @@ def readable_table(metrics: dict, title: str) -> str:
     for level in ("claims", "answers"):
         if level not in metrics:
             continue
-        m, base = metrics[level], metrics[f"{level}_majority_baseline"]
-        lines.append(f"{level} (n={m['n']}): macro-F1 {m['macro_f1']:.3f}  F_avg {m['f_avg']:.3f}  "
-                     f"accuracy {m['accuracy']:.3f}   majority baseline: macro-F1 {base['macro_f1']:.3f}  "
-                     f"F_avg {base['f_avg']:.3f}  accuracy {base['accuracy']:.3f}")
+        m = metrics[level]
+        line = (f"{level} (n={m['n']}): macro-F1 {m['macro_f1']:.3f}  F_avg {m['f_avg']:.3f}  "
+                f"accuracy {m['accuracy']:.3f}")
+        base = metrics.get(f"{level}_majority_baseline")
+        if base:
+            line += (f"   majority baseline: macro-F1 {base['macro_f1']:.3f}  F_avg {base['f_avg']:.3f}  "
+                     f"accuracy {base['accuracy']:.3f}")
+        lines.append(line)
         lines.append(f"  {'class':<8} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8}")
         for label, row in m["per_class"].items():
             lines.append(f"  {label:<8} {row['precision']:>9.3f} {row['recall']:>7.3f} {row['f1']:>6.3f} {row['support']:>8d}")
-        matrix = m["confusion_matrix"]
+        matrix = m.get("confusion_matrix")
+        if matrix is None:
+            lines.append("")
+            continue
         lines.append("  confusion (rows true, columns predicted): " + "  ".join(matrix["labels"]))
         for label, counts in zip(matrix["labels"], matrix["matrix"]):
             lines.append(f"    {label:<8} " + " ".join(f"{c:>7d}" for c in counts))
@@ -90,12 +63,12 @@ def readable_table(metrics: dict, title: str) -> str:
     return "\n".join(lines)
 
 
-def write_report(metrics: dict, out: Path, title: str) -> list[Path]:
-    """metrics.json, metrics.txt, confusion_matrix.png and reliability.png in `out`."""
+def write_report(metrics: dict, out: Path, title: str, comparison: str = "") -> list[Path]:
+    """metrics.json, metrics.txt (with `comparison`, the systems side by side), confusion and reliability PNGs."""
     out = Path(out)
     paths = [out / "metrics.json", out / "metrics.txt", out / "confusion_matrix.png", out / "reliability.png"]
     atomic_write_bytes(paths[0], (json.dumps(metrics, indent=2, sort_keys=True) + "\n").encode())
-    atomic_write_bytes(paths[1], readable_table(metrics, title).encode())
+    atomic_write_bytes(paths[1], (readable_table(metrics, title) + ("\n" + comparison + "\n" if comparison else "")).encode())
     atomic_write_bytes(paths[2], _confusion_png(metrics["claims"]["confusion_matrix"], title))
     atomic_write_bytes(paths[3], _reliability_png(metrics["claims"]["calibration"], title))
     return paths
@@ -159,3 +132,158 @@ def changed_predictions(rows: pd.DataFrame, gold: pd.Series, proba_a: np.ndarray
     changed = a != b
     return pd.DataFrame({"claim_id": rows["claim_id"][changed].to_numpy(), "text": rows["text"][changed].to_numpy(),
                          "hand_label": gold[changed].to_numpy(), "before": a[changed], "after": b[changed]})
+
+
+# --- The frozen set: the annotated corpus's test part -------------------------------------------------------------
+
+N_BOOTSTRAP = 1000
+NO_STANCE = ""  # what a system predicts where it takes no stance (an open or unread question): always wrong
+
+
+def stance_scores(y_true, y_pred) -> dict:
+    """Per-class precision/recall/F1 over the three stances, macro-F1 over them, SemEval's F_avg, accuracy."""
+    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+
+    y_true, y_pred = list(y_true), list(y_pred)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=list(STANCES), zero_division=0)
+    per_class = {label: {"precision": round(float(p), 4), "recall": round(float(r), 4), "f1": round(float(f), 4),
+                         "support": int(s)} for label, p, r, f, s in zip(STANCES, precision, recall, f1, support)}
+    return {"per_class": per_class, "macro_f1": round(float(np.mean(f1)), 4),
+            "f_avg": round(float((per_class["favor"]["f1"] + per_class["against"]["f1"]) / 2), 4),
+            "accuracy": round(float(accuracy_score(y_true, y_pred)), 4) if y_true else 0.0, "n": len(y_true)}
+
+
+def _thread_confusions(y_true, y_pred, threads) -> tuple[np.ndarray, np.ndarray]:
+    """Per thread, a confusion count matrix over the stances plus 'no stance' (last row and column)."""
+    codes = {label: k for k, label in enumerate(STANCES)}
+    true = np.array([codes.get(v, len(STANCES)) for v in y_true], dtype=int)
+    pred = np.array([codes.get(v, len(STANCES)) for v in y_pred], dtype=int)
+    ids, thread_index = np.unique(np.asarray(threads), return_inverse=True)
+    size = len(STANCES) + 1
+    counts = np.zeros((len(ids), size * size))
+    np.add.at(counts, (thread_index, true * size + pred), 1)
+    return ids, counts
+
+
+def _figures(confusions: np.ndarray) -> np.ndarray:
+    """Macro-F1, F_avg and accuracy of each row of flattened confusion matrices (vectorised over resamples)."""
+    size = len(STANCES) + 1
+    matrix = confusions.reshape(-1, size, size)[:, :len(STANCES)]  # rows: hand labels (always a stance)
+    hit = np.stack([matrix[:, k, k] for k in range(len(STANCES))], axis=1)
+    predicted = confusions.reshape(-1, size, size).sum(axis=1)[:, :len(STANCES)]
+    actual = matrix.sum(axis=2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f1 = np.where(predicted + actual > 0, 2 * hit / (predicted + actual), 0.0)
+        accuracy = np.where(actual.sum(axis=1) > 0, hit.sum(axis=1) / actual.sum(axis=1), 0.0)
+    favor, against = STANCES.index("favor"), STANCES.index("against")
+    return np.stack([f1.mean(axis=1), (f1[:, favor] + f1[:, against]) / 2, accuracy], axis=1)
+
+
+def _resamples(n_threads: int, n: int, seed: int) -> np.ndarray:
+    """How often each thread is drawn in each of `n` resamples of the threads with replacement."""
+    rng = np.random.default_rng(seed)
+    return rng.multinomial(n_threads, np.full(n_threads, 1 / n_threads), size=n)
+
+
+def thread_bootstrap(y_true, y_pred, threads, n: int = N_BOOTSTRAP, seed: int = 0) -> np.ndarray:
+    """Macro-F1, F_avg and accuracy on `n` resamples of whole threads (rows of one thread are not independent)."""
+    ids, counts = _thread_confusions(y_true, y_pred, threads)
+    return _figures(_resamples(len(ids), n, seed) @ counts)
+
+
+def with_intervals(y_true, y_pred, threads, seed: int = 0) -> dict:
+    """stance_scores plus a 95% thread-bootstrap interval for macro-F1, F_avg and accuracy."""
+    scores = stance_scores(y_true, y_pred)
+    if len(set(threads)) > 1:
+        low, high = np.percentile(thread_bootstrap(y_true, y_pred, threads, seed=seed), [2.5, 97.5], axis=0)
+        for k, name in enumerate(("macro_f1", "f_avg", "accuracy")):
+            scores[f"{name}_interval"] = [round(float(low[k]), 4), round(float(high[k]), 4)]
+    return scores
+
+
+def paired_difference(y_true, pred_new, pred_old, threads, seed: int = 0) -> dict:
+    """Claim macro-F1 of new minus old, with a 95% interval from the same thread resamples for both."""
+    ids, new = _thread_confusions(y_true, pred_new, threads)
+    _, old = _thread_confusions(y_true, pred_old, threads)
+    draws = _resamples(len(ids), N_BOOTSTRAP, seed)
+    diffs = _figures(draws @ new)[:, 0] - _figures(draws @ old)[:, 0]
+    point = _figures(new.sum(axis=0, keepdims=True))[0, 0] - _figures(old.sum(axis=0, keepdims=True))[0, 0]
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return {"difference": round(float(point), 4), "interval": [round(float(low), 4), round(float(high), 4)]}
+
+
+def model_predictions(model, claims: pd.DataFrame, answers: pd.DataFrame,
+                      settings: Settings = DEFAULT_SETTINGS) -> dict:
+    """A model's claim and answer stances on stance_corpus rows, as the classify stage makes them.
+
+    Rows whose question the pipeline did not read as yes/no get no stance.
+    """
+    from pipeline.stance import answer_probabilities
+
+    asks = claims["question_kind"].eq("yes/no").to_numpy()
+    probabilities = np.zeros((len(claims), len(STANCES)))
+    if asks.any():
+        probabilities[asks] = aligned_proba(model, claims[asks])
+    claim_pred = np.where(asks, np.asarray(STANCES, dtype=object)[probabilities.argmax(axis=1)], NO_STANCE)
+    in_answer = (asks & claims["answer_id"].isin(answers["answer_id"]).to_numpy())
+    means = answer_probabilities(claims[in_answer].reset_index(drop=True), probabilities[in_answer], STANCES,
+                                 answers[["answer_id", "title_start", "title_end"]], settings)
+    answer_pred = answers["answer_id"].map(means.idxmax(axis=1) if len(means) else {}).fillna("neutral")
+    answer_pred = np.where(answers["question_kind"].eq("yes/no"), answer_pred, NO_STANCE)
+    return {"claims": claim_pred, "answers": answer_pred, "probabilities": probabilities, "scored": asks}
+
+
+def keyword_predictions(claims: pd.DataFrame, answers: pd.DataFrame) -> dict:
+    """The keyword script's stances (pipeline.baseline): it reads neither the question nor a model."""
+    from pipeline.baseline import keyword_answer_stance, keyword_stance
+
+    claim_pred = claims["text"].map(keyword_stance)
+    by_answer = claim_pred.groupby(claims["answer_id"]).agg(list)
+    answer_pred = answers["answer_id"].map(lambda a: keyword_answer_stance(by_answer.get(a, [])))
+    return {"claims": claim_pred.to_numpy(dtype=object), "answers": answer_pred.to_numpy(dtype=object)}
+
+
+def majority_predictions(claims: pd.DataFrame, answers: pd.DataFrame, claim_label: str, answer_label: str) -> dict:
+    """Always the most frequent training label."""
+    return {"claims": np.full(len(claims), claim_label, dtype=object),
+            "answers": np.full(len(answers), answer_label, dtype=object)}
+
+
+def frozen_report(systems: dict[str, dict], claims: pd.DataFrame, answers: pd.DataFrame, seed: int = 0) -> dict:
+    """Every system on the same frozen rows: claims and answers with thread-bootstrap intervals, calibration."""
+    report = {}
+    for name, predicted in systems.items():
+        entry = {"claims": with_intervals(claims["label"], predicted["claims"], claims["thread_id"], seed),
+                 "answers": with_intervals(answers["label"], predicted["answers"], answers["thread_id"], seed)}
+        if "probabilities" in predicted and predicted["scored"].any():
+            from pipeline.stance import reliability
+
+            scored = predicted["scored"]
+            entry["claims"]["calibration"] = reliability(claims["label"].to_numpy()[scored],
+                                                         predicted["probabilities"][scored])
+        report[name] = entry
+    return report
+
+
+def frozen_table(report: dict, questions: dict | None = None) -> str:
+    """The frozen report as text: one line per system and level, with 95% intervals."""
+    def cell(m: dict, key: str) -> str:
+        low, high = m.get(f"{key}_interval", [m[key], m[key]])
+        return f"{m[key]:.3f} [{low:.3f}, {high:.3f}]"
+
+    lines = [f"{'system':<34} {'level':<8} {'n':>4}  {'macro-F1 [95% CI]':<22} {'F_avg [95% CI]':<22} "
+             f"{'accuracy [95% CI]':<22} ECE    Brier"]
+    for name, entry in report.items():
+        for level in ("claims", "answers"):
+            m = entry[level]
+            cal = m.get("calibration")
+            tail = f"{cal['ece']:.3f}  {cal['brier']:.3f}" if cal else ""
+            lines.append(f"{name:<34} {level:<8} {m['n']:>4}  {cell(m, 'macro_f1'):<22} {cell(m, 'f_avg'):<22} "
+                         f"{cell(m, 'accuracy'):<22} {tail}")
+    if questions:
+        lines.append(f"question reading: {questions['threads']} threads; open questions recognised "
+                     f"{questions['open_recognised']} of {questions['open_questions']}; yes/no recognised "
+                     f"{questions['yes_no_recognised']}; kind right {questions['kind_right']}; "
+                     f"no question read {questions['no_question_read']}")
+    return "\n".join(lines)

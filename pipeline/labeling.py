@@ -102,6 +102,26 @@ def apply_labeling_functions(claims: pd.DataFrame, lfs=LABELING_FUNCTIONS) -> pd
     return pd.DataFrame({lf.__name__: [lf(r) for r in records] for lf in lfs}, index=claims.index)
 
 
+def toward_proposition(matrix: pd.DataFrame, polarity: pd.Series) -> pd.DataFrame:
+    """The votes turned toward each row's thread proposition.
+
+    The functions vote on one axis: FAVOR means the effect lasts or builds up,
+    AGAINST that it wears off. That is the stance toward a proposition whose
+    yes means lasting (polarity "lasting"); toward one whose yes means passing
+    ("Will my muscles recover?") the two swap; toward any other proposition
+    the functions have no opinion, except that a neutral vote stays neutral.
+    """
+    swap = {FAVOR: AGAINST, AGAINST: FAVOR}
+    passing = polarity.eq("passing").to_numpy()
+    lasting = polarity.eq("lasting").to_numpy()
+    turned = matrix.copy()
+    for column in turned.columns:
+        votes = turned[column]
+        elsewhere = votes.where(votes.eq(NEUTRAL), ABSTAIN)  # "no evidence", "attributed": neutral whatever is asked
+        turned[column] = np.where(passing, votes.map(lambda v: swap.get(v, v)), np.where(lasting, votes, elsewhere))
+    return turned
+
+
 def analyse(matrix: pd.DataFrame, gold: pd.Series, ids: pd.Series) -> pd.DataFrame:
     """Per function: coverage, overlaps, conflicts, and accuracy against `gold` with the wrong ids.
 

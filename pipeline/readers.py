@@ -22,12 +22,13 @@ import csv
 import io
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, Mapping
 
 from pipeline.config import DEFAULT_SETTINGS, Settings
 from pipeline.files import InputError
+from pipeline.question import QUESTION_KINDS
 from pipeline.segment import Segment
 
 TEXT_SUFFIXES = (".txt",)
@@ -54,6 +55,8 @@ class ThreadSource:
     text: str
     segments: tuple[Segment, ...] | None = None
     title_hints: Mapping[int, int] = field(default_factory=dict)  # offset of a heading line -> level (1-6)
+    proposition: str = ""  # given by hand (input column or --propositions table): replaces the one read
+    question_kind: str = ""
 
 
 def discover_threads(input_path: Path | str) -> list[Path]:
@@ -190,6 +193,48 @@ def structured_thread(thread_id: str, source: str, line: int | None, question_ti
     return ThreadSource(thread_id, source, line, "".join(parts), tuple(segments))
 
 
+OVERRIDE_FIELDS = ("proposition", "question_kind")
+
+
+def with_question(thread: ThreadSource, given: Mapping[str, object], path: Path | str,
+                  line: int | None = None) -> ThreadSource:
+    """The thread with a proposition (and question kind) given by hand, checked."""
+    if not given:
+        return thread
+    for name, value in given.items():
+        if not isinstance(value, str):
+            raise InputError(path, f"field {name!r} should be str, got {type(value).__name__}", line=line)
+    kind = str(given.get("question_kind", "")).strip()
+    if kind and kind not in QUESTION_KINDS:
+        raise InputError(path, f"thread {thread.thread_id!r}: question_kind must be one of {QUESTION_KINDS}, "
+                               f"got {kind!r}", line=line)
+    return replace(thread, proposition=str(given.get("proposition", "")).strip(), question_kind=kind)
+
+
+def read_propositions(path: Path | str) -> dict[str, dict[str, str]]:
+    """The propositions table: thread_id, proposition[, question_kind]; one row per thread."""
+    path = Path(path)
+    try:
+        text = decode(path.read_bytes(), path)
+    except OSError as err:
+        raise InputError(path, f"cannot be read ({err.strerror or err})") from err
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if not {"thread_id", "proposition"} <= set(reader.fieldnames or []):
+        raise InputError(path, "needs the columns thread_id and proposition (and optionally question_kind)", line=1)
+    table: dict[str, dict[str, str]] = {}
+    for line, row in enumerate(reader, 2):
+        thread_id = (row["thread_id"] or "").strip()
+        if not thread_id or thread_id in table:
+            raise InputError(path, "empty thread_id" if not thread_id else f"thread {thread_id!r} given twice",
+                             line=line)
+        given = {k: (row.get(k) or "").strip() for k in OVERRIDE_FIELDS if (row.get(k) or "").strip()}
+        if given.get("question_kind", "") not in ("",) + QUESTION_KINDS:
+            raise InputError(path, f"question_kind must be one of {QUESTION_KINDS}, got {given['question_kind']!r}",
+                             line=line)
+        table[thread_id] = given
+    return table
+
+
 def _checked(thread: ThreadSource, settings: Settings) -> ThreadSource:
     if len(thread.text) > settings.max_thread_bytes:
         raise InputError(thread.source, f"thread {thread.thread_id!r} has {len(thread.text):,} characters; "
@@ -244,9 +289,10 @@ def read_jsonl(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Iterator[Th
                 thread_id = _field(record, "id", path, number)
                 if not thread_id.strip():
                     raise InputError(path, "empty 'id'", line=number)
-                yield _checked(structured_thread(thread_id, str(path), number,
-                                                 _field(record, "question_title", path, number),
-                                                 _field(record, "question_body", path, number), pairs), settings)
+                thread = structured_thread(thread_id, str(path), number, _field(record, "question_title", path, number),
+                                           _field(record, "question_body", path, number), pairs)
+                given = {name: record[name] for name in OVERRIDE_FIELDS if record.get(name) is not None}
+                yield _checked(with_question(thread, given, path, number), settings)
             except json.JSONDecodeError as err:
                 yield InputError(path, f"not JSON ({err.msg} at column {err.colno})", line=number)
             except RecursionError:
@@ -301,7 +347,8 @@ def read_csv_threads(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Itera
                 yield InputError(path, "empty thread_id", line=line)
                 continue
             question = (row["question_title"] or "", row["question_body"] or "")
-            thread = threads.setdefault(thread_id, {"line": line, "question": question, "answers": [], "bad": None})
+            thread = threads.setdefault(thread_id, {"line": line, "question": question, "answers": [], "bad": None,
+                                                    "given": {k: row[k] for k in OVERRIDE_FIELDS if row.get(k)}})
             if question != thread["question"] and thread["bad"] is None:
                 thread["bad"] = InputError(path, f"thread {thread_id!r}: question fields differ from its first row "
                                                  f"(line {thread['line']})", line=line)
@@ -319,8 +366,8 @@ def read_csv_threads(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Itera
             yield InputError(path, f"thread {thread_id!r} has no answers", line=thread["line"])
         else:
             try:
-                yield _checked(structured_thread(thread_id, str(path), thread["line"], *thread["question"],
-                                                 thread["answers"]), settings)
+                read = structured_thread(thread_id, str(path), thread["line"], *thread["question"], thread["answers"])
+                yield _checked(with_question(read, thread["given"], path, thread["line"]), settings)
             except InputError as err:
                 yield err
 
@@ -354,10 +401,16 @@ def read_path(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Iterator[Thr
 
 
 def iter_threads(input_path: Path | str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[ThreadSource | InputError]:
-    """Every thread under `input_path`, in file order, with errors in-band; ids must be unique."""
+    """Every thread under `input_path`, in file order, with errors in-band; ids must be unique.
+
+    Propositions given in settings.propositions_file replace those of the input.
+    """
     seen: dict[str, str] = {}
+    table = read_propositions(settings.propositions_file) if settings.propositions_file else {}
     for path in discover_threads(input_path):
         for item in read_path(path, settings):
+            if isinstance(item, ThreadSource) and item.thread_id in table:
+                item = with_question(item, table[item.thread_id], settings.propositions_file)
             if isinstance(item, ThreadSource):
                 if item.thread_id in seen:
                     item = InputError(item.source, f"thread id {item.thread_id!r} was already read from "

@@ -18,6 +18,7 @@ import pandas as pd
 
 from pipeline import config
 from pipeline.files import atomic_write_bytes, read_csv
+from pipeline.question import NONE, OPEN, YES_NO
 from pipeline.labeling import STANCES
 from pipeline.nlp import CLAIM_TYPES
 
@@ -34,25 +35,47 @@ def load_run(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return read_csv(Path(out) / config.ANSWERS_CSV, "run"), read_csv(Path(out) / config.CLAIMS_CSV, "run")
 
 
+NO_STANCE = {OPEN: "no stance: an open question (nothing to be for or against)",
+             NONE: "no stance: no question found (give the proposition by hand)"}
+
+
+def _no_stance_note(overview: pd.DataFrame) -> str:
+    """Why some threads' answers carry no stance."""
+    open_ = int(overview["consensus"].eq(NO_STANCE[OPEN]).sum())
+    missing = int(overview["consensus"].eq(NO_STANCE[NONE]).sum())
+    if not open_ and not missing:
+        return ""
+    return (f"<p>{open_} threads ask an open question (how long, when, what) and {missing} have no question the "
+            "pipeline could read: their answers and claims carry no stance, since there is no yes/no proposition "
+            "to be for or against. A proposition given by hand (see the README) gives them one.</p>")
+
+
 def thread_overview(answers: pd.DataFrame) -> pd.DataFrame:
     """Per thread: the question, answers by stance, a one-line consensus and a disagreement score.
 
     Disagreement is the normalised entropy of the answers' stances (0: all
     agree, 1: evenly split over the three); threads come most disputed first.
+    A thread whose question is open or missing has no stance, and says so.
     """
     replies = answers[answers["role"] == "answer"]
     order = answers["thread_id"].drop_duplicates()
-    questions = answers[answers["role"] == "question"].set_index("thread_id")["title"]
+    heads = answers[answers["role"] == "question"].drop_duplicates("thread_id").set_index("thread_id")
+    questions = heads["title"]
+    kinds = heads["question_kind"].fillna("") if "question_kind" in heads else pd.Series(YES_NO, index=heads.index)
+    replied = replies.groupby("thread_id").size()
     counts = pd.crosstab(replies["thread_id"], replies["stance"]) if len(replies) else pd.DataFrame()
     counts = counts.reindex(index=order, columns=list(STANCES), fill_value=0).fillna(0).astype(int)
     rows = []
     for thread_id, row in counts.iterrows():
-        n = int(row.sum())
-        shares = row.to_numpy() / n if n else np.zeros(len(STANCES))
+        n, kind = int(replied.get(thread_id, 0)), kinds.get(thread_id, YES_NO)
+        shares = row.to_numpy() / row.sum() if row.sum() else np.zeros(len(STANCES))
         nonzero = shares[shares > 0]
-        disagreement = float(-(nonzero * np.log(nonzero)).sum() / np.log(len(STANCES))) if n else 0.0
-        top = row.idxmax() if n else None
-        consensus = f"{int(row.max())} of {n} answers: {ANSWER_WORD[top]}" if n else "no answers"
+        disagreement = float(-(nonzero * np.log(nonzero)).sum() / np.log(len(STANCES))) if row.sum() else 0.0
+        top = row.idxmax() if row.sum() else None
+        if n and kind != YES_NO:
+            consensus = NO_STANCE.get(kind, NO_STANCE[OPEN])
+        else:
+            consensus = f"{int(row.max())} of {n} answers: {ANSWER_WORD[top]}" if top else "no answers"
         rows.append({"thread_id": thread_id, "question": questions.get(thread_id, ""), "answers": n,
                      **{s: int(row[s]) for s in STANCES}, "consensus": consensus,
                      "disagreement": round(disagreement, 3)})
@@ -260,6 +283,7 @@ def build_report(answers: pd.DataFrame, claims: pd.DataFrame) -> tuple[str, dict
              "<h1>What do the experts say?</h1>",
              f"<p class='muted'>{len(overview)} threads, {int(overview['answers'].sum())} answers, "
              f"{len(claims)} claims. Stance is toward each thread's question read as a yes/no proposition.</p>",
+             _no_stance_note(overview),
              "<h2>Threads, most disputed first</h2>",
              _limit_note(len(shown_threads), len(overview), "threads"),
              _table(shown_threads.rename(columns={"disagreement": "disagreement (0-1)"})),

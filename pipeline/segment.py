@@ -44,7 +44,9 @@ from pipeline.files import InputError
 ANSWER_COLUMNS = [
     "thread_id", "answer_id", "position", "role", "title", "text",
     "char_start", "char_end", "title_start", "title_end", "source", "source_line",
+    "proposition", "question_kind", "proposition_polarity", "question_source",  # on the question row only
 ]
+QUESTION_COLUMNS = ANSWER_COLUMNS[-4:]
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 _NO_TITLE = -1.0e9
@@ -626,9 +628,14 @@ def answers_frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=ANSWER_COLUMNS).astype({"source_line": "Int64"})
 
 
-def answer_rows(thread_id: str, text: str, segments, source: str = "", source_line: int | None = None) -> list[dict]:
-    """answers.csv rows as dicts: building one frame per chunk, not per thread, keeps big runs fast."""
+def answer_rows(thread_id: str, text: str, segments, source: str = "", source_line: int | None = None,
+                question: Mapping[str, str] | None = None) -> list[dict]:
+    """answers.csv rows as dicts: building one frame per chunk, not per thread, keeps big runs fast.
+
+    `question` (pipeline.question.Question.as_row()) fills the question row's reading.
+    """
     rows = []
+    blank = dict.fromkeys(QUESTION_COLUMNS, "")
     for seg in segments:
         rows.append({
             "thread_id": thread_id,
@@ -643,5 +650,6 @@ def answer_rows(thread_id: str, text: str, segments, source: str = "", source_li
             "title_end": seg.title_end,
             "source": source,
             "source_line": source_line,
+            **(dict(question or blank) if seg.position == 0 else blank),
         })
     return rows

@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from pipeline import (annotate, config, corpus, dataset, durations, evaluation, extensions, extract, files, labeling, nlp, readers,
-                      registry, segment, stance)
+from pipeline import (annotate, config, corpus, dataset, durations, evaluation, extensions, extract, files, labeling, nlp,
+                      baseline, gold, question, readers, registry, segment, stance, stance_corpus)
 from pipeline.config import DEFAULT_SETTINGS, Settings
 from pipeline.files import InputError, read_csv, write_csv
 
@@ -32,14 +32,14 @@ ERROR_COLUMNS = corpus.ERROR_COLUMNS
 DOWNSTREAM = {"segment": ("extract", "classify", "run"), "extract": ("classify", "run"), "classify": ("run",),
               "run": ("segment", "extract", "classify")}
 RULE_FILES = {
-    "segment": [config.SEGMENT_LEXICON_FILE],
+    "segment": [config.SEGMENT_LEXICON_FILE, config.QUESTION_LEXICON_FILE],
     "extract": [config.CLAIM_CUES_FILE, config.CONTEXT_TERMS_FILE, config.DURATION_LEXICON_FILE],
     "train": [config.LABELING_LEXICON_FILE],
 }
 CODE = {
-    "segment": [config, files, readers, segment],
+    "segment": [config, files, readers, segment, question],
     "extract": [extensions, nlp, durations, extract],
-    "train": [labeling, stance, evaluation],
+    "train": [labeling, stance, evaluation, stance_corpus, baseline, gold],
     "classify": [stance, dataset],
 }
 
@@ -58,6 +58,12 @@ class StageResult:
 
 def _digest(paths) -> list[tuple[str, str]]:
     return [(Path(p).name, files.sha256_file(p)) for p in paths]
+
+
+def _inputs(input_path: Path, settings: Settings) -> list[tuple[str, str]]:
+    """Digest of the thread files and of the propositions table given by hand, if any."""
+    extra = [settings.propositions_file] if settings.propositions_file else []
+    return _digest(list(readers.discover_threads(input_path)) + extra)
 
 
 def _code(stage_names) -> list[tuple[str, str]]:
@@ -107,12 +113,17 @@ def segment_rows(thread: readers.ThreadSource, settings: Settings = DEFAULT_SETT
                                                        warnings)
     for warning in warnings:
         log(f"segment: warning: {warning}")
-    return segment.answer_rows(thread.thread_id, thread.text, segments, Path(thread.source).name, thread.line)
+    head = next((s for s in segments if s.position == 0), None)
+    asked = question.thread_question(
+        thread.text[head.title_start:head.title_end] if head else "",
+        thread.text[head.char_start:head.char_end] if head else "",
+        thread.thread_id, thread.proposition, thread.question_kind)
+    return segment.answer_rows(thread.thread_id, thread.text, segments, Path(thread.source).name, thread.line,
+                               asked.as_row())
 
 
 def run_segment(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTINGS, force: bool = False) -> StageResult:
-    paths = readers.discover_threads(input_path)
-    key = fingerprint("segment", _digest(paths), _code(["segment"]), settings.as_dict())
+    key = fingerprint("segment", _inputs(input_path, settings), _code(["segment"]), settings.as_dict())
     stamps, target = Stamps(out), Path(out) / config.ANSWERS_CSV
     errors_csv = Path(out) / "errors.csv"
     if not force and stamps.up_to_date("segment", key, [target, errors_csv]):
@@ -198,19 +209,88 @@ def labelled_corpus(input_path: Path, settings: Settings = DEFAULT_SETTINGS) -> 
     return answers, extract_from_answers(answers, texts, settings)
 
 
+@dataclass
+class GoldCorpus:
+    """Where the annotated corpus lives: its dev part trains, its test part is the frozen evaluation set."""
+
+    gold_dir: Path = config.GOLD_DIR
+    corpus_dir: Path = config.CORPUS_DIR
+    split_path: Path = config.CORPUS_SPLIT_FILE
+
+    def sets(self) -> dict:
+        return stance_corpus.corpus_sets(self.gold_dir, self.corpus_dir, self.split_path)
+
+
+def _train_key(input_path: Path, labels_path: Path, corpus: GoldCorpus, settings: Settings) -> str:
+    files_ = sorted(Path(corpus.gold_dir).glob("*.json")) + [Path(corpus.split_path)]
+    return fingerprint("train", _inputs(input_path, settings), _digest([labels_path]), _digest(files_),
+                       _code(["segment", "extract", "train"]), settings.as_dict())
+
+
+def training_rows(input_path: Path, labels: pd.DataFrame, labels_path: Path, sets: dict,
+                  settings: Settings = DEFAULT_SETTINGS) -> dict:
+    """Hand-labelled claims of the corpus's dev part, plus the labels file's claims of --input with weak labels.
+
+    Only claims of threads that ask a yes/no question are rows: elsewhere a
+    stance means nothing.
+    """
+    answers, claims = labelled_corpus(input_path, settings)
+    claims = dataset.with_question(claims, answers)
+    claims = claims[dataset.asks_yes_no(claims, answers).to_numpy()]
+    table = training_table(claims, answers, labels, labels_path, settings)
+    corpus_rows = sets["train_claims"]
+    corpus_answers = sets["train_answers"]
+    columns = list(table["rows"].columns)
+    rows = pd.concat([table["rows"], corpus_rows.reindex(columns=columns)], ignore_index=True)
+    return {**table, "rows": rows,
+            "y": pd.concat([table["y"], corpus_rows["label"]], ignore_index=True),
+            "weights": np.concatenate([table["weights"], np.ones(len(corpus_rows))]),
+            "is_gold": np.concatenate([table["is_gold"], np.ones(len(corpus_rows), bool)]),
+            "answer_labels": pd.concat([table["answer_labels"], corpus_answers.set_index("answer_id")["label"]]),
+            "spans": pd.concat([answers[["answer_id", "title_start", "title_end"]],
+                                corpus_answers[["answer_id", "title_start", "title_end"]]], ignore_index=True)}
+
+
+def frozen_systems(model, training: dict, sets: dict, settings: Settings = DEFAULT_SETTINGS,
+                   current: tuple[str, object] | None = None) -> dict:
+    """The new model and what it must beat, predicted on the frozen rows in the same run.
+
+    - majority: the most frequent hand label of the training rows;
+    - keyword script: pipeline.baseline.keyword_stance;
+    - first model: the question-blind design trained on the labels file alone, as before the corpus;
+    - question-blind design on the same rows, to show what pairing with the question adds;
+    - the current model, when there is one.
+    """
+    rows, y, weights, is_gold = training["rows"], training["y"], training["weights"], training["is_gold"]
+    claims, answers = sets["frozen_claims"], sets["frozen_answers"]
+    answer_majority = training["answer_labels"].value_counts().sort_index().idxmax()
+    systems = {"this model": evaluation.model_predictions(model, claims, answers, settings),
+               "majority baseline": evaluation.majority_predictions(
+                   claims, answers, y[is_gold].value_counts().sort_index().idxmax(), answer_majority),
+               "keyword baseline": evaluation.keyword_predictions(claims, answers)}
+    from_labels_file = is_gold & ~rows["thread_id"].isin(sets["train_claims"]["thread_id"]).to_numpy()
+    if from_labels_file.sum() >= 2 and y[from_labels_file].nunique() > 1:
+        first = stance.build_model(settings, None, design="blind").fit(rows[from_labels_file], y[from_labels_file])
+        systems["first model (blind, labels file)"] = evaluation.model_predictions(first, claims, answers, settings)
+    blind = stance.build_model(settings, y[is_gold].value_counts(), design="blind").fit(
+        rows, y, classify__sample_weight=weights)
+    systems["question-blind, same rows"] = evaluation.model_predictions(blind, claims, answers, settings)
+    if current is not None:
+        systems[f"current model ({current[0]})"] = evaluation.model_predictions(current[1], claims, answers, settings)
+    return systems
+
+
 def run_train(input_path: Path, labels_path: Path, model_dir: Path, out: Path,
               settings: Settings = DEFAULT_SETTINGS, force: bool = False, promote: bool = False,
-              frozen_path: Path = config.FROZEN_EVAL_FILE) -> StageResult:
-    """Train a new model version from hand and weak labels; make it current if asked or not worse.
+              corpus: GoldCorpus | None = None) -> StageResult:
+    """Train a new model version from the corpus's hand labels and the labels file; make it current if better.
 
-    The frozen evaluation set's answers are held out of training; both the new
-    version and the current one are scored on it.
+    The corpus's test part is the frozen set: never trained on, every version
+    and both baselines are scored on it, with thread-bootstrap intervals.
     """
-    paths = readers.discover_threads(input_path)
+    corpus = corpus or GoldCorpus()
     labels = stance.read_labels(labels_path)
-    frozen = evaluation.load_or_freeze(labels, frozen_path)
-    key = fingerprint("train", _digest(paths), _digest([labels_path, frozen_path]),
-                      _code(["segment", "extract", "train"]), settings.as_dict())
+    key = _train_key(input_path, labels_path, corpus, settings)
     report = Path(out) / config.LF_REPORT_CSV
     current = registry.current_version(model_dir)
     if not force and current:
@@ -223,69 +303,84 @@ def run_train(input_path: Path, labels_path: Path, model_dir: Path, out: Path,
                 files.atomic_write_bytes(report, kept_report.read_bytes())
             _skip_message("train")
             return StageResult("train", False, key)
-    answers, claims = labelled_corpus(input_path, settings)
-    held_out = evaluation.frozen_answers(frozen)
-    training = training_table(claims[~claims["answer_id"].isin(held_out)], answers,
-                              labels[~labels["answer_id"].isin(held_out)], labels_path, settings)
+    sets = corpus.sets()
+    training = training_rows(input_path, labels, labels_path, sets, settings)
     lf_report = labeling.analyse(training["lf_matrix"], training["gold"], training["claim_ids"])
     write_csv(lf_report, report, list(lf_report.columns))
     rows, y, weights, is_gold = training["rows"], training["y"], training["weights"], training["is_gold"]
-    spans = answers[["answer_id", "title_start", "title_end"]]
-    model = stance.build_model(settings, y[is_gold].value_counts())
-    metrics = {group: stance.cross_validate(model, rows, y, weights, is_gold, training["answer_labels"], spans,
-                                            settings, group_by=group)
-               for group in ("answer_id", "thread_id")}
+    spans = training["spans"]
+    model = stance.build_model(settings, y[is_gold].value_counts(), design=settings.stance_design)
+    by_thread = stance.cross_validate(model, rows, y, weights, is_gold, training["answer_labels"], spans, settings,
+                                      group_by="thread_id")
     hand_only = stance.cross_validate(model, rows[is_gold], y[is_gold], weights[is_gold], is_gold[is_gold],
-                                      training["answer_labels"], spans, settings)
+                                      training["answer_labels"], spans, settings, group_by="thread_id")
     model.fit(rows, y, classify__sample_weight=weights)
-    eval_rows, eval_gold, eval_answers = evaluation.evaluation_rows(claims, frozen)
-    frozen_metrics, _ = evaluation.evaluate(model, eval_rows, eval_gold, eval_answers, spans, settings)
+    current_model = None
+    if current:
+        try:
+            current_model = (current, stance.load_model(registry.model_file(model_dir, current))[0])
+        except stance.ModelTrustError as err:
+            log(f"train: the current model cannot be checked ({err}); it is left out of the comparison")
+    systems = frozen_systems(model, training, sets, settings, current_model)
+    frozen = evaluation.frozen_report(systems, sets["frozen_claims"], sets["frozen_answers"], settings.random_state)
     version = registry.next_version(model_dir)
     write_csv(lf_report, registry.model_file(model_dir, version).with_suffix(".labeling_functions.csv"),
               list(lf_report.columns))
     table_bytes = rows.assign(label=y, weight=weights).to_csv(index=False, lineterminator="\n").encode()
+    comparison = None
+    if current_model is not None:
+        comparison = evaluation.paired_difference(sets["frozen_claims"]["label"], systems["this model"]["claims"],
+                                                  systems[f"current model ({current})"]["claims"],
+                                                  sets["frozen_claims"]["thread_id"], settings.random_state)
     stance.save_model(model, registry.model_file(model_dir, version), {
         "version": version,
         "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "training_key": key,
         "training_data_sha256": files.sha256_bytes(table_bytes),
-        "training_rows": {"hand_labelled": int(is_gold.sum()), "weak_only": int((~is_gold).sum())},
+        "training_rows": {"hand_labelled": int(is_gold.sum()), "weak_only": int((~is_gold).sum()),
+                          "threads": int(rows["thread_id"].nunique())},
+        "design": settings.stance_design,
         "calibrated": stance.is_calibrated(model),
+        "majority": {"claims": str(y[is_gold].value_counts().sort_index().idxmax()),
+                     "answers": str(training["answer_labels"].value_counts().sort_index().idxmax())},
         "labels_file": labels_path.name,
         "settings": settings.as_dict(),
-        "cross_validation": {"by_answer": metrics["answer_id"], "by_thread": metrics["thread_id"],
-                             "by_answer_hand_labels_only": hand_only},
-        "frozen_evaluation": frozen_metrics,
+        "cross_validation": {"by_thread": by_thread, "by_thread_hand_labels_only": hand_only},
+        "frozen_evaluation": frozen["this model"],
+        "frozen_systems": frozen,
+        "frozen_questions": sets["questions"],
+        "compared_with_current": comparison,
         "labeling_functions": lf_report.drop(columns=["wrong_examples"]).to_dict("records"),
     })
-    log(f"train: {version}: {int(is_gold.sum())} hand-labelled and {int((~is_gold).sum())} weakly labelled claims; "
-        f"{len(held_out)} answers held out for the frozen evaluation")
-    log(format_metrics(metrics["answer_id"]))
-    log(format_metrics(metrics["thread_id"]))
-    _promote(model_dir, version, frozen_metrics, current, eval_rows, eval_gold, eval_answers, spans, settings, promote)
+    log(f"train: {version}: {int(is_gold.sum())} hand-labelled and {int((~is_gold).sum())} weakly labelled claims "
+        f"from {rows['thread_id'].nunique()} threads; the corpus's test part is the frozen set")
+    log(format_metrics(by_thread))
+    log("frozen set (the corpus's test part), yes/no threads:\n"
+        + evaluation.frozen_table(frozen, sets["questions"]))
+    _promote(model_dir, version, frozen["this model"], current, comparison, promote)
     return StageResult("train", True, key)
 
 
-def _promote(model_dir, version, new_metrics, current, eval_rows, eval_gold, eval_answers, spans, settings, asked):
-    """Make `version` current if asked, if there is no current model, or if it is not worse on the frozen set."""
+def _promote(model_dir, version, new_metrics, current, comparison, asked):
+    """Make `version` current if asked, if there is none, or if it beats the current one by more than noise.
+
+    "More than noise": the 95% thread-bootstrap interval of the difference in
+    frozen claim macro-F1 lies above zero, so one flipped claim decides nothing.
+    """
     new_score = evaluation.headline(new_metrics)
-    if asked or current is None:
+    if asked or current is None or comparison is None:
         registry.set_current(model_dir, version)
-        log(f"train: {version} is now current (frozen macro-F1 {new_score:.3f})")
+        log(f"train: {version} is now current (frozen claim macro-F1 {new_score:.3f})")
         return
-    try:
-        old_model, _ = stance.load_model(registry.model_file(model_dir, current))
-        old_score = evaluation.headline(evaluation.evaluate(old_model, eval_rows, eval_gold, eval_answers, spans,
-                                                            settings)[0])
-    except stance.ModelTrustError as err:
-        log(f"train: the current model cannot be checked ({err}); {version} replaces it")
-        old_score = float("-inf")
-    if new_score >= old_score:
+    low, high = comparison["interval"]
+    if low > 0:
         registry.set_current(model_dir, version)
-        log(f"train: {version} is now current: frozen macro-F1 {new_score:.3f} vs {old_score:.3f} for {current}")
+        log(f"train: {version} is now current: frozen claim macro-F1 {comparison['difference']:+.3f} against "
+            f"{current}, 95% interval [{low:+.3f}, {high:+.3f}]")
     else:
-        log(f"train: {version} kept but not made current: frozen macro-F1 {new_score:.3f} is worse than "
-            f"{old_score:.3f} for {current}; 'claims models use {version}' or 'claims train --promote' overrides")
+        log(f"train: {version} kept but not made current: its frozen claim macro-F1 differs from {current}'s by "
+            f"{comparison['difference']:+.3f}, 95% interval [{low:+.3f}, {high:+.3f}], not clearly better; "
+            f"'claims models use {version}' or 'claims train --promote' overrides")
 
 
 def training_table(claims: pd.DataFrame, answers: pd.DataFrame, labels: pd.DataFrame, labels_path: Path,
@@ -312,7 +407,8 @@ def training_table(claims: pd.DataFrame, answers: pd.DataFrame, labels: pd.DataF
         answer_labels = answer_labels[~answer_labels.index.isin(unknown_answers)]
     claims = claims.reset_index(drop=True)
     gold = stance.attach_labels(claims, labels)
-    lf_matrix = labeling.apply_labeling_functions(claims)
+    polarity = claims["proposition_polarity"] if "proposition_polarity" in claims else pd.Series("lasting", claims.index)
+    lf_matrix = labeling.toward_proposition(labeling.apply_labeling_functions(claims), polarity)
     # combined, not concatenated: a hand label wins; elsewhere the functions vote with weights from
     # their accuracy on the hand labels, and the row's weight follows the vote's confidence
     weak, confidence = labeling.weighted_vote(lf_matrix, labeling.lf_weights(lf_matrix, gold))
@@ -339,33 +435,27 @@ def format_metrics(metrics: dict) -> str:
         metrics, f"cross-validated over {metrics['folds']} folds grouped by {metrics['grouped_by']}:")
 
 
-def _frozen_setup(train_input: Path, labels_path: Path, frozen_path: Path, settings: Settings, eval_labels: Path | None):
-    """Labelled evaluation rows: the frozen set by default, or another labels file."""
-    if eval_labels is None and not Path(frozen_path).exists():
-        raise InputError(frozen_path, "no frozen evaluation set yet; 'claims train' draws one")
-    labels = stance.read_labels(eval_labels or frozen_path)
-    answers, claims = labelled_corpus(train_input, settings)
-    rows, gold, answer_labels = evaluation.evaluation_rows(claims, labels)
-    sentence_labels = int((labels["level"] == "sentence").sum())
-    if len(rows.drop_duplicates(["answer_id", "text"])) < sentence_labels:
-        log(f"evaluate: warning: {sentence_labels - len(rows.drop_duplicates(['answer_id', 'text']))} of "
-            f"{sentence_labels} sentence labels match no claim of --train-input and are not scored")
-    return rows, gold, answer_labels, answers[["answer_id", "title_start", "title_end"]]
-
-
-def run_evaluate(train_input: Path, labels_path: Path, model_dir: Path, out: Path, settings: Settings = DEFAULT_SETTINGS,
-                 model_name: str | None = None, eval_labels: Path | None = None,
-                 frozen_path: Path = config.FROZEN_EVAL_FILE, trust: bool = False) -> dict:
-    """Score a model (the current one by default) on a labelled set and write its report into `out`."""
+def run_evaluate(model_dir: Path, out: Path, settings: Settings = DEFAULT_SETTINGS, model_name: str | None = None,
+                 corpus: GoldCorpus | None = None, trust: bool = False) -> dict:
+    """Score a model (the current one by default) and the baselines on the frozen set; write the report into `out`."""
+    corpus = corpus or GoldCorpus()
     model_path = registry.resolve(model_dir, model_name)
     model, card = stance.load_model(model_path, trust=trust)
-    rows, gold, answer_labels, spans = _frozen_setup(train_input, labels_path, frozen_path, settings, eval_labels)
-    metrics, _ = evaluation.evaluate(model, rows, gold, answer_labels, spans, settings)
-    metrics["model"] = card.get("version", model_path.stem)
-    metrics["evaluated_on"] = Path(eval_labels or frozen_path).name
+    sets = corpus.sets()
+    claims, answers = sets["frozen_claims"], sets["frozen_answers"]
+    majority = card.get("majority", {"claims": "against", "answers": "against"})
+    systems = {"this model": evaluation.model_predictions(model, claims, answers, settings),
+               "majority baseline": evaluation.majority_predictions(claims, answers, majority["claims"],
+                                                                    majority["answers"]),
+               "keyword baseline": evaluation.keyword_predictions(claims, answers)}
+    report = evaluation.frozen_report(systems, claims, answers, settings.random_state)
+    metrics = {**report["this model"], "systems": report, "questions": sets["questions"],
+               "model": card.get("version", model_path.stem), "evaluated_on": "the corpus's test part"}
+    metrics["claims"]["confusion_matrix"] = evaluation.confusion(claims["label"], systems["this model"]["claims"])
+    metrics["answers"]["confusion_matrix"] = evaluation.confusion(answers["label"], systems["this model"]["answers"])
     title = f"{metrics['model']} on {metrics['evaluated_on']}"
-    paths = evaluation.write_report(metrics, out, title)
-    print(evaluation.readable_table(metrics, title))
+    paths = evaluation.write_report(metrics, out, title, evaluation.frozen_table(report, sets["questions"]))
+    print(evaluation.frozen_table(report, sets["questions"]))
     log(f"evaluate: report in {', '.join(str(p) for p in paths)}")
     return metrics
 
@@ -374,31 +464,39 @@ def models_table(model_dir: Path) -> pd.DataFrame:
     current = registry.current_version(model_dir)
     rows = []
     for version, card in registry.cards(model_dir):
-        cv = card.get("cross_validation", {}).get("by_answer", {})
+        cv = card.get("cross_validation", {}).get("by_thread", {})
         frozen = card.get("frozen_evaluation", {})
         rows.append({
             "version": version, "current": "*" if version == current else "",
-            "trained_at": card.get("trained_at", ""),
+            "trained_at": card.get("trained_at", ""), "design": card.get("design", "blind"),
             "hand_rows": card.get("training_rows", {}).get("hand_labelled"),
             "weak_rows": card.get("training_rows", {}).get("weak_only"),
             "cv_macro_f1": cv.get("claims", {}).get("macro_f1"), "cv_f_avg": cv.get("claims", {}).get("f_avg"),
             "frozen_macro_f1": frozen.get("claims", {}).get("macro_f1"),
             "frozen_f_avg": frozen.get("claims", {}).get("f_avg"),
+            "frozen_answer_accuracy": frozen.get("answers", {}).get("accuracy"),
         })
     return pd.DataFrame(rows)
 
 
-def compare_models(train_input: Path, labels_path: Path, model_dir: Path, first: str, second: str,
-                   settings: Settings = DEFAULT_SETTINGS, frozen_path: Path = config.FROZEN_EVAL_FILE,
-                   out: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Two versions side by side on the frozen set, and the claims whose predicted stance changed."""
-    rows, gold, answer_labels, spans = _frozen_setup(train_input, labels_path, frozen_path, settings, None)
-    results, probabilities = {}, {}
+def compare_models(model_dir: Path, first: str, second: str, settings: Settings = DEFAULT_SETTINGS,
+                   corpus: GoldCorpus | None = None, out: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Two versions side by side on the frozen set, the difference with its interval, and the claims that changed."""
+    sets = (corpus or GoldCorpus()).sets()
+    claims, answers = sets["frozen_claims"], sets["frozen_answers"]
+    predicted = {}
     for name in (first, second):
-        model, card = stance.load_model(registry.resolve(model_dir, name))
-        results[name], probabilities[name] = evaluation.evaluate(model, rows, gold, answer_labels, spans, settings)
-    table = pd.DataFrame({name: _flat_scores(metrics) for name, metrics in results.items()})
-    changed = evaluation.changed_predictions(rows, gold, probabilities[first], probabilities[second])
+        model, _ = stance.load_model(registry.resolve(model_dir, name))
+        predicted[name] = evaluation.model_predictions(model, claims, answers, settings)
+    report = evaluation.frozen_report(predicted, claims, answers, settings.random_state)
+    difference = evaluation.paired_difference(claims["label"], predicted[second]["claims"],
+                                              predicted[first]["claims"], claims["thread_id"], settings.random_state)
+    table = pd.DataFrame({name: _flat_scores(metrics) for name, metrics in report.items()}).map(
+        lambda v: "" if v is None else f"{v:.3f}")
+    table.loc[f"claims macro-F1, {second} minus {first}"] = ["", f"{difference['difference']:+.3f}"]
+    table.loc["  95% interval (resampling threads)"] = ["", "[{:+.3f}, {:+.3f}]".format(*difference["interval"])]
+    changed = evaluation.changed_predictions(claims, claims["label"], predicted[first]["probabilities"],
+                                             predicted[second]["probabilities"])
     if out is not None:
         write_csv(changed, Path(out) / "changed_predictions.csv", list(changed.columns))
     return table, changed
@@ -407,12 +505,11 @@ def compare_models(train_input: Path, labels_path: Path, model_dir: Path, first:
 def _flat_scores(metrics: dict) -> dict:
     flat = {}
     for level in ("claims", "answers"):
-        if level in metrics:
-            m = metrics[level]
-            flat.update({f"{level} macro-F1": m["macro_f1"], f"{level} F_avg": m["f_avg"],
-                         f"{level} accuracy": m["accuracy"]})
-            flat.update({f"{level} F1 {label}": row["f1"] for label, row in m["per_class"].items()})
-    flat["claims ECE"] = metrics["claims"]["calibration"]["ece"]
+        m = metrics[level]
+        flat.update({f"{level} macro-F1": m["macro_f1"], f"{level} F_avg": m["f_avg"],
+                     f"{level} accuracy": m["accuracy"]})
+        flat.update({f"{level} F1 {label}": row["f1"] for label, row in m["per_class"].items()})
+    flat["claims ECE"] = metrics["claims"].get("calibration", {}).get("ece")
     return flat
 
 
@@ -422,6 +519,8 @@ def label_export(out: Path, model_dir: Path, labels_path: Path, n: int, strategy
     answers = read_csv(Path(out) / config.ANSWERS_CSV, "segment")
     claims = read_csv(Path(out) / config.CLAIMS_CSV, "extract")
     labels = stance.read_labels(labels_path)
+    # only claims of yes/no threads take a stance; the model reads each against its thread's proposition
+    claims = dataset.with_question(claims, answers)[dataset.asks_yes_no(claims, answers).to_numpy()]
     picked = annotate.export_uncertain(model, answers, claims, labels, n, strategy, include_answers)
     target = Path(target or Path(out) / "to_label.csv")
     write_csv(picked, target, annotate.EXPORT_COLUMNS)
@@ -440,7 +539,7 @@ def label_import(path: Path, out: Path, labels_path: Path, annotator: str | None
 
 
 def ensure_model(train_input: Path, labels_path: Path, model_dir: Path, out: Path,
-                 settings: Settings = DEFAULT_SETTINGS, frozen_path: Path = config.FROZEN_EVAL_FILE) -> None:
+                 settings: Settings = DEFAULT_SETTINGS, corpus: GoldCorpus | None = None) -> None:
     """For `run`: train only when there is no current model; otherwise say whether it is out of date.
 
     `run` never replaces the current model by itself, so a version chosen with
@@ -448,11 +547,10 @@ def ensure_model(train_input: Path, labels_path: Path, model_dir: Path, out: Pat
     """
     current = registry.current_version(model_dir)
     if current is None:
-        run_train(train_input, labels_path, model_dir, out, settings, frozen_path=frozen_path)
+        run_train(train_input, labels_path, model_dir, out, settings, corpus=corpus)
         return
     card = stance.load_card(registry.model_file(model_dir, current))
-    key = fingerprint("train", _digest(readers.discover_threads(train_input)), _digest([labels_path, frozen_path]),
-                      _code(["segment", "extract", "train"]), settings.as_dict())
+    key = _train_key(train_input, labels_path, corpus or GoldCorpus(), settings)
     kept_report = registry.model_file(model_dir, current).with_suffix(".labeling_functions.csv")
     if kept_report.exists():
         files.atomic_write_bytes(Path(out) / config.LF_REPORT_CSV, kept_report.read_bytes())
@@ -469,8 +567,7 @@ def run_pipeline(input_path: Path, out: Path, model_dir: Path, settings: Setting
     """Segment, extract and classify the corpus in chunks with the current model (see pipeline.corpus)."""
     model_path = registry.resolve(model_dir)
     stance.load_model(model_path)  # refuse an untrusted model before any work
-    paths = readers.discover_threads(input_path)
-    key = fingerprint("run", _digest(paths), _code(["segment", "extract", "classify"]), settings.as_dict(),
+    key = fingerprint("run", _inputs(input_path, settings), _code(["segment", "extract", "classify"]), settings.as_dict(),
                       files.sha256_file(model_path))
     stamps = Stamps(out)
     targets = [Path(out) / f"{table}.csv" for table in corpus.TABLES]

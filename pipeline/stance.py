@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 from pathlib import Path
 
 import joblib
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
+from scipy import sparse
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -27,6 +29,7 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
+from pipeline import question
 from pipeline.config import DEFAULT_SETTINGS, Settings
 from pipeline.files import InputError, atomic_write_bytes, restore, sha256_bytes, sha256_file
 from pipeline.labeling import ABSTAIN, AGAINST, FAVOR, STANCES
@@ -39,11 +42,38 @@ class ModelTrustError(RuntimeError):
     """A model file whose hash does not match its card: loading it could run anyone's code."""
 
 
+POLARITY_SIGN = {"lasting": 1.0, "passing": -1.0}  # other, or no question: 0
+_CONTENT_WORD = re.compile(r"[a-z]{4,}")
+_FUNCTION_WORDS = frozenset("""that this with will have been from they them their there what when your about after
+before does into more most much some such than then very were would could should botox dysport xeomin""".split())
+DESIGNS = ("paired", "agreement", "blind")
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:5] for w in _CONTENT_WORD.findall(text.lower()) if w not in _FUNCTION_WORDS}
+
+
 def claim_features(frame: pd.DataFrame) -> pd.DataFrame:
-    """The columns the model reads, derived from claims.csv rows."""
+    """The columns the model reads, derived from claims.csv rows and the thread's question columns.
+
+    `sign` is +1 where a yes to the question means the effect lasts, -1 where
+    it means the effect passes, 0 otherwise; `overlap` is the share of the
+    proposition's content words the claim repeats (a claim that restates the
+    proposition, negated or not, takes a side on it).
+    """
     negated = frame["negated"].astype(str).str.lower().eq("true")
     hedged = frame["hedged"].astype(str).str.lower().eq("true")
     has_duration = frame[["duration_min_months", "duration_max_months"]].notna().any(axis=1)
+    polarity = frame["proposition_polarity"] if "proposition_polarity" in frame else pd.Series("", index=frame.index)
+    proposition = frame["proposition"] if "proposition" in frame else pd.Series("", index=frame.index)
+    overlap = [len(_stems(str(c)) & p) / len(p) if p else 0.0
+               for c, p in zip(frame["text"].astype(str), proposition.fillna("").astype(str).map(_stems))]
+    lexicon = question.current_lexicon()
+    text = frame["text"].astype(str)
+    lasting = text.map(lambda t: bool(lexicon["claim_lasting"].search(t))).to_numpy(dtype=float)
+    passing = text.map(lambda t: bool(lexicon["claim_passing"].search(t))).to_numpy(dtype=float)
+    sign = polarity.fillna("").astype(str).map(POLARITY_SIGN).fillna(0.0).to_numpy(dtype=float)
+    turned = np.where(negated.to_numpy(), -1.0, 1.0)
     return pd.DataFrame({
         "text": frame["text"].astype(str),
         "claim_type": frame["claim_type"].astype(str),
@@ -51,27 +81,82 @@ def claim_features(frame: pd.DataFrame) -> pd.DataFrame:
         "negated": negated.astype(float),
         "hedged": hedged.astype(float),
         "has_duration": has_duration.astype(float),
+        "overlap": np.asarray(overlap, dtype=float),
+        "overlap_negated": np.asarray(overlap, dtype=float) * negated.to_numpy(dtype=float),
+        "sign": sign,
+        "says_lasting": lasting,
+        "says_passing": passing,
+        # +1 when the claim points the way a yes does, -1 when the other way (a negated claim points back)
+        "agreement": sign * (lasting - passing) * turned,
     }, index=frame.index)
 
 
-def build_model(settings: Settings = DEFAULT_SETTINGS, hand_label_counts: pd.Series | None = None) -> Pipeline:
+class PairedFeatures(TransformerMixin, BaseEstimator):
+    """The claim's features as they are, beside a few of them times the question's sign.
+
+    `sign` is +1 where a yes to the thread's question means the effect lasts,
+    -1 where it means the effect passes, 0 otherwise. A linear model over both
+    learns what a claim says regardless of the question (hedges, "it
+    depends", its words) and, from the signed part, which way the claim points
+    on the lasting/passing axis; the sign turns that direction into favor or
+    against the thread's proposition. Only a compact part is signed (claim
+    type with negation, the direction and hedge flags): signing every word as
+    well fitted the training threads better and unseen ones worse
+    (bench/stance_experiments.py).
+    """
+
+    def __init__(self, features, signed):
+        self.features = features
+        self.signed = signed
+
+    def fit(self, X, y=None):
+        self.features_ = clone(self.features).fit(X, y)
+        self.signed_ = clone(self.signed).fit(X, y)
+        return self
+
+    def transform(self, X):
+        signed = sparse.diags(X["sign"].to_numpy(dtype=float)) @ sparse.csr_matrix(self.signed_.transform(X))
+        return sparse.hstack([sparse.csr_matrix(self.features_.transform(X)), signed], format="csr")
+
+
+CLAIM_FLAGS = ["negated", "hedged", "has_duration", "says_lasting", "says_passing"]
+QUESTION_FLAGS = ["overlap", "overlap_negated", "agreement"]  # what pairs the claim with its thread's question
+
+
+def _feature_union(with_question: bool = True) -> ColumnTransformer:
+    return ColumnTransformer([
+        ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True), "text"),
+        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 3), sublinear_tf=True, min_df=2), "text"),
+        ("claim", OneHotEncoder(handle_unknown="ignore"), ["claim_type", "type_polarity"]),
+        ("flags", "passthrough", CLAIM_FLAGS + (QUESTION_FLAGS if with_question else [])),
+    ])
+
+
+def build_model(settings: Settings = DEFAULT_SETTINGS, hand_label_counts: pd.Series | None = None,
+                design: str = "paired") -> Pipeline:
     """The stance Pipeline; calibrated (sigmoid, 3-fold) once every class has enough hand labels.
 
+    `design` "paired" pairs each claim with its question (PairedFeatures, plus
+    the question flags); "agreement" has the question flags only; "blind"
+    reads the claim alone, as the first model did. The three are kept so that
+    bench/stance_experiments.py and every training can show what pairing adds.
     With fewer labels per class than settings.min_labels_to_calibrate, sigmoid
     calibration cannot be fitted reliably (it needs each class in each inner
     fold), so the class-balanced logistic regression's own probabilities are used
     and the card and reports show their reliability.
     """
-    features = ColumnTransformer([
-        ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True), "text"),
-        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 3), sublinear_tf=True, min_df=2), "text"),
-        ("claim", OneHotEncoder(handle_unknown="ignore"), ["claim_type", "type_polarity"]),
-        ("flags", "passthrough", ["negated", "hedged", "has_duration"]),
-    ])
+    if design not in DESIGNS:
+        raise ValueError(f"unknown stance model design {design!r}; expected one of {DESIGNS}")
+    features = _feature_union(with_question=design != "blind")
+    if design == "paired":
+        features = PairedFeatures(features, ColumnTransformer([
+            ("claim", OneHotEncoder(handle_unknown="ignore"), ["claim_type", "type_polarity"]),
+            ("flags", "passthrough", CLAIM_FLAGS),
+        ]))
     return Pipeline([
         ("derive", FunctionTransformer(claim_features)),
         ("features", features),
-        ("classify", calibrated(LogisticRegression(max_iter=5000, class_weight="balanced", C=5.0,
+        ("classify", calibrated(LogisticRegression(max_iter=5000, class_weight="balanced", C=settings.stance_c,
                                                    random_state=settings.random_state), settings, hand_label_counts)),
     ])
 
@@ -154,8 +239,13 @@ def answer_stance(claims: pd.DataFrame, probabilities: np.ndarray, classes, titl
 
 def answer_probabilities(claims: pd.DataFrame, probabilities: np.ndarray, classes, title_spans: pd.DataFrame,
                          settings: Settings = DEFAULT_SETTINGS) -> pd.DataFrame:
-    """Per answer with claims, the weighted mean probability of each class (rows: answer_id)."""
-    spans = title_spans.set_index("answer_id")
+    """Per answer with claims, the weighted mean probability of each class (rows: answer_id).
+
+    Claims of rows not in `title_spans` (the question's, say) are left out.
+    """
+    spans = title_spans.drop_duplicates("answer_id").set_index("answer_id")
+    known = claims["answer_id"].isin(spans.index).to_numpy()
+    claims, probabilities = claims[known], probabilities[known]
     starts = claims["char_start"].to_numpy()
     t_start = spans.loc[claims["answer_id"], "title_start"].to_numpy()
     t_end = spans.loc[claims["answer_id"], "title_end"].to_numpy()
@@ -254,6 +344,7 @@ def versions() -> dict:
 
 def _vectorizers(model: Pipeline) -> list[TfidfVectorizer]:
     features = model.named_steps["features"]
+    features = getattr(features, "features_", features)
     return [t for _, t, _ in getattr(features, "transformers_", []) if isinstance(t, TfidfVectorizer)]
 
 

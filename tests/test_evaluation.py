@@ -3,22 +3,60 @@ import json
 import numpy as np
 import pandas as pd
 
-from pipeline.evaluation import changed_predictions, freeze_eval_set, readable_table, write_report
-from pipeline.stance import LABEL_COLUMNS, read_labels, reliability, score_predictions
+from pipeline.evaluation import (_figures, _thread_confusions, changed_predictions, paired_difference, readable_table,
+                                 stance_scores, thread_bootstrap, with_intervals, write_report)
+from pipeline.stance import reliability, score_predictions
 
 
-def labels_for(answers):
-    return pd.DataFrame([{"thread_id": "t", "level": "sentence", "answer_id": a, "text": f"s{a}", "label": "favor",
-                          "annotator": "x", "labelled_at": "2026", "source": "hand"} for a in answers])[LABEL_COLUMNS]
+LABELS = ["against", "favor", "neutral"]
 
 
-def test_frozen_set_is_a_deterministic_strict_subset_of_answers(tmp_path):
-    labels = labels_for([f"t:{i}" for i in range(1, 21)])
-    first = freeze_eval_set(labels, tmp_path / "a.csv")
-    second = freeze_eval_set(labels.sample(frac=1, random_state=3), tmp_path / "b.csv")
-    assert set(first["answer_id"]) == set(second["answer_id"])
-    assert 0 < first["answer_id"].nunique() < 20
-    assert read_labels(tmp_path / "a.csv")["answer_id"].tolist() == first["answer_id"].tolist()
+def noisy_predictions(n=240, threads=24, right=0.7, seed=1):
+    rng = np.random.default_rng(seed)
+    truth = rng.choice(LABELS, n)
+    predicted = np.where(rng.random(n) < right, truth, rng.choice(LABELS + [""], n))
+    return truth, predicted, rng.integers(0, threads, n).astype(str)
+
+
+def test_stance_scores_macro_f1_f_avg_and_a_missing_stance():
+    scores = stance_scores(["favor", "against", "neutral", "favor"], ["favor", "against", "", "against"])
+    assert scores["per_class"]["favor"] == {"precision": 1.0, "recall": 0.5, "f1": 0.6667, "support": 2}
+    assert scores["per_class"]["neutral"]["f1"] == 0  # no stance given is wrong, not skipped
+    assert scores["f_avg"] == round((0.6667 + 0.6667) / 2, 4) and scores["accuracy"] == 0.5
+
+
+def test_thread_bootstrap_agrees_with_direct_scores_and_brackets_them():
+    truth, predicted, threads = noisy_predictions()
+    scores = with_intervals(truth, predicted, threads)
+    for name in ("macro_f1", "f_avg", "accuracy"):
+        low, high = scores[f"{name}_interval"]
+        assert low <= scores[name] <= high and high - low > 0.02
+    ids, confusions = _thread_confusions(truth, predicted, threads)
+    assert np.allclose(_figures(confusions.sum(axis=0, keepdims=True))[0],
+                       [scores["macro_f1"], scores["f_avg"], scores["accuracy"]], atol=1e-4)
+    assert np.array_equal(thread_bootstrap(truth, predicted, threads, seed=3),
+                          thread_bootstrap(truth, predicted, threads, seed=3))  # deterministic
+
+
+def test_resampling_is_by_thread_so_one_big_thread_widens_the_interval():
+    truth, predicted, threads = noisy_predictions()
+    spread = with_intervals(truth, predicted, threads)["accuracy_interval"]
+    clumped = np.where(np.arange(len(threads)) < 120, "big", threads)  # half the rows in one thread
+    wide = with_intervals(truth, predicted, clumped)["accuracy_interval"]
+    assert wide[1] - wide[0] > spread[1] - spread[0]
+
+
+def test_paired_difference_is_zero_for_the_same_predictions_and_clear_for_a_better_model():
+    truth, predicted, threads = noisy_predictions()
+    same = paired_difference(truth, predicted, predicted, threads)
+    assert same == {"difference": 0.0, "interval": [0.0, 0.0]}
+    better = paired_difference(truth, truth, predicted, threads)
+    assert better["difference"] > 0 and better["interval"][0] > 0
+    one_flip = predicted.copy()
+    wrong = np.flatnonzero(predicted != truth)[0]
+    one_flip[wrong] = truth[wrong]  # one claim put right
+    noise = paired_difference(truth, one_flip, predicted, threads)
+    assert noise["difference"] > 0 and noise["interval"][0] <= 0  # one flipped claim: not clearly better
 
 
 def test_reliability_of_perfect_and_overconfident_predictions():

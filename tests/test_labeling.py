@@ -57,3 +57,11 @@ def test_labeling_functions_run_on_extracted_claims():
     matrix = apply_labeling_functions(claims)
     labels, _ = weighted_vote(matrix, {name: 1.0 for name in matrix.columns})
     assert list(labels) == [AGAINST, FAVOR]
+
+
+def test_votes_turn_toward_the_proposition():
+    from pipeline.labeling import ABSTAIN, AGAINST, FAVOR, NEUTRAL, toward_proposition
+
+    matrix = pd.DataFrame({"lf": [FAVOR, AGAINST, NEUTRAL, FAVOR, ABSTAIN, NEUTRAL]})
+    polarity = pd.Series(["lasting", "passing", "passing", "other", "passing", "other"])
+    assert toward_proposition(matrix, polarity)["lf"].tolist() == [FAVOR, FAVOR, NEUTRAL, ABSTAIN, ABSTAIN, NEUTRAL]

@@ -12,30 +12,32 @@ from conftest import FIXTURES, SEED
 
 
 @pytest.fixture
-def project(tmp_path):
+def project(tmp_path, small_gold):
     raw = tmp_path / "raw"
     raw.mkdir()
     shutil.copy(SEED, raw)
     shutil.copy(FIXTURES / "masseter_training.txt", raw)
     shutil.copy(config.LABELS_FILE, tmp_path / "labels.csv")
-    shutil.copy(config.FROZEN_EVAL_FILE, tmp_path / "frozen.csv")
+    for folder, name in zip(small_gold, ("gold", "gold_threads")):
+        shutil.copytree(folder, tmp_path / name)
     return tmp_path
 
 
 def cli(project, *args):
     paths = {"--out": project / "out", "--models": project / "models", "--labels": project / "labels.csv",
-             "--frozen": project / "frozen.csv", "--train-input": project / "raw", "--input": project / "raw"}
+             "--gold": project / "gold", "--gold-threads": project / "gold_threads",
+             "--train-input": project / "raw", "--input": project / "raw"}
     command = list(args)
     accepted = {
-        "run": ("--input", "--out", "--models", "--labels", "--frozen", "--train-input"),
-        "train": ("--input", "--out", "--models", "--labels", "--frozen"),
+        "run": ("--input", "--out", "--models", "--labels", "--gold", "--gold-threads", "--train-input"),
+        "train": ("--input", "--out", "--models", "--labels", "--gold", "--gold-threads"),
         "classify": ("--out", "--models"),
         "export": ("--out", "--models", "--labels"),
         "import": ("--out", "--labels"),
-        "evaluate": ("--models", "--labels", "--frozen", "--train-input"),
+        "evaluate": ("--models", "--gold", "--gold-threads"),
         "list": ("--models",),
         "use": ("--models",),
-        "compare": ("--models", "--labels", "--frozen", "--train-input"),
+        "compare": ("--models", "--gold", "--gold-threads"),
     }[args[1] if args[0] in ("label", "models") else args[0]]
     for flag in accepted:
         if flag not in command:
@@ -105,8 +107,7 @@ def test_the_whole_loop(project, capsys):
 def test_train_keeps_a_worse_model_out_of_current(project, capsys):
     assert cli(project, "run") == EXIT_OK
     labels = pd.read_csv(project / "labels.csv", keep_default_na=False)
-    held_out = set(pd.read_csv(project / "frozen.csv")["answer_id"])
-    trainable = ~labels["answer_id"].isin(held_out) & (labels["level"] == "sentence")
+    trainable = labels["level"] == "sentence"
     flipped = labels["label"].map({"favor": "against", "against": "favor", "neutral": "neutral"})
     labels.loc[trainable, "label"] = flipped[trainable]  # a deliberately wrong relabelling
     labels.to_csv(project / "labels.csv", index=False)

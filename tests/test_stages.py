@@ -80,14 +80,19 @@ def test_training_is_reproducible_across_processes(tmp_path):
     assert card.pop("trained_at") and other.pop("trained_at")
     assert card == other
     assert card["labels"] == ["against", "favor", "neutral"]
-    by_answer = card["cross_validation"]["by_answer"]
-    assert by_answer["grouped_by"] == "answer_id"
-    for level in ("claims", "answers"):
-        assert 0 <= by_answer[level]["f_avg"] <= 1
-        assert "accuracy" in by_answer[f"{level}_majority_baseline"]
-    assert 0 <= card["frozen_evaluation"]["claims"]["macro_f1"] <= 1
     by_thread = card["cross_validation"]["by_thread"]
-    assert by_thread.get("grouped_by") == "thread_id" or "fewer than two labelled threads" in by_thread["error"]
+    assert by_thread["grouped_by"] == "thread_id" and by_thread["folds"] == 5
+    for level in ("claims", "answers"):
+        assert 0 <= by_thread[level]["f_avg"] <= 1
+        assert "accuracy" in by_thread[f"{level}_majority_baseline"]
+    # the frozen set is the corpus's test part: every system on it, with thread-bootstrap intervals
+    systems = card["frozen_systems"]
+    assert {"this model", "majority baseline", "keyword baseline", "question-blind, same rows"} <= set(systems)
+    for entry in systems.values():
+        low, high = entry["claims"]["macro_f1_interval"]
+        assert low <= entry["claims"]["macro_f1"] <= high
+    assert card["frozen_evaluation"] == systems["this model"]
+    assert card["frozen_questions"]["open_recognised"] >= 0.9
     assert len(card["training_data_sha256"]) == 64
 
 

@@ -1,6 +1,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.pipeline import Pipeline
 
 from pipeline.labeling import STANCES
 from pipeline.stance import (ModelTrustError, answer_stance, build_model, cross_validate, load_model, read_labels,
@@ -92,3 +94,49 @@ def test_bundled_labels_file_is_valid():
     assert set(labels["label"]) == set(STANCES)
     assert (labels["level"] == "answer").sum() == 10
     assert labels["text"].str.strip().ne("").all()
+
+
+class ThreadRecorder(ClassifierMixin, BaseEstimator):
+    """Predicts the majority label, and fails if asked about a thread it was trained on."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.threads_ = set(X["thread_id"])
+        self.classes_ = np.array(sorted(set(y)))
+        return self
+
+    def predict_proba(self, X):
+        seen = self.threads_ & set(X["thread_id"])
+        assert not seen, f"scored threads it trained on: {seen}"
+        return np.full((len(X), len(self.classes_)), 1 / len(self.classes_))
+
+
+def test_cross_validation_by_thread_never_scores_a_thread_the_model_saw():
+    claims, y = toy_claims(n_answers=12)
+    claims["thread_id"] = [f"thread{int(a.split(':')[1]) // 2}" for a in claims["answer_id"]]  # two answers each
+    spans = pd.DataFrame({"answer_id": claims["answer_id"].unique(), "title_start": 0, "title_end": 0})
+    model = Pipeline([("classify", ThreadRecorder())])
+    is_gold = np.ones(len(y), bool)
+    is_gold[:3] = False  # weak rows train but are never scored
+    metrics = cross_validate(model, claims, y, np.ones(len(y)), is_gold, pd.Series(dtype=str), spans,
+                             group_by="thread_id")
+    assert metrics["grouped_by"] == "thread_id" and metrics["claims"]["n"] == int(is_gold.sum())
+
+
+def test_paired_design_turns_a_claim_with_its_question():
+    """The same sentence is against 'are results permanent?' and for 'will the muscles recover?'."""
+    rows, labels = [], []
+    for k in range(12):
+        for polarity, proposition in (("lasting", "results become permanent"), ("passing", "muscles recover")):
+            for text, direction in (("the muscles recover fully after stopping", -1),
+                                    ("the muscles atrophy and stay weaker", 1)):
+                rows.append({"thread_id": f"{polarity}{k}", "answer_id": f"{polarity}{k}:1", "text": text,
+                             "claim_type": "reversibility", "negated": False, "hedged": False,
+                             "duration_min_months": np.nan, "duration_max_months": np.nan,
+                             "proposition": proposition, "proposition_polarity": polarity})
+                agrees = direction == (1 if polarity == "lasting" else -1)
+                labels.append("favor" if agrees else "against")
+    frame, y = pd.DataFrame(rows), pd.Series(labels)
+    paired = build_model(design="paired").fit(frame, y)
+    blind = build_model(design="blind").fit(frame, y)
+    assert (paired.predict(frame) == y).all()
+    assert (blind.predict(frame) == y).mean() <= 0.75  # the text alone cannot tell
