@@ -44,13 +44,18 @@ def main() -> None:
             settings = replace(DEFAULT_SETTINGS, stance_design=design, stance_c=c)
             print(line(f"{design}, C={c}", cross_validated(training, settings)))
     print()
-    chosen = DEFAULT_SETTINGS
+    chosen = replace(DEFAULT_SETTINGS, weak_label_weight=0.0)
     print(line(f"{chosen.stance_design}, C={chosen.stance_c}, hand labels only", cross_validated(training, chosen, True)))
-    for weight in (0.1, 0.5, 1.0):
+    for weight in (0.1, 0.5, 1.0):  # the weak rows' weights are set when the table is built
         settings = replace(chosen, weak_label_weight=weight)
-        print(line(f"{chosen.stance_design}, C={chosen.stance_c}, + weak x{weight}", cross_validated(training, settings)))
-    uncalibrated = replace(chosen, min_labels_to_calibrate=10**9)
-    print(line(f"{chosen.stance_design}, C={chosen.stance_c}, not calibrated", cross_validated(training, uncalibrated)))
+        weighted = stages.training_rows(config.RAW_DIR, labels, config.LABELS_FILE, sets, settings)
+        print(line(f"{chosen.stance_design}, C={chosen.stance_c}, + weak x{weight}", cross_validated(weighted, settings)))
+    hand = stages.training_rows(config.RAW_DIR, labels, config.LABELS_FILE, sets, chosen)
+    for method, ensemble in (("temperature", True), ("sigmoid", True), ("sigmoid", False), ("isotonic", True),
+                             ("isotonic", False), ("none", True)):
+        settings = replace(chosen, calibration=method, calibration_ensemble=ensemble)
+        name = method + ("" if method in ("temperature", "none") else f", ensemble={ensemble}")
+        print(line(f"{chosen.stance_design}, C={chosen.stance_c}, calibration {name}", cross_validated(hand, settings)))
 
 
 if __name__ == "__main__":

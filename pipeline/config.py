@@ -52,7 +52,9 @@ class Settings:
     chunk_threads: int = 200  # threads per chunk: the unit of streaming, parallel work and resuming
     cv_folds: int = 5
     random_state: int = 0
-    weak_label_weight: float = 0.1  # times the weak vote's confidence; see bench/stance_experiments.py
+    weak_label_weight: float = 0.0  # times the weak vote's confidence; 0: weak labels unused (no gain on dev, see README)
+    calibration: str = "temperature"  # or "sigmoid" / "isotonic" (CalibratedClassifierCV) or "none"
+    calibration_ensemble: bool = True  # sigmoid / isotonic: mean of per-fold calibrated models, or one
     min_labels_to_calibrate: int = 15  # hand labels per class before probabilities get sigmoid calibration
     stance_design: str = "paired"  # "paired" reads each claim against its question; "blind" does not
     stance_c: float = 1.0  # inverse regularisation of the stance logistic regression (chosen by dev CV)

@@ -413,7 +413,7 @@ def training_table(claims: pd.DataFrame, answers: pd.DataFrame, labels: pd.DataF
     # their accuracy on the hand labels, and the row's weight follows the vote's confidence
     weak, confidence = labeling.weighted_vote(lf_matrix, labeling.lf_weights(lf_matrix, gold))
     is_gold = gold.ne(labeling.ABSTAIN).to_numpy()
-    use = is_gold | weak.ne(labeling.ABSTAIN).to_numpy()
+    use = is_gold | (weak.ne(labeling.ABSTAIN).to_numpy() & (settings.weak_label_weight > 0))
     y = gold.where(is_gold, weak)
     weights = np.where(is_gold, 1.0, settings.weak_label_weight * confidence.to_numpy())
     return {

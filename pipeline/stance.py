@@ -19,7 +19,7 @@ import joblib
 import numpy as np
 import pandas as pd
 from scipy import sparse
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -66,12 +66,18 @@ def claim_features(frame: pd.DataFrame) -> pd.DataFrame:
     has_duration = frame[["duration_min_months", "duration_max_months"]].notna().any(axis=1)
     polarity = frame["proposition_polarity"] if "proposition_polarity" in frame else pd.Series("", index=frame.index)
     proposition = frame["proposition"] if "proposition" in frame else pd.Series("", index=frame.index)
-    overlap = [len(_stems(str(c)) & p) / len(p) if p else 0.0
-               for c, p in zip(frame["text"].astype(str), proposition.fillna("").astype(str).map(_stems))]
+    # each distinct sentence and proposition is read once: a sentence of several claim types has several rows
+    text_codes, texts = pd.factorize(frame["text"].astype(str))
+    proposition_codes, propositions = pd.factorize(proposition.fillna("").astype(str))
+    text_stems = [_stems(t) for t in texts]
+    proposition_stems = [_stems(p) for p in propositions]
+    pairs, pair_codes = np.unique(np.stack([text_codes, proposition_codes], axis=1), axis=0, return_inverse=True)
+    pair_overlap = np.array([len(text_stems[t] & proposition_stems[p]) / len(proposition_stems[p])
+                             if proposition_stems[p] else 0.0 for t, p in pairs])
+    overlap = pair_overlap[pair_codes.reshape(-1)] if len(frame) else np.zeros(0)
     lexicon = question.current_lexicon()
-    text = frame["text"].astype(str)
-    lasting = text.map(lambda t: bool(lexicon["claim_lasting"].search(t))).to_numpy(dtype=float)
-    passing = text.map(lambda t: bool(lexicon["claim_passing"].search(t))).to_numpy(dtype=float)
+    lasting = np.array([bool(lexicon["claim_lasting"].search(t)) for t in texts], dtype=float)[text_codes]
+    passing = np.array([bool(lexicon["claim_passing"].search(t)) for t in texts], dtype=float)[text_codes]
     sign = polarity.fillna("").astype(str).map(POLARITY_SIGN).fillna(0.0).to_numpy(dtype=float)
     turned = np.where(negated.to_numpy(), -1.0, 1.0)
     return pd.DataFrame({
@@ -161,17 +167,75 @@ def build_model(settings: Settings = DEFAULT_SETTINGS, hand_label_counts: pd.Ser
     ])
 
 
+class TemperatureCalibrated(ClassifierMixin, BaseEstimator):
+    """A classifier whose probabilities are sharpened or softened by one temperature fitted out of fold.
+
+    The temperature T minimises the log loss of softmax(log p / T) on
+    cross-validated probabilities of `estimator`; the final estimator is
+    fitted on all rows. One parameter cannot overfit a few hundred labels,
+    and it keeps every prediction's most probable class, so calibration costs
+    no accuracy (per-class sigmoid and isotonic calibration both lowered
+    macro-F1 on dev: bench/stance_experiments.py).
+    """
+
+    def __init__(self, estimator, cv=3, random_state=0):
+        self.estimator = estimator
+        self.cv = cv
+        self.random_state = random_state
+
+    def fit(self, X, y, sample_weight=None):
+        from scipy.optimize import minimize_scalar
+        from sklearn.model_selection import cross_val_predict
+
+        y = np.asarray(y)
+        folds = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
+        params = {"sample_weight": sample_weight} if sample_weight is not None else {}
+        out_of_fold = cross_val_predict(clone(self.estimator), X, y, cv=folds, method="predict_proba", params=params)
+        self.estimator_ = clone(self.estimator).fit(X, y, **params)
+        self.classes_ = self.estimator_.classes_
+        truth = np.searchsorted(self.classes_, y)
+        weights = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        logs = np.log(np.clip(out_of_fold, 1e-12, 1.0))
+
+        def loss(temperature: float) -> float:
+            scaled = _softmax(logs / temperature)
+            return float(-(weights * np.log(np.clip(scaled[np.arange(len(y)), truth], 1e-12, 1.0))).sum())
+
+        self.temperature_ = float(minimize_scalar(loss, bounds=(0.05, 20.0), method="bounded").x)
+        return self
+
+    def predict_proba(self, X):
+        return _softmax(np.log(np.clip(self.estimator_.predict_proba(X), 1e-12, 1.0)) / self.temperature_)
+
+    def predict(self, X):
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+CALIBRATIONS = ("temperature", "sigmoid", "isotonic", "none")
+
+
 def calibrated(classifier, settings: Settings, hand_label_counts: pd.Series | None):
+    """`classifier` calibrated by settings.calibration once every class has enough hand labels."""
+    if settings.calibration not in CALIBRATIONS:
+        raise ValueError(f"unknown calibration {settings.calibration!r}; expected one of {CALIBRATIONS}")
     enough = (hand_label_counts is not None and set(hand_label_counts.index) >= set(STANCES)
               and int(hand_label_counts.min()) >= settings.min_labels_to_calibrate)
-    if not enough:
+    if not enough or settings.calibration == "none":
         return classifier
+    if settings.calibration == "temperature":
+        return TemperatureCalibrated(classifier, cv=3, random_state=settings.random_state)
     folds = StratifiedKFold(3, shuffle=True, random_state=settings.random_state)
-    return CalibratedClassifierCV(classifier, method="sigmoid", cv=folds)
+    return CalibratedClassifierCV(classifier, method=settings.calibration, cv=folds,
+                                  ensemble=settings.calibration_ensemble)
 
 
 def is_calibrated(model: Pipeline) -> bool:
-    return isinstance(model.named_steps["classify"], CalibratedClassifierCV)
+    return isinstance(model.named_steps["classify"], (CalibratedClassifierCV, TemperatureCalibrated))
 
 
 def read_labels(path: Path | str) -> pd.DataFrame:
