@@ -23,7 +23,7 @@ from pipeline.files import InputError, restore, write_csv
 from pipeline.labeling import STANCES
 from pipeline.stance import LABEL_COLUMNS, aligned_proba, answer_probabilities
 
-EXPORT_COLUMNS = ["level", "claim_id", "answer_id", "thread_id", "question", "answer_title", "text", "claim_type",
+EXPORT_COLUMNS = ["level", "claim_id", "answer_id", "thread_id", "question", "proposition", "answer_title", "text", "claim_type",
                   "prediction", "score", "uncertainty", "label", "annotator", "notes"]
 STRATEGIES = ("margin", "entropy")
 
@@ -53,7 +53,9 @@ def export_uncertain(model, answers: pd.DataFrame, claims: pd.DataFrame, labels:
     """The `n` claims (and answers) the model is least sure of, with context and an empty label column."""
     sentence_labels = labels[labels["level"] == "sentence"]
     labelled = set(zip(sentence_labels["answer_id"], sentence_labels["text"]))
-    questions = answers[answers["role"] == "question"].set_index("thread_id")["title"]
+    heads = answers[answers["role"] == "question"].drop_duplicates("thread_id").set_index("thread_id")
+    questions = heads["title"]
+    propositions = heads["proposition"] if "proposition" in heads else pd.Series("", index=heads.index)
     titles = answers.set_index("answer_id")["title"]
     rows = []
     if len(claims):
@@ -74,7 +76,8 @@ def export_uncertain(model, answers: pd.DataFrame, claims: pd.DataFrame, labels:
         return pd.DataFrame(columns=EXPORT_COLUMNS)
     pool = pd.concat(rows, ignore_index=True)
     picked = spread_across_threads(pool, n)
-    picked = picked.assign(question=picked["thread_id"].map(questions), answer_title=picked["answer_id"].map(titles),
+    picked = picked.assign(question=picked["thread_id"].map(questions),
+                           proposition=picked["thread_id"].map(propositions), answer_title=picked["answer_id"].map(titles),
                            uncertainty=picked["uncertainty"].round(4), label="", annotator="", notes="")
     return picked[EXPORT_COLUMNS].reset_index(drop=True)
 

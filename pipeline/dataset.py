@@ -15,7 +15,7 @@ from pipeline import extract
 from pipeline.nlp import CLAIM_TYPES
 from pipeline.question import YES_NO
 from pipeline.segment import QUESTION_COLUMNS
-from pipeline.stance import answer_stance, predict
+from pipeline.stance import answer_stance, predict, with_direct_answers
 
 SUMMARY_COLUMNS = (
     ["thread_id", "question", "question_found", "proposition", "question_kind", "proposition_polarity",
@@ -65,6 +65,10 @@ def classify(model, answers: pd.DataFrame, claims: pd.DataFrame,
     answers["stance"] = answers["answer_id"].map(by_answer["stance"]).astype(object).where(is_answer)
     answers.loc[is_answer & answers["stance"].isna(), "stance"] = "neutral"
     answers["stance_score"] = answers["answer_id"].map(by_answer["stance_score"]).where(is_answer).astype("float64")
+    # an answer that opens with a plain yes or no says its stance itself (no probability: the score is emptied)
+    direct = with_direct_answers(answers, answers["stance"])
+    answers.loc[direct.ne(answers["stance"]) & is_answer, "stance_score"] = np.nan
+    answers["stance"] = direct
     return answers, claims[extract.CLAIM_COLUMNS]
 
 

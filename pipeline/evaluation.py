@@ -219,7 +219,7 @@ def model_predictions(model, claims: pd.DataFrame, answers: pd.DataFrame,
 
     Rows whose question the pipeline did not read as yes/no get no stance.
     """
-    from pipeline.stance import answer_probabilities
+    from pipeline.stance import answer_probabilities, with_direct_answers
 
     asks = claims["question_kind"].eq("yes/no").to_numpy()
     probabilities = np.zeros((len(claims), len(STANCES)))
@@ -230,6 +230,7 @@ def model_predictions(model, claims: pd.DataFrame, answers: pd.DataFrame,
     means = answer_probabilities(claims[in_answer].reset_index(drop=True), probabilities[in_answer], STANCES,
                                  answers[["answer_id", "title_start", "title_end"]], settings)
     answer_pred = answers["answer_id"].map(means.idxmax(axis=1) if len(means) else {}).fillna("neutral")
+    answer_pred = with_direct_answers(answers, answer_pred)
     answer_pred = np.where(answers["question_kind"].eq("yes/no"), answer_pred, NO_STANCE)
     return {"claims": claim_pred, "answers": answer_pred, "probabilities": probabilities, "scored": asks}
 

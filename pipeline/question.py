@@ -26,6 +26,7 @@ given by hand (see ``override``).
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -54,7 +55,7 @@ class Question:
 
 def current_lexicon(path: Path = QUESTION_LEXICON_FILE) -> dict[str, re.Pattern]:
     """The lexicon, read again whenever the file changed (a rule edit takes effect in the same process)."""
-    stat = Path(path).stat()
+    stat = os.stat(path)  # a stat per thread is cheap; re-reading the rules is not
     return _cached_lexicon(str(path), stat.st_mtime_ns, stat.st_size)
 
 
@@ -105,11 +106,8 @@ def clauses(sentence: str, lexicon, inner: bool = True) -> list[tuple[str, int, 
 def question_sentence(title: str, body: str, lexicon) -> str:
     """The sentence that asks: one that opens like a question (title first, then body), else one ending in '?'."""
     sentences = [(s, True) for s in _sentences(title)] + [(s, s.rstrip().endswith("?")) for s in _sentences(body)]
-    for test in (lambda s, inner: clauses(s, lexicon, inner), lambda s, inner: s.rstrip().endswith("?")):
-        asking = [s for s, inner in sentences if test(s, inner)]
-        if asking:
-            return asking[0]
-    return ""
+    opening = next((s for s, inner in sentences if clauses(s, lexicon, inner)), None)
+    return opening or next((s for s, _ in sentences if s.rstrip().endswith("?")), "")
 
 
 def polarity(text: str, lexicon) -> str:
@@ -158,6 +156,23 @@ def _reading(sentence: str, found: list[tuple[str, int, int]], source: str, lexi
     statement = sentence[yes_no[0][2]:] if yes_no else sentence
     statement = statement.strip(" ,;:-").rstrip("?!. ").strip()
     return Question(statement, YES_NO, polarity(statement, lexicon), source)
+
+
+def direct_answer(title: str, text: str, lexicon) -> str:
+    """'favor' for an answer that opens with a plain yes ("Yes, over time ..."), 'against' for a plain no, else ''.
+
+    The title decides if it has one, else the body's first words: that is
+    where a doctor who answers the question as asked puts the answer.
+    """
+    for opening in (title or "", (text or "").lstrip()):
+        if opening.strip():
+            if lexicon["answer_yes"].match(opening):
+                return "favor"
+            if lexicon["answer_no"].match(opening):
+                return "against"
+            if title and title.strip():
+                return ""
+    return ""
 
 
 def thread_question(title: str, body: str, thread_id: str, proposition: str = "", question_kind: str = "",

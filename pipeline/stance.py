@@ -322,6 +322,14 @@ def answer_probabilities(claims: pd.DataFrame, probabilities: np.ndarray, classe
     return sums[list(classes)].div(sums["_w"], axis=0)
 
 
+def with_direct_answers(answers: pd.DataFrame, stances: pd.Series) -> pd.Series:
+    """`stances` (indexed like `answers`) where an answer opening with a plain yes or no takes that stance."""
+    lexicon = question.current_lexicon()
+    direct = pd.Series([question.direct_answer(t if isinstance(t, str) else "", x if isinstance(x, str) else "", lexicon)
+                        for t, x in zip(answers["title"], answers["text"])], index=answers.index)
+    return stances.where(direct.eq("") | stances.isna() | stances.eq(""), direct)
+
+
 def reliability(y_true, probabilities: np.ndarray, n_bins: int = 5) -> dict:
     """Calibration of the top-class probability: expected calibration error, Brier score, and bins."""
     truth = np.asarray(list(y_true))

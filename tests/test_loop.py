@@ -59,7 +59,7 @@ def test_the_whole_loop(project, capsys):
     assert "masseter_training" in set(exported["thread_id"])
     for _, picks in exported.groupby("thread_id", sort=False):  # round robin over threads, least sure first in each
         assert picks["uncertainty"].is_monotonic_decreasing
-    for column in ("question", "answer_title", "text", "claim_type", "prediction", "score"):
+    for column in ("question", "proposition", "answer_title", "text", "claim_type", "prediction", "score"):
         assert (exported[column] != "").all(), column
 
     # the analyst's spreadsheet: everything they were shown is, in their view, neutral

@@ -112,3 +112,18 @@ def test_a_bad_question_kind_is_an_error_naming_the_file(tmp_path, capsys):
     table.write_text("thread_id,question_kind\nt,open\n")
     assert main(["segment", "--input", str(raw), "--out", str(tmp_path / "out"), "--propositions", str(table)]) == 2
     assert "p.csv" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("title, text, stance", [
+    ("Yes, with years of use", "The muscles get smaller.", "favor"),
+    ("", "In short -- YES. The brow can recover once the toxin wears off.", "favor"),
+    ("", "Absolutely not. Nothing suggests that.", "against"),
+    ("No.", "Botox wears off in three months.", "against"),
+    ("Highly unlikely", "", "against"),
+    ("Not permanent", "No, it is not.", ""),  # a title that is no plain yes or no decides: nothing
+    ("", "Nobody can promise that.", ""),
+    ("", "No doubt the muscle shrinks with use.", ""),
+    ("", "Yes not", ""),
+])
+def test_direct_answers(lexicon, title, text, stance):
+    assert question.direct_answer(title, text, lexicon) == stance
