@@ -66,7 +66,7 @@ def stage_breakdown(corpus: Path, models: Path, n_threads: int) -> list[tuple[st
     from pipeline.config import DEFAULT_SETTINGS as settings
     from pipeline.corpus import COLUMNS
     from pipeline.files import csv_bytes
-    from pipeline.segment import answers_frame
+    from pipeline.segment import answers_frame, segment_rows
 
     items = [t for t in islice(iter_threads(corpus), n_threads) if isinstance(t, ThreadSource)]
     language, (model, _) = nlp.build_nlp(settings), stance.load_model(registry.resolve(models))
@@ -83,7 +83,7 @@ def stage_breakdown(corpus: Path, models: Path, n_threads: int) -> list[tuple[st
     timed("tokenizer only (same texts)", lambda: list(tokenizer.pipe(texts, batch_size=256)))
     for first in range(0, len(items), settings.chunk_threads):
         chunk = items[first:first + settings.chunk_threads]
-        answers = timed("segment", lambda: answers_frame([r for t in chunk for r in stages.segment_rows(t, settings)]))
+        answers = timed("segment", lambda: answers_frame([r for t in chunk for r in segment_rows(t, settings)]))
         texts = {t.thread_id: t.text for t in chunk}
         claims = timed("extract (spaCy pipeline)", extract.extract_claims, language, answers, texts, settings)
         answers, claims = timed("classify (stance model)", dataset.classify, model, answers, claims, settings)

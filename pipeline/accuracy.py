@@ -230,7 +230,7 @@ def pipeline_predictions(threads: Iterable[GoldThread], corpus_dir: Path, settin
     from pipeline import extract, nlp, readers, segment
     from pipeline.config import DEFAULT_SETTINGS
     from pipeline.files import InputError
-    from pipeline.stages import segment_rows
+    from pipeline.segment import segment_rows
 
     settings = settings or DEFAULT_SETTINGS
     rows, texts, predictions = [], {}, {}

@@ -20,11 +20,9 @@ import numpy as np
 import pandas as pd
 
 from pipeline.files import InputError, restore, write_csv
-from pipeline.labeling import STANCES
-from pipeline.stance import LABEL_COLUMNS, aligned_proba, answer_probabilities
+from pipeline.schemas import EXPORT_COLUMNS, LABEL_COLUMNS, STANCES
+from pipeline.stance import aligned_proba, answer_probabilities
 
-EXPORT_COLUMNS = ["level", "claim_id", "answer_id", "thread_id", "question", "proposition", "answer_title", "text", "claim_type",
-                  "prediction", "score", "uncertainty", "label", "annotator", "notes"]
 STRATEGIES = ("margin", "entropy")
 
 

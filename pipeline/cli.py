@@ -146,12 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from pipeline.files import InputError
+    from pipeline.corpus import MissingExtraError
     from pipeline.nlp import RulesError
     from pipeline.stance import ModelTrustError
 
     try:
         return _dispatch(args)
-    except (InputError, RulesError, ModelTrustError, OSError) as err:
+    except (InputError, RulesError, ModelTrustError, MissingExtraError, OSError) as err:
         print(f"claims {args.command}: error: {err}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

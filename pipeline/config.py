@@ -40,7 +40,7 @@ STAMPS_DIR = ".stamps"
 
 @dataclass(frozen=True)
 class Settings:
-    """Settings that change outputs; they are part of each stage's fingerprint."""
+    """Settings of a run; those that change outputs are part of each stage's fingerprint (see outputs())."""
 
     spacy_model: str = "blank:en"  # or the name of an installed trained pipeline
     max_title_words: int = 16
@@ -66,6 +66,14 @@ class Settings:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def outputs(self) -> dict:
+        """The settings that can change an output: what fingerprints hold (speed settings re-run nothing)."""
+        return {k: v for k, v in asdict(self).items() if k not in SPEED_SETTINGS}
+
+
+# Settings that change only how fast a run goes, never its tables (tests/test_corpus.py checks chunk sizes)
+SPEED_SETTINGS = ("batch_size", "doc_chars", "chunk_threads")
 
 
 DEFAULT_SETTINGS = Settings()

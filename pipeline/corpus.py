@@ -30,13 +30,11 @@ import pandas as pd
 from pipeline import dataset, extract, files, nlp, readers, stance
 from pipeline.config import DEFAULT_SETTINGS, Settings
 from pipeline.files import InputError, atomic_write_bytes, csv_bytes
-from pipeline.segment import ANSWER_COLUMNS, answers_frame
+from pipeline.schemas import ANSWERS_OUTPUT_COLUMNS, ERROR_COLUMNS  # noqa: F401 (re-exported)
+from pipeline.schemas import TABLES as COLUMNS
+from pipeline.segment import answers_frame, segment_rows
 
-TABLES = ("answers", "claims", "summary", "errors")
-ANSWERS_OUTPUT_COLUMNS = ANSWER_COLUMNS + ["stance", "stance_score"]
-ERROR_COLUMNS = ["source", "line", "error"]
-COLUMNS = {"answers": ANSWERS_OUTPUT_COLUMNS, "claims": extract.CLAIM_COLUMNS,
-           "summary": dataset.SUMMARY_COLUMNS, "errors": ERROR_COLUMNS}
+TABLES = tuple(COLUMNS)
 BACKENDS = ("local", "dask")
 # local workers are forked, warm, where that is safe and the default (Linux); joblib spawns them elsewhere
 FORK_WORKERS = sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
@@ -105,8 +103,6 @@ def _worker_model(model_source: str | bytes | None, model_sha: str | None):
 def process_chunk(index: int, items: list, settings: Settings, model_source: str | bytes | None = None,
                   model_sha: str | None = None) -> ChunkResult:
     """Segment, extract and classify one chunk; a pure function of its arguments."""
-    from pipeline.stages import segment_rows
-
     rows, errors, threads = [], [], 0
     for item in items:
         if isinstance(item, ErrorRecord):
@@ -186,14 +182,27 @@ def _in_order(submit, tasks: Iterable[tuple], in_flight: int) -> Iterator[ChunkR
         yield result
 
 
+class MissingExtraError(RuntimeError):
+    """An optional part of the tool was asked for but is not installed; the message says how to install it."""
+
+
+def dask_client():
+    """distributed's Client and LocalCluster, or an error saying how to install the optional extra."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as err:
+        raise MissingExtraError("--backend dask needs Dask, an optional extra: pip install -e \".[dask]\" "
+                                "(or pip install \"dask[distributed]\")") from err
+    return Client, LocalCluster
+
+
 def _run_dask(tasks: Iterable[tuple], jobs: int, scheduler: str | None) -> Iterator[ChunkResult]:
     """Chunks as Dask tasks, at most two per worker in flight, results taken in chunk order.
 
     The model goes to every worker once, as bytes (checked there against its
     sha256), so workers need the package but none of our files.
     """
-    from distributed import Client, LocalCluster
-
+    Client, LocalCluster = dask_client()
     cluster = None
     if scheduler:
         client = Client(scheduler)

@@ -10,20 +10,9 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import DEFAULT_SETTINGS, Settings
-from pipeline.labeling import STANCES
-from pipeline import extract
-from pipeline.nlp import CLAIM_TYPES
 from pipeline.question import YES_NO
-from pipeline.segment import QUESTION_COLUMNS
+from pipeline.schemas import CLAIM_COLUMNS, CLAIM_TYPES, QUESTION_COLUMNS, STANCES, SUMMARY_COLUMNS
 from pipeline.stance import answer_stance, predict, with_direct_answers
-
-SUMMARY_COLUMNS = (
-    ["thread_id", "question", "question_found", "proposition", "question_kind", "proposition_polarity",
-     "question_source", "answers"] + [f"answers_{s}" for s in STANCES]
-    + ["claims"] + [f"claims_{t}" for t in CLAIM_TYPES]
-    + ["durations_stated", "duration_min_months", "duration_max_months", "duration_open_ended"]
-)
-
 
 def with_question(claims: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
     """`claims` with their thread's question reading (QUESTION_COLUMNS), which the stance model pairs them with."""
@@ -69,7 +58,7 @@ def classify(model, answers: pd.DataFrame, claims: pd.DataFrame,
     direct = with_direct_answers(answers, answers["stance"])
     answers.loc[direct.ne(answers["stance"]) & is_answer, "stance_score"] = np.nan
     answers["stance"] = direct
-    return answers, claims[extract.CLAIM_COLUMNS]
+    return answers, claims[CLAIM_COLUMNS]
 
 
 def summarise(answers: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:

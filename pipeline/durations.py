@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
 from pipeline.config import DURATION_LEXICON_FILE
+from pipeline.files import reread_when_changed
 
 _CONTEXT_CHARS = 40
 _DENIED = re.compile(r"(?:\b(?:not|never|no|hardly|nothing)\b|n't)\b(?:\s+\S+){0,5}?\s+(?:more|longer|less|shorter|over|under|beyond)\s+than\s+\S*\s*$|(?:\b(?:not|never|no)\b|n't)(?:\s+\S+){0,5}?\s+(?:over|beyond|past|under)\s+\S*\s*$", re.IGNORECASE)
@@ -58,7 +58,7 @@ class DurationLexicon:
     per_unit: dict
 
 
-@lru_cache(maxsize=None)
+@reread_when_changed
 def load_lexicon(path: Path = DURATION_LEXICON_FILE) -> DurationLexicon:
     with open(path, encoding="utf-8") as handle:
         lex = json.load(handle)

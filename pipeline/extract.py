@@ -26,12 +26,9 @@ from pipeline.config import DEFAULT_SETTINGS, Settings
 from pipeline.extensions import CLAIMS
 from pipeline.files import InputError
 from pipeline.nlp import sentence_bounds
+from pipeline.schemas import CLAIM_COLUMNS
 from pipeline.segment import mask_boilerplate
 
-CLAIM_COLUMNS = [
-    "claim_id", "thread_id", "answer_id", "role", "sentence_id", "claim_type", "text", "char_start", "char_end",
-    "negated", "hedged", "cue", "duration_min_months", "duration_max_months", "stance", "stance_score",
-]
 PIECE_SEPARATOR = "\n\n"
 
 

@@ -122,3 +122,31 @@ def read_csv(path: Path | str, what: str) -> pd.DataFrame:
         if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
             frame[column] = frame[column].map(restore)
     return frame
+
+
+def log(message: str) -> None:
+    """A progress or warning line for the user, on standard error."""
+    import sys
+
+    print(message, file=sys.stderr, flush=True)
+
+
+def reread_when_changed(loader):
+    """`loader(path)` cached per file version (path, modification time, size).
+
+    Rule files are read once per build, not once per process: an edit takes
+    effect on the next call in the same process (a plain lru_cache kept the
+    old rules until the process ended). A stat per call is the price.
+    """
+    import functools
+    import inspect
+
+    default = inspect.signature(loader).parameters["path"].default
+    cached = functools.lru_cache(maxsize=8)(lambda path, mtime_ns, size: loader(Path(path)))
+
+    @functools.wraps(loader)
+    def load(path=default):
+        stat = os.stat(path)
+        return cached(str(path), stat.st_mtime_ns, stat.st_size)
+
+    return load

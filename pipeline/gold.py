@@ -20,9 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.config import CORPUS_DIR, CORPUS_SPLIT_FILE, GOLD_DIR
-from pipeline.labeling import STANCES
+from pipeline.schemas import CLAIM_TYPES, STANCES
 
-CLAIM_TYPES = ("duration", "atrophy", "dose_reduction", "reversibility")  # as pipeline.nlp.CLAIM_TYPES
 QUESTION_KINDS = ("yes/no", "open")
 DAYS_PER_MONTH = 30.436875  # the mean Gregorian month, as the duration lexicon uses
 MONTHS_PER_UNIT = {"days": 1 / DAYS_PER_MONTH, "weeks": 7 / DAYS_PER_MONTH, "months": 1.0, "years": 12.0}

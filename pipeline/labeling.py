@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -17,12 +16,12 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import LABELING_LEXICON_FILE
+from pipeline.files import reread_when_changed
+from pipeline.schemas import ABSTAIN, AGAINST, FAVOR, NEUTRAL, STANCES  # noqa: F401 (the label set, used here and re-exported)
 
-FAVOR, AGAINST, NEUTRAL, ABSTAIN = "favor", "against", "neutral", ""
-STANCES = (AGAINST, FAVOR, NEUTRAL)
 
 
-@lru_cache(maxsize=None)
+@reread_when_changed
 def lexicon(path: Path = LABELING_LEXICON_FILE) -> dict:
     with open(path, encoding="utf-8") as handle:
         raw = json.load(handle)

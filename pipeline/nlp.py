@@ -48,10 +48,10 @@ from spacy.util import filter_spans, minibatch
 
 from pipeline.config import CLAIM_CUES_FILE, CONTEXT_TERMS_FILE, DEFAULT_SETTINGS, Settings
 from pipeline.durations import first_duration
+from pipeline.schemas import CLAIM_TYPES
 from pipeline.extensions import CLAIMS, HEDGED, NEGATED, SENTENCE_BOUNDS, SOURCE_TEXT, register_extensions
 
 CUES_KEY = "claim_cues"
-CLAIM_TYPES = ("duration", "atrophy", "dose_reduction", "reversibility")
 _RULE_KEYS = {"label", "id", "pattern", "requires", "trigger", "inverse", "also"}
 PSEUDO = "pseudo"  # a rule label: a phrase holding a cue word that is no cue ("come back in two weeks")
 FIGURE_CONTEXTS = frozenset({"time_span", "figure"})  # requirements also met by a duration figure pipeline.durations finds

@@ -26,13 +26,12 @@ given by hand (see ``override``).
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from pipeline.config import QUESTION_LEXICON_FILE
+from pipeline.files import reread_when_changed
 
 YES_NO, OPEN, NONE = "yes/no", "open", "none"
 QUESTION_KINDS = (YES_NO, OPEN, NONE)
@@ -53,17 +52,7 @@ class Question:
                 "proposition_polarity": self.proposition_polarity, "question_source": self.question_source}
 
 
-def current_lexicon(path: Path = QUESTION_LEXICON_FILE) -> dict[str, re.Pattern]:
-    """The lexicon, read again whenever the file changed (a rule edit takes effect in the same process)."""
-    stat = os.stat(path)  # a stat per thread is cheap; re-reading the rules is not
-    return _cached_lexicon(str(path), stat.st_mtime_ns, stat.st_size)
-
-
-@lru_cache(maxsize=4)
-def _cached_lexicon(path: str, mtime_ns: int, size: int) -> dict[str, re.Pattern]:
-    return load_lexicon(Path(path))
-
-
+@reread_when_changed
 def load_lexicon(path: Path = QUESTION_LEXICON_FILE) -> dict[str, re.Pattern]:
     """One compiled pattern per key; a wrong or missing key is an error naming the file."""
     raw = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -178,7 +167,7 @@ def direct_answer(title: str, text: str, lexicon) -> str:
 def thread_question(title: str, body: str, thread_id: str, proposition: str = "", question_kind: str = "",
                     lexicon=None) -> Question:
     """The reading of a thread's question, or the proposition given by hand for it."""
-    lexicon = lexicon or current_lexicon()
+    lexicon = lexicon or load_lexicon()
     return override(read_question(title, body, lexicon, thread_id), proposition, question_kind, lexicon)
 
 

@@ -19,8 +19,7 @@ import pandas as pd
 from pipeline import config
 from pipeline.files import atomic_write_bytes, read_csv
 from pipeline.question import NONE, OPEN, YES_NO
-from pipeline.labeling import STANCES
-from pipeline.nlp import CLAIM_TYPES
+from pipeline.schemas import CLAIM_TYPES, STANCES
 
 ANSWER_WORD = {"against": "against (no)", "favor": "in favour (yes)", "neutral": "neutral"}
 CONTEXT_CHARS = 300

@@ -32,21 +32,17 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
 import pandas as pd
 
 from pipeline.config import SEGMENT_LEXICON_FILE, DEFAULT_SETTINGS, Settings
-from pipeline.files import InputError
+from pipeline.files import InputError, log, reread_when_changed
+from pipeline.question import thread_question
+from pipeline.schemas import ANSWER_COLUMNS, QUESTION_COLUMNS
 
-ANSWER_COLUMNS = [
-    "thread_id", "answer_id", "position", "role", "title", "text",
-    "char_start", "char_end", "title_start", "title_end", "source", "source_line",
-    "proposition", "question_kind", "proposition_polarity", "question_source",  # on the question row only
-]
-QUESTION_COLUMNS = ANSWER_COLUMNS[-4:]
+
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 _NO_TITLE = -1.0e9
@@ -102,7 +98,7 @@ class Segment:
         return "question" if self.position == 0 else "answer"
 
 
-@lru_cache(maxsize=None)
+@reread_when_changed
 def load_lexicon(path: Path = SEGMENT_LEXICON_FILE) -> dict:
     with open(path, encoding="utf-8") as handle:
         lexicon = json.load(handle)
@@ -653,3 +649,23 @@ def answer_rows(thread_id: str, text: str, segments, source: str = "", source_li
             **(dict(question or blank) if seg.position == 0 else blank),
         })
     return rows
+
+
+def segment_source(thread, settings: Settings = DEFAULT_SETTINGS) -> pd.DataFrame:
+    """answers.csv rows for one thread: structured formats bring their segments, text is segmented."""
+    return answers_frame(segment_rows(thread, settings))
+
+
+def segment_rows(thread, settings: Settings = DEFAULT_SETTINGS) -> list[dict]:
+    """answers.csv rows of one thread (a readers.ThreadSource); a thread read without a question is reported."""
+    warnings: list[str] = []
+    segments = thread.segments or segment_text(thread.text, thread.source, settings, thread.title_hints, warnings)
+    for warning in warnings:
+        log(f"segment: warning: {warning}")
+    head = next((s for s in segments if s.position == 0), None)
+    asked = thread_question(
+        thread.text[head.title_start:head.title_end] if head else "",
+        thread.text[head.char_start:head.char_end] if head else "",
+        thread.thread_id, thread.proposition, thread.question_kind)
+    return answer_rows(thread.thread_id, thread.text, segments, Path(thread.source).name, thread.line,
+                       asked.as_row())

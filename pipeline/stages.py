@@ -13,7 +13,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,30 +21,14 @@ import pandas as pd
 from tqdm import tqdm
 
 from pipeline import (annotate, config, corpus, dataset, durations, evaluation, extensions, extract, files, labeling, nlp,
-                      baseline, gold, question, readers, registry, segment, stance, stance_corpus)
+                      baseline, gold, question, readers, registry, schemas, segment, stance, stance_corpus)
 from pipeline.config import DEFAULT_SETTINGS, Settings
-from pipeline.files import InputError, read_csv, write_csv
+from pipeline.files import InputError, log, read_csv, write_csv
 
-ANSWERS_OUTPUT_COLUMNS = corpus.ANSWERS_OUTPUT_COLUMNS
-ERROR_COLUMNS = corpus.ERROR_COLUMNS
 # a stage's run invalidates the stamps after it; `run` rewrites every table, so it and the stages exclude each other
 DOWNSTREAM = {"segment": ("extract", "classify", "run"), "extract": ("classify", "run"), "classify": ("run",),
               "run": ("segment", "extract", "classify")}
-RULE_FILES = {
-    "segment": [config.SEGMENT_LEXICON_FILE, config.QUESTION_LEXICON_FILE],
-    "extract": [config.CLAIM_CUES_FILE, config.CONTEXT_TERMS_FILE, config.DURATION_LEXICON_FILE],
-    "train": [config.LABELING_LEXICON_FILE],
-}
-CODE = {
-    "segment": [config, files, readers, segment, question],
-    "extract": [extensions, nlp, durations, extract],
-    "train": [labeling, stance, evaluation, stance_corpus, baseline, gold],
-    "classify": [stance, dataset],
-}
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 @dataclass
@@ -66,10 +49,15 @@ def _inputs(input_path: Path, settings: Settings) -> list[tuple[str, str]]:
     return _digest(list(readers.discover_threads(input_path)) + extra)
 
 
-def _code(stage_names) -> list[tuple[str, str]]:
-    modules = {m.__name__: m for name in stage_names for m in CODE[name]}
-    return _digest(sorted(Path(m.__file__) for m in modules.values())) + _digest(
-        sorted(p for name in stage_names for p in RULE_FILES.get(name, [])))
+def _code(stage_names=None) -> list[tuple[str, str]]:
+    """Digest of the whole package: every module and rule file, so that no code a stage runs can be left out.
+
+    Any edit to the package re-runs the stages (a hand-kept list of modules
+    per stage once forgot two of them and reported stale tables as up to date).
+    """
+    paths = sorted(p for p in PACKAGE_DIR.rglob("*") if p.is_file() and p.suffix in {".py", ".json", ".jsonl"}
+                   and "__pycache__" not in p.parts)
+    return [(p.relative_to(PACKAGE_DIR).as_posix(), files.sha256_file(p)) for p in paths]
 
 
 def fingerprint(*parts) -> str:
@@ -101,29 +89,8 @@ def _progress(desc: str, total: int | None = None):
     return lambda iterable: tqdm(iterable, desc=desc, total=total, unit="doc", disable=None, leave=False)
 
 
-def segment_source(thread: readers.ThreadSource, settings: Settings = DEFAULT_SETTINGS) -> pd.DataFrame:
-    """answers.csv rows for one thread: structured formats bring their segments, text is segmented."""
-    return segment.answers_frame(segment_rows(thread, settings))
-
-
-def segment_rows(thread: readers.ThreadSource, settings: Settings = DEFAULT_SETTINGS) -> list[dict]:
-    """answers.csv rows of one thread; a thread read without a question, or as one answer, is reported."""
-    warnings: list[str] = []
-    segments = thread.segments or segment.segment_text(thread.text, thread.source, settings, thread.title_hints,
-                                                       warnings)
-    for warning in warnings:
-        log(f"segment: warning: {warning}")
-    head = next((s for s in segments if s.position == 0), None)
-    asked = question.thread_question(
-        thread.text[head.title_start:head.title_end] if head else "",
-        thread.text[head.char_start:head.char_end] if head else "",
-        thread.thread_id, thread.proposition, thread.question_kind)
-    return segment.answer_rows(thread.thread_id, thread.text, segments, Path(thread.source).name, thread.line,
-                               asked.as_row())
-
-
 def run_segment(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTINGS, force: bool = False) -> StageResult:
-    key = fingerprint("segment", _inputs(input_path, settings), _code(["segment"]), settings.as_dict())
+    key = fingerprint("segment", _inputs(input_path, settings), _code(["segment"]), settings.outputs())
     stamps, target = Stamps(out), Path(out) / config.ANSWERS_CSV
     errors_csv = Path(out) / "errors.csv"
     if not force and stamps.up_to_date("segment", key, [target, errors_csv]):
@@ -134,13 +101,13 @@ def run_segment(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTIN
         try:
             if isinstance(item, InputError):
                 raise item
-            frames.append(segment_source(item, settings))
+            frames.append(segment.segment_source(item, settings))
         except InputError as err:
             errors.append(err)
             log(f"segment: skipped {err}")
-    answers = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=segment.ANSWER_COLUMNS)
+    answers = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=schemas.ANSWER_COLUMNS)
     answers["stance"], answers["stance_score"] = None, float("nan")
-    write_csv(answers, target, ANSWERS_OUTPUT_COLUMNS)
+    write_csv(answers, target, schemas.ANSWERS_OUTPUT_COLUMNS)
     _write_errors(out, errors)
     stamps.record("segment", key)
     log(f"segment: {len(frames)} threads, {int((answers['role'] == 'answer').sum())} answers -> {target}")
@@ -156,8 +123,8 @@ def _read_errors(path: Path) -> list[InputError]:
 
 def _write_errors(out: Path, errors: list[InputError]) -> None:
     rows = [{"source": e.source, "line": e.line, "error": e.problem} for e in errors]
-    frame = pd.DataFrame(rows, columns=ERROR_COLUMNS).astype({"line": "Int64"})
-    write_csv(frame, Path(out) / "errors.csv", ERROR_COLUMNS)
+    frame = pd.DataFrame(rows, columns=schemas.ERROR_COLUMNS).astype({"line": "Int64"})
+    write_csv(frame, Path(out) / "errors.csv", schemas.ERROR_COLUMNS)
 
 
 def _thread_texts(input_path: Path, thread_ids, settings: Settings = DEFAULT_SETTINGS) -> dict[str, str]:
@@ -179,13 +146,13 @@ def run_extract(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTIN
         raise InputError(Path(out) / config.ANSWERS_CSV, "no record of a segment run here; run 'claims segment' first")
     import spacy
 
-    key = fingerprint("extract", upstream, _code(["extract"]), settings.as_dict(), spacy.__version__)
+    key = fingerprint("extract", upstream, _code(["extract"]), settings.outputs(), spacy.__version__)
     if not force and stamps.up_to_date("extract", key, [target]):
         _skip_message("extract")
         return StageResult("extract", False, key)
     answers = read_csv(Path(out) / config.ANSWERS_CSV, "segment")
     claims = extract_from_answers(answers, _thread_texts(input_path, answers["thread_id"], settings), settings)
-    write_csv(claims, target, extract.CLAIM_COLUMNS)
+    write_csv(claims, target, schemas.CLAIM_COLUMNS)
     stamps.record("extract", key)
     log(f"extract: {len(claims)} claims -> {target}")
     return StageResult("extract", True, key)
@@ -205,7 +172,7 @@ def labelled_corpus(input_path: Path, settings: Settings = DEFAULT_SETTINGS) -> 
             raise item  # training data must be read whole
         threads.append(item)
     texts = {t.thread_id: t.text for t in threads}
-    answers = pd.concat([segment_source(t, settings) for t in threads], ignore_index=True)
+    answers = pd.concat([segment.segment_source(t, settings) for t in threads], ignore_index=True)
     return answers, extract_from_answers(answers, texts, settings)
 
 
@@ -224,7 +191,7 @@ class GoldCorpus:
 def _train_key(input_path: Path, labels_path: Path, corpus: GoldCorpus, settings: Settings) -> str:
     files_ = sorted(Path(corpus.gold_dir).glob("*.json")) + [Path(corpus.split_path)]
     return fingerprint("train", _inputs(input_path, settings), _digest([labels_path]), _digest(files_),
-                       _code(["segment", "extract", "train"]), settings.as_dict())
+                       _code(["segment", "extract", "train"]), settings.outputs())
 
 
 def training_rows(input_path: Path, labels: pd.DataFrame, labels_path: Path, sets: dict,
@@ -523,7 +490,7 @@ def label_export(out: Path, model_dir: Path, labels_path: Path, n: int, strategy
     claims = dataset.with_question(claims, answers)[dataset.asks_yes_no(claims, answers).to_numpy()]
     picked = annotate.export_uncertain(model, answers, claims, labels, n, strategy, include_answers)
     target = Path(target or Path(out) / "to_label.csv")
-    write_csv(picked, target, annotate.EXPORT_COLUMNS)
+    write_csv(picked, target, schemas.EXPORT_COLUMNS)
     log(f"label export: {len(picked)} items from {picked['thread_id'].nunique()} threads, least sure first "
         f"by {strategy} -> {target}")
     return target
@@ -567,7 +534,7 @@ def run_pipeline(input_path: Path, out: Path, model_dir: Path, settings: Setting
     """Segment, extract and classify the corpus in chunks with the current model (see pipeline.corpus)."""
     model_path = registry.resolve(model_dir)
     stance.load_model(model_path)  # refuse an untrusted model before any work
-    key = fingerprint("run", _inputs(input_path, settings), _code(["segment", "extract", "classify"]), settings.as_dict(),
+    key = fingerprint("run", _inputs(input_path, settings), _code(["segment", "extract", "classify"]), settings.outputs(),
                       files.sha256_file(model_path))
     stamps = Stamps(out)
     targets = [Path(out) / f"{table}.csv" for table in corpus.TABLES]
@@ -597,7 +564,7 @@ def run_classify(out: Path, model_dir: Path, settings: Settings = DEFAULT_SETTIN
     model_path = registry.resolve(model_dir, model_name)
     model, card = stance.load_model(model_path, trust=trust)
     key = fingerprint("classify", upstream, files.sha256_file(model_path),
-                      _code(["classify"]), settings.as_dict())
+                      _code(["classify"]), settings.outputs())
     targets = [Path(out) / name for name in (config.ANSWERS_CSV, config.CLAIMS_CSV, config.SUMMARY_CSV)]
     if not force and stamps.up_to_date("classify", key, targets):
         _skip_message("classify")
@@ -606,9 +573,9 @@ def run_classify(out: Path, model_dir: Path, settings: Settings = DEFAULT_SETTIN
     claims = read_csv(targets[1], "extract")
     answers, claims = dataset.classify(model, answers, claims, settings)
     summary = dataset.summarise(answers, claims)
-    write_csv(claims, targets[1], extract.CLAIM_COLUMNS)
-    write_csv(answers, targets[0], ANSWERS_OUTPUT_COLUMNS)
-    write_csv(summary, targets[2], dataset.SUMMARY_COLUMNS)
+    write_csv(claims, targets[1], schemas.CLAIM_COLUMNS)
+    write_csv(answers, targets[0], schemas.ANSWERS_OUTPUT_COLUMNS)
+    write_csv(summary, targets[2], schemas.SUMMARY_COLUMNS)
     stamps.record("classify", key)
     log(f"classify: stance for {len(claims)} claims and {int((answers['role'] == 'answer').sum())} answers; "
         f"summary of {len(summary)} threads -> {targets[2]}")

@@ -33,8 +33,8 @@ from pipeline import question
 from pipeline.config import DEFAULT_SETTINGS, Settings
 from pipeline.files import InputError, atomic_write_bytes, restore, sha256_bytes, sha256_file
 from pipeline.labeling import ABSTAIN, AGAINST, FAVOR, STANCES
+from pipeline.schemas import LABEL_COLUMNS
 
-LABEL_COLUMNS = ["thread_id", "level", "answer_id", "text", "label", "annotator", "labelled_at", "source"]
 LEVELS = ("sentence", "answer")
 
 
@@ -75,7 +75,7 @@ def claim_features(frame: pd.DataFrame) -> pd.DataFrame:
     pair_overlap = np.array([len(text_stems[t] & proposition_stems[p]) / len(proposition_stems[p])
                              if proposition_stems[p] else 0.0 for t, p in pairs])
     overlap = pair_overlap[pair_codes.reshape(-1)] if len(frame) else np.zeros(0)
-    lexicon = question.current_lexicon()
+    lexicon = question.load_lexicon()
     lasting = np.array([bool(lexicon["claim_lasting"].search(t)) for t in texts], dtype=float)[text_codes]
     passing = np.array([bool(lexicon["claim_passing"].search(t)) for t in texts], dtype=float)[text_codes]
     sign = polarity.fillna("").astype(str).map(POLARITY_SIGN).fillna(0.0).to_numpy(dtype=float)
@@ -324,7 +324,7 @@ def answer_probabilities(claims: pd.DataFrame, probabilities: np.ndarray, classe
 
 def with_direct_answers(answers: pd.DataFrame, stances: pd.Series) -> pd.Series:
     """`stances` (indexed like `answers`) where an answer opening with a plain yes or no takes that stance."""
-    lexicon = question.current_lexicon()
+    lexicon = question.load_lexicon()
     direct = pd.Series([question.direct_answer(t if isinstance(t, str) else "", x if isinstance(x, str) else "", lexicon)
                         for t, x in zip(answers["title"], answers["text"])], index=answers.index)
     return stances.where(direct.eq("") | stances.isna() | stances.eq(""), direct)

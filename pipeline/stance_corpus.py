@@ -105,7 +105,7 @@ def corpus_sets(gold_dir: Path = GOLD_DIR, corpus_dir: Path = CORPUS_DIR, split_
     Only yes/no threads have stance labels; the test part's open threads count
     in the question-reading figures.
     """
-    lexicon = lexicon or question.current_lexicon()
+    lexicon = lexicon or question.load_lexicon()
     threads = load_corpus_gold(gold_dir, corpus_dir, split_path)
     dev = [t for t in threads if t.part == "dev" and t.question_kind == question.YES_NO]
     test = [t for t in threads if t.part == "test"]

@@ -65,8 +65,27 @@ def test_output_is_identical_for_any_chunk_size_and_jobs(folder, models, referen
         assert (tmp_path / f"{table}.csv").read_bytes() == reference[table], table
 
 
+def test_without_dask_the_dask_backend_says_how_to_install_it(folder, models, tmp_path, monkeypatch, capsys):
+    import builtins
+
+    from pipeline.cli import EXIT_ERROR, main
+
+    real_import = builtins.__import__
+
+    def no_dask(name, *args, **kwargs):
+        if name.split(".")[0] in ("distributed", "dask"):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_dask)
+    assert main(["run", "--input", str(folder), "--out", str(tmp_path / "out"), "--models", str(models),
+                 "--backend", "dask"]) == EXIT_ERROR
+    assert 'pip install -e ".[dask]"' in capsys.readouterr().err
+
+
 def test_dask_backend_on_a_local_cluster_gives_the_same_files(folder, models, reference, tmp_path):
-    from distributed import LocalCluster
+    distributed = pytest.importorskip("distributed", reason="the optional dask extra is not installed")
+    LocalCluster = distributed.LocalCluster
 
     settings = replace(DEFAULT_SETTINGS, chunk_threads=3)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:

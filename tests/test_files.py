@@ -59,3 +59,24 @@ def test_neutralising_any_column_type():
     })
     lines = csv_bytes(frame, frame.columns).decode().split("\r\n")
     assert lines[1:4] == ["-1,'=x,'=a,", "2.5,3,b,", "True,,'=a,'-y"]
+
+
+def test_rule_files_are_read_again_when_they_change(tmp_path):
+    import json
+    import os
+
+    from pipeline.files import reread_when_changed
+
+    reads = []
+
+    @reread_when_changed
+    def load(path=tmp_path / "rules.json"):
+        reads.append(path)
+        return json.loads(path.read_text())
+
+    rules = tmp_path / "rules.json"
+    rules.write_text('{"a": 1}')
+    assert load() == {"a": 1} and load() == {"a": 1} and len(reads) == 1  # read once while unchanged
+    rules.write_text('{"a": 22}')
+    os.utime(rules, ns=(rules.stat().st_atime_ns, rules.stat().st_mtime_ns + 1_000_000))
+    assert load() == {"a": 22} and len(reads) == 2  # an edit takes effect in the same process

@@ -12,7 +12,7 @@ from pipeline.question import LASTING, NONE, OPEN, OTHER, PASSING, YES_NO, read_
 
 @pytest.fixture(scope="module")
 def lexicon():
-    return question.current_lexicon()
+    return question.load_lexicon()
 
 
 @pytest.mark.parametrize("title, body, kind, polarity, proposition", [

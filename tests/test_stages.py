@@ -126,21 +126,41 @@ def test_unchanged_stages_are_skipped_and_force_reruns(corpus, models, tmp_path,
     assert "run: up to date, skipped" in capsys.readouterr().err
 
 
-def test_editing_a_rules_file_reruns_the_stage(corpus, models, tmp_path, capsys, monkeypatch):
-    rules = tmp_path / "extra_rules.json"
-    rules.write_text("{}")
-    monkeypatch.setitem(stages.RULE_FILES, "extract", [*stages.RULE_FILES["extract"], rules])
+@pytest.mark.parametrize("edit", ["pipeline/stages.py", "pipeline/corpus.py", "pipeline/resources/claim_cues.jsonl",
+                                  "pipeline/resources/question_lexicon.json"])
+def test_editing_any_code_or_rule_file_reruns_the_stages(corpus, models, tmp_path, capsys, monkeypatch, edit):
+    """Fingerprints cover the whole package, so no module a stage runs can be left out (stages.py once was)."""
+    package = tmp_path / "package"
+    shutil.copytree(stages.PACKAGE_DIR, package / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(stages, "PACKAGE_DIR", package / "pipeline")
     out = tmp_path / "out"
-    for name in ("segment", "extract"):
-        assert stage(name, corpus, out) == EXIT_OK
+    assert stage("segment", corpus, out) == EXIT_OK
     assert run(corpus, tmp_path / "run", models) == EXIT_OK
-    rules.write_text('{"edited": true}')
     capsys.readouterr()
-    for name in ("segment", "extract"):
-        assert stage(name, corpus, out) == EXIT_OK
-    assert run(corpus, tmp_path / "run", models) == EXIT_OK
-    err = capsys.readouterr().err
-    assert "segment: up to date" in err and "extract: up to date" not in err and "run: up to date" not in err
+    assert stage("segment", corpus, out) == EXIT_OK and run(corpus, tmp_path / "run", models) == EXIT_OK
+    assert capsys.readouterr().err.count("up to date, skipped") == 2
+    edited = package / edit
+    if edited.suffix == ".py":  # a function body changes (a comment would do too: the digest is of the bytes)
+        edited.write_text(edited.read_text().replace("    return", "    x = 1\n    return", 1))
+    else:
+        edited.write_bytes(edited.read_bytes() + b"\n")
+    assert stage("segment", corpus, out) == EXIT_OK and run(corpus, tmp_path / "run", models) == EXIT_OK
+    assert "up to date" not in capsys.readouterr().err
+
+
+def test_speed_settings_rerun_nothing_and_output_settings_rerun(corpus, models, tmp_path, capsys):
+    from dataclasses import replace
+
+    from pipeline.config import DEFAULT_SETTINGS
+
+    out = tmp_path / "out"
+    assert stages.run_pipeline(corpus, out, models, DEFAULT_SETTINGS, jobs=1).ran
+    before = {name: (out / name).read_bytes() for name in OUTPUTS}
+    faster = replace(DEFAULT_SETTINGS, chunk_threads=1, batch_size=7, doc_chars=5_000)
+    assert not stages.run_pipeline(corpus, out, models, faster, jobs=1).ran
+    assert stages.run_pipeline(corpus, out, models, faster, jobs=1, force=True).ran
+    assert {name: (out / name).read_bytes() for name in OUTPUTS} == before  # and they are indeed speed only
+    assert stages.run_pipeline(corpus, out, models, replace(DEFAULT_SETTINGS, max_title_words=5), jobs=1).ran
 
 
 def test_a_new_thread_file_reruns_everything(corpus, models, tmp_path, capsys):

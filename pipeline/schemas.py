@@ -1,0 +1,39 @@
+"""The tables' columns and the label sets, in one place that imports nothing heavy.
+
+Writers, readers, the report and the tests take columns from here; the
+README's data dictionary describes them (tests/test_schemas.py checks that it
+names every column of every table). Importing this module does not import
+spaCy, scikit-learn or pandas.
+"""
+
+from __future__ import annotations
+
+CLAIM_TYPES = ("duration", "atrophy", "dose_reduction", "reversibility")
+FAVOR, AGAINST, NEUTRAL, ABSTAIN = "favor", "against", "neutral", ""
+STANCES = (AGAINST, FAVOR, NEUTRAL)
+QUESTION_KINDS = ("yes/no", "open", "none")
+
+QUESTION_COLUMNS = ["proposition", "question_kind", "proposition_polarity", "question_source"]  # question row only
+ANSWER_COLUMNS = [
+    "thread_id", "answer_id", "position", "role", "title", "text",
+    "char_start", "char_end", "title_start", "title_end", "source", "source_line",
+    *QUESTION_COLUMNS,
+]
+ANSWERS_OUTPUT_COLUMNS = ANSWER_COLUMNS + ["stance", "stance_score"]
+CLAIM_COLUMNS = [
+    "claim_id", "thread_id", "answer_id", "role", "sentence_id", "claim_type", "text", "char_start", "char_end",
+    "negated", "hedged", "cue", "duration_min_months", "duration_max_months", "stance", "stance_score",
+]
+SUMMARY_COLUMNS = (
+    ["thread_id", "question", "question_found", *QUESTION_COLUMNS, "answers"] + [f"answers_{s}" for s in STANCES]
+    + ["claims"] + [f"claims_{t}" for t in CLAIM_TYPES]
+    + ["durations_stated", "duration_min_months", "duration_max_months", "duration_open_ended"]
+)
+ERROR_COLUMNS = ["source", "line", "error"]
+LABEL_COLUMNS = ["thread_id", "level", "answer_id", "text", "label", "annotator", "labelled_at", "source"]
+EXPORT_COLUMNS = ["level", "claim_id", "answer_id", "thread_id", "question", "proposition", "answer_title", "text",
+                  "claim_type", "prediction", "score", "uncertainty", "label", "annotator", "notes"]
+
+# the tables of a run, by file name stem
+TABLES = {"answers": ANSWERS_OUTPUT_COLUMNS, "claims": CLAIM_COLUMNS, "summary": SUMMARY_COLUMNS,
+          "errors": ERROR_COLUMNS}

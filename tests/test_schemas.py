@@ -1,0 +1,43 @@
+"""The tables' columns have one home, which the README's data dictionary describes and light modules can import."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline import schemas
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def dictionary_columns(table: str) -> set[str]:
+    """Column names in the first cells of the README's data dictionary table for `table` (e.g. 'answers.csv')."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split(f"### {table}", 1)[1].split("\n###", 1)[0].split("\n## ", 1)[0]
+    names = set()
+    for line in section.splitlines():
+        if line.startswith("| ") and not line.startswith("| column") and not line.startswith("|---"):
+            names |= {name.strip() for name in line.split("|")[1].split(",")}
+    return names
+
+
+@pytest.mark.parametrize("table, columns", [("answers.csv", schemas.ANSWERS_OUTPUT_COLUMNS),
+                                            ("claims.csv", schemas.CLAIM_COLUMNS),
+                                            ("summary.csv", schemas.SUMMARY_COLUMNS)])
+def test_the_data_dictionary_describes_exactly_the_columns_written(table, columns):
+    assert dictionary_columns(table) == set(columns)
+
+
+def test_the_summary_columns_follow_the_claim_types_and_labels():
+    assert [c for c in schemas.SUMMARY_COLUMNS if c.startswith("claims_")] == [f"claims_{t}" for t in schemas.CLAIM_TYPES]
+    assert {c for c in schemas.SUMMARY_COLUMNS if re.fullmatch(r"answers_\w+", c)} == {
+        f"answers_{s}" for s in schemas.STANCES}
+
+
+def test_schemas_and_the_report_import_no_spacy():
+    code = ("import sys; import pipeline.schemas, pipeline.report; "
+            "print(sorted(m for m in ('spacy', 'sklearn') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
