@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from pipeline import config, stance, stages
+from pipeline import config, stance, train
 from pipeline.config import DEFAULT_SETTINGS
 
 
@@ -34,8 +34,8 @@ def line(label: str, metrics: dict) -> str:
 
 def main() -> None:
     labels = stance.read_labels(config.LABELS_FILE)
-    sets = stages.GoldCorpus().sets()
-    training = stages.training_rows(config.RAW_DIR, labels, config.LABELS_FILE, sets)
+    sets = train.GoldCorpus().sets()
+    training = train.training_rows(config.RAW_DIR, labels, config.LABELS_FILE, sets)
     print(f"training rows: {int(training['is_gold'].sum())} hand-labelled, {int((~training['is_gold']).sum())} weak, "
           f"{training['rows']['thread_id'].nunique()} threads; 5 folds grouped by thread\n")
     print(f"{'setting':<44} {'claim F1':>8} {'F_avg':>6} {'answer F1':>9} {'ans acc':>8} {'ECE':>6} {'Brier':>6}")
@@ -48,9 +48,9 @@ def main() -> None:
     print(line(f"{chosen.stance_design}, C={chosen.stance_c}, hand labels only", cross_validated(training, chosen, True)))
     for weight in (0.1, 0.5, 1.0):  # the weak rows' weights are set when the table is built
         settings = replace(chosen, weak_label_weight=weight)
-        weighted = stages.training_rows(config.RAW_DIR, labels, config.LABELS_FILE, sets, settings)
+        weighted = train.training_rows(config.RAW_DIR, labels, config.LABELS_FILE, sets, settings)
         print(line(f"{chosen.stance_design}, C={chosen.stance_c}, + weak x{weight}", cross_validated(weighted, settings)))
-    hand = stages.training_rows(config.RAW_DIR, labels, config.LABELS_FILE, sets, chosen)
+    hand = train.training_rows(config.RAW_DIR, labels, config.LABELS_FILE, sets, chosen)
     for method, ensemble in (("temperature", True), ("sigmoid", True), ("sigmoid", False), ("isotonic", True),
                              ("isotonic", False), ("none", True)):
         settings = replace(chosen, calibration=method, calibration_ensemble=ensemble)

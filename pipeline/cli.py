@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _corpus(args):
-    from pipeline.stages import GoldCorpus
+    from pipeline.train import GoldCorpus
 
     return GoldCorpus(args.gold, args.gold_threads)
 

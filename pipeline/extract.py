@@ -25,7 +25,7 @@ from spacy.language import Language
 from pipeline.config import DEFAULT_SETTINGS, Settings
 from pipeline.extensions import CLAIMS
 from pipeline.files import InputError
-from pipeline.nlp import sentence_bounds
+from pipeline.nlp import build_nlp, sentence_bounds
 from pipeline.schemas import CLAIM_COLUMNS
 from pipeline.segment import mask_boilerplate
 
@@ -119,3 +119,9 @@ def extract_claims(nlp: Language, answers: pd.DataFrame, texts: dict[str, str],
     for column in ("duration_min_months", "duration_max_months", "stance_score"):
         frame[column] = frame[column].astype("float64")
     return frame
+
+
+def extract_from_answers(answers: pd.DataFrame, texts: dict[str, str], settings: Settings = DEFAULT_SETTINGS,
+                         progress=None) -> pd.DataFrame:
+    """claims.csv rows of every answer, with a spaCy pipeline built for the purpose."""
+    return extract_claims(build_nlp(settings), answers, texts, settings, progress=progress)
