@@ -1,7 +1,7 @@
 """The tables' columns and the label sets, in one place that imports nothing heavy.
 
 Writers, readers, the report and the tests take columns from here; the
-README's data dictionary describes them (tests/test_schemas.py checks that it
+data dictionary (docs/data-dictionary.md) describes them (tests/test_schemas.py checks that it
 names every column of every table). Importing this module does not import
 spaCy, scikit-learn or pandas.
 """

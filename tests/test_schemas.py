@@ -1,4 +1,4 @@
-"""The tables' columns have one home, which the README's data dictionary describes and light modules can import."""
+"""The tables' columns have one home, which docs/data-dictionary.md describes and light modules can import."""
 
 import re
 import subprocess
@@ -9,13 +9,13 @@ import pytest
 
 from pipeline import schemas
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+DICTIONARY = Path(__file__).resolve().parents[1] / "docs" / "data-dictionary.md"
 
 
 def dictionary_columns(table: str) -> set[str]:
-    """Column names in the first cells of the README's data dictionary table for `table` (e.g. 'answers.csv')."""
-    text = README.read_text(encoding="utf-8")
-    section = text.split(f"### {table}", 1)[1].split("\n###", 1)[0].split("\n## ", 1)[0]
+    """Column names in the first cells of the data dictionary's table for `table` (e.g. 'answers.csv')."""
+    text = DICTIONARY.read_text(encoding="utf-8")
+    section = text.split(f"## {table}", 1)[1].split("\n## ", 1)[0]
     names = set()
     for line in section.splitlines():
         if line.startswith("| ") and not line.startswith("| column") and not line.startswith("|---"):
