@@ -1,8 +1,10 @@
 """The stages as runnable steps: read inputs, call the stage's core function, write outputs.
 
-A stage is skipped when its fingerprint (input files, upstream stage, settings,
-code and rule files) matches the stamp it left last time and its outputs still
-exist. Running a stage clears the stamps of the stages after it, so they run
+The stages are declared once (GRAPH: inputs, upstream stages, model, outputs).
+A stage is skipped when its fingerprint (input files, upstream keys, the whole
+package's code and rule files, output settings, model) matches the stamp it
+left last time and its declared outputs still exist. Running a stage clears
+the stamps of the stages downstream of it or sharing its outputs, so they run
 again. Stamps live in ``<out>/.stamps/``; a trained model's fingerprint is kept
 in its card.
 """
@@ -23,9 +25,51 @@ from pipeline import (annotate, config, corpus, dataset, evaluation, extract, fi
 from pipeline.config import DEFAULT_SETTINGS, Settings
 from pipeline.files import InputError, log, read_csv, write_csv
 
-# a stage's run invalidates the stamps after it; `run` rewrites every table, so it and the stages exclude each other
-DOWNSTREAM = {"segment": ("extract", "classify", "run"), "extract": ("classify", "run"), "classify": ("run",),
-              "run": ("segment", "extract", "classify")}
+@dataclass(frozen=True)
+class Stage:
+    """One stage as declared: what its fingerprint holds and what it writes into --out.
+
+    Everything about re-running is derived from these declarations: a stage's
+    key (stage_key), whether it is up to date (Stamps.up_to_date), and which
+    stamps a run clears (the stages downstream of it, and those writing one of
+    its outputs: `run` and the single stages rewrite the same tables).
+    """
+
+    name: str
+    reads_threads: bool  # the thread files (and a propositions table) are inputs
+    upstream: tuple[str, ...]  # stages whose result it reads (their keys are inputs)
+    uses_model: bool  # the stance model file is an input
+    outputs: tuple[str, ...]  # files in --out
+
+
+GRAPH = {stage.name: stage for stage in (
+    Stage("segment", True, (), False, (config.ANSWERS_CSV, "errors.csv")),
+    Stage("extract", False, ("segment",), False, (config.CLAIMS_CSV,)),
+    Stage("classify", False, ("extract",), True, (config.ANSWERS_CSV, config.CLAIMS_CSV, config.SUMMARY_CSV)),
+    Stage("run", True, (), True, (config.ANSWERS_CSV, config.CLAIMS_CSV, config.SUMMARY_CSV, "errors.csv")),
+)}
+
+
+def downstream(name: str) -> tuple[str, ...]:
+    """Stages whose stamps no longer hold once `name` ran: those reading it (transitively), and those sharing
+    an output with it that it does not itself read from."""
+    after = {name}
+    changed = True
+    while changed:
+        grown = {s.name for s in GRAPH.values() if after & set(s.upstream)} | after
+        changed, after = grown != after, grown
+    sharing = {s.name for s in GRAPH.values() if set(s.outputs) & set(GRAPH[name].outputs)}
+    return tuple(sorted((after | sharing) - {name} - ancestors(name)))
+
+
+def ancestors(name: str) -> set[str]:
+    """The stages `name` reads from, transitively (it rewrites their tables by design: classify adds stance)."""
+    found = set(GRAPH[name].upstream)
+    for earlier in GRAPH[name].upstream:
+        found |= ancestors(earlier)
+    return found
+
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -72,11 +116,40 @@ class Stamps:
 
     def record(self, stage: str, key: str) -> None:
         files.atomic_write_bytes(self.folder / f"{stage}.json", json.dumps({"key": key}).encode())
-        for later in DOWNSTREAM[stage]:
+        for later in downstream(stage):
             (self.folder / f"{later}.json").unlink(missing_ok=True)
 
-    def up_to_date(self, stage: str, key: str, outputs: list[Path]) -> bool:
-        return self.key(stage) == key and all(p.exists() for p in outputs)
+    def up_to_date(self, stage: str, key: str) -> bool:
+        """The stage's stamp holds this key and every output it declares is there."""
+        return self.key(stage) == key and all((self.folder.parent / name).exists() for name in GRAPH[stage].outputs)
+
+
+def upstream_keys(name: str, out: Path) -> list[str]:
+    """The keys the upstream stages left in `out`; a missing one is an error naming the command to run first."""
+    stamps, keys = Stamps(out), []
+    for earlier in GRAPH[name].upstream:
+        key = stamps.key(earlier)
+        if key is None:
+            raise InputError(Path(out) / GRAPH[earlier].outputs[0],
+                             f"no record of a{'n' if earlier[0] in 'aeiou' else ''} {earlier} run here; "
+                             f"run 'claims {earlier}' first")
+        keys.append(key)
+    return keys
+
+
+def stage_key(name: str, out: Path, input_path: Path | None = None, settings: Settings = DEFAULT_SETTINGS,
+              model_path: Path | None = None) -> str:
+    """A stage's fingerprint, from its declaration: inputs, upstream keys, the package's code, output settings, model.
+
+    An upstream stage that has left no stamp in `out` is an error naming the command to run first.
+    """
+    from importlib.metadata import version
+
+    stage = GRAPH[name]
+    return fingerprint(name, _inputs(input_path, settings) if stage.reads_threads else None,
+                       upstream_keys(name, out), _code(), settings.outputs(),
+                       files.sha256_file(model_path) if stage.uses_model else None,
+                       version("spacy"))
 
 
 def _skip_message(stage: str) -> None:
@@ -88,10 +161,10 @@ def _progress(desc: str, total: int | None = None):
 
 
 def run_segment(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTINGS, force: bool = False) -> StageResult:
-    key = fingerprint("segment", _inputs(input_path, settings), _code(["segment"]), settings.outputs())
+    key = stage_key("segment", out, input_path, settings)
     stamps, target = Stamps(out), Path(out) / config.ANSWERS_CSV
     errors_csv = Path(out) / "errors.csv"
-    if not force and stamps.up_to_date("segment", key, [target, errors_csv]):
+    if not force and stamps.up_to_date("segment", key):
         _skip_message("segment")
         return StageResult("segment", False, key, _read_errors(errors_csv))
     frames, errors = [], []
@@ -139,13 +212,8 @@ def _thread_texts(input_path: Path, thread_ids, settings: Settings = DEFAULT_SET
 
 def run_extract(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTINGS, force: bool = False) -> StageResult:
     stamps, target = Stamps(out), Path(out) / config.CLAIMS_CSV
-    upstream = stamps.key("segment")
-    if upstream is None:
-        raise InputError(Path(out) / config.ANSWERS_CSV, "no record of a segment run here; run 'claims segment' first")
-    import spacy
-
-    key = fingerprint("extract", upstream, _code(["extract"]), settings.outputs(), spacy.__version__)
-    if not force and stamps.up_to_date("extract", key, [target]):
+    key = stage_key("extract", out, input_path, settings)
+    if not force and stamps.up_to_date("extract", key):
         _skip_message("extract")
         return StageResult("extract", False, key)
     answers = read_csv(Path(out) / config.ANSWERS_CSV, "segment")
@@ -161,7 +229,7 @@ def run_extract(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTIN
 def _train_key(input_path: Path, labels_path: Path, corpus: train.GoldCorpus, settings: Settings) -> str:
     files_ = sorted(Path(corpus.gold_dir).glob("*.json")) + [Path(corpus.split_path)]
     return fingerprint("train", _inputs(input_path, settings), _digest([labels_path]), _digest(files_),
-                       _code(["segment", "extract", "train"]), settings.outputs())
+                       _code(), settings.outputs())
 
 
 def run_train(input_path: Path, labels_path: Path, model_dir: Path, out: Path,
@@ -323,11 +391,10 @@ def run_pipeline(input_path: Path, out: Path, model_dir: Path, settings: Setting
     """Segment, extract and classify the corpus in chunks with the current model (see pipeline.corpus)."""
     model_path = registry.resolve(model_dir)
     stance.load_model(model_path)  # refuse an untrusted model before any work
-    key = fingerprint("run", _inputs(input_path, settings), _code(["segment", "extract", "classify"]), settings.outputs(),
-                      files.sha256_file(model_path))
+    key = stage_key("run", out, input_path, settings, model_path)
     stamps = Stamps(out)
     targets = [Path(out) / f"{table}.csv" for table in corpus.TABLES]
-    if not force and stamps.up_to_date("run", key, targets):
+    if not force and stamps.up_to_date("run", key):
         log("run: up to date, skipped (inputs, model, settings, code and rules unchanged; --force re-runs it)")
         return StageResult("run", False, key, _read_errors(targets[-1]))
     result = corpus.run_corpus(input_path, out, key, settings, model_path, jobs, backend, scheduler,
@@ -347,15 +414,12 @@ def run_pipeline(input_path: Path, out: Path, model_dir: Path, settings: Setting
 def run_classify(out: Path, model_dir: Path, settings: Settings = DEFAULT_SETTINGS, force: bool = False,
                  trust: bool = False, model_name: str | None = None) -> StageResult:
     stamps = Stamps(out)
-    upstream = stamps.key("extract")
-    if upstream is None:
-        raise InputError(Path(out) / config.CLAIMS_CSV, "no record of an extract run here; run 'claims extract' first")
+    upstream_keys("classify", out)  # no extract run here: say so before loading a model
     model_path = registry.resolve(model_dir, model_name)
     model, card = stance.load_model(model_path, trust=trust)
-    key = fingerprint("classify", upstream, files.sha256_file(model_path),
-                      _code(["classify"]), settings.outputs())
-    targets = [Path(out) / name for name in (config.ANSWERS_CSV, config.CLAIMS_CSV, config.SUMMARY_CSV)]
-    if not force and stamps.up_to_date("classify", key, targets):
+    key = stage_key("classify", out, None, settings, model_path)
+    targets = [Path(out) / name for name in GRAPH["classify"].outputs]
+    if not force and stamps.up_to_date("classify", key):
         _skip_message("classify")
         return StageResult("classify", False, key)
     answers = read_csv(targets[0], "segment")

@@ -317,3 +317,17 @@ def test_ctrl_c_is_reported_not_a_traceback(corpus, models, tmp_path, monkeypatc
     assert run(corpus, tmp_path, models, "--jobs", "1") == 130
     err = capsys.readouterr().err
     assert "interrupted" in err and "resumes" in err and "Traceback" not in err
+
+
+def test_what_a_run_invalidates_follows_from_the_declared_graph():
+    assert stages.downstream("segment") == ("classify", "extract", "run")
+    assert stages.downstream("extract") == ("classify", "run")
+    assert stages.downstream("classify") == ("run",)  # it rewrites its own inputs' tables by design
+    assert stages.downstream("run") == ("classify", "extract", "segment")  # same tables, written another way
+    for stage in stages.GRAPH.values():
+        assert set(stage.upstream) <= set(stages.GRAPH)
+
+
+def test_a_stage_without_its_upstream_names_the_command_to_run(tmp_path, capsys):
+    assert main(["extract", "--out", str(tmp_path)]) == EXIT_ERROR
+    assert "no record of a segment run here; run 'claims segment' first" in capsys.readouterr().err
