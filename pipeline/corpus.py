@@ -100,31 +100,47 @@ def _worker_model(model_source: str | bytes | None, model_sha: str | None):
     return _WORKER[key]
 
 
-def process_chunk(index: int, items: list, settings: Settings, model_source: str | bytes | None = None,
-                  model_sha: str | None = None) -> ChunkResult:
-    """Segment, extract and classify one chunk; a pure function of its arguments."""
-    rows, errors, threads = [], [], 0
+def segment_chunk(items: Iterable, settings: Settings = DEFAULT_SETTINGS) -> tuple[pd.DataFrame, list[ErrorRecord]]:
+    """answers.csv rows of the items' threads, and an ErrorRecord for each item that is or raised an input error.
+
+    The one segmenting step of every path: `run`'s chunks and the `segment` command.
+    """
+    rows, errors = [], []
     for item in items:
-        if isinstance(item, ErrorRecord):
-            errors.append(item)
+        if isinstance(item, (ErrorRecord, InputError)):
+            errors.append(item if isinstance(item, ErrorRecord) else ErrorRecord(item.source, item.line, item.problem))
             continue
         try:
             rows.extend(segment_rows(item, settings))
-            threads += 1
         except InputError as err:
             errors.append(ErrorRecord(err.source, err.line, err.problem))
-    answers = answers_frame(rows)
-    texts = {item.thread_id: item.text for item in items if isinstance(item, readers.ThreadSource)}
-    claims = extract.extract_claims(_worker_nlp(settings), answers, texts, settings)
-    model = _worker_model(model_source, model_sha)
+    return answers_frame(rows), errors
+
+
+def classify_chunk(model, answers: pd.DataFrame, claims: pd.DataFrame,
+                   settings: Settings = DEFAULT_SETTINGS) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Stance for answers and claims (none without a model) and the summary: the one classifying step of every path."""
     if model is not None:
         answers, claims = dataset.classify(model, answers, claims, settings)
     else:
         answers = answers.assign(stance=None, stance_score=float("nan"))
-    error_frame = pd.DataFrame([vars(e) for e in errors], columns=["source", "line", "problem"]).rename(
+    return answers, claims, dataset.summarise(answers, claims)
+
+
+def error_frame(errors: list[ErrorRecord]) -> pd.DataFrame:
+    return pd.DataFrame([vars(e) for e in errors], columns=["source", "line", "problem"]).rename(
         columns={"problem": "error"}).astype({"line": "Int64"})
-    frames_by_table = {"answers": answers, "claims": claims, "summary": dataset.summarise(answers, claims),
-                       "errors": error_frame}
+
+
+def process_chunk(index: int, items: list, settings: Settings, model_source: str | bytes | None = None,
+                  model_sha: str | None = None) -> ChunkResult:
+    """Segment, extract and classify one chunk; a pure function of its arguments."""
+    answers, errors = segment_chunk(items, settings)
+    texts = {item.thread_id: item.text for item in items if isinstance(item, readers.ThreadSource)}
+    claims = extract.extract_claims(_worker_nlp(settings), answers, texts, settings)
+    answers, claims, summary = classify_chunk(_worker_model(model_source, model_sha), answers, claims, settings)
+    threads = int(answers["thread_id"].nunique())
+    frames_by_table = {"answers": answers, "claims": claims, "summary": summary, "errors": error_frame(errors)}
     tables = {name: csv_bytes(frame, COLUMNS[name]) for name, frame in frames_by_table.items()}
     return ChunkResult(index, tables, threads, len(errors))
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from pipeline import (annotate, config, corpus, dataset, evaluation, extract, files, readers, registry, schemas, segment,
-                      stance, train)
+from pipeline import (annotate, config, corpus, dataset, evaluation, extract, files, readers, registry, schemas, stance,
+                      train)
 from pipeline.config import DEFAULT_SETTINGS, Settings
 from pipeline.files import InputError, log, read_csv, write_csv
 
@@ -167,21 +167,16 @@ def run_segment(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTIN
     if not force and stamps.up_to_date("segment", key):
         _skip_message("segment")
         return StageResult("segment", False, key, _read_errors(errors_csv))
-    frames, errors = [], []
-    for item in tqdm(readers.iter_threads(input_path, settings), desc="segment", unit="thread", disable=None, leave=False):
-        try:
-            if isinstance(item, InputError):
-                raise item
-            frames.append(segment.segment_source(item, settings))
-        except InputError as err:
-            errors.append(err)
-            log(f"segment: skipped {err}")
-    answers = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=schemas.ANSWER_COLUMNS)
-    answers["stance"], answers["stance_score"] = None, float("nan")
-    write_csv(answers, target, schemas.ANSWERS_OUTPUT_COLUMNS)
+    items = tqdm(readers.iter_threads(input_path, settings), desc="segment", unit="thread", disable=None, leave=False)
+    answers, records = corpus.segment_chunk(items, settings)
+    errors = [InputError(r.source, r.problem, r.line) for r in records]
+    for err in errors:
+        log(f"segment: skipped {err}")
+    write_csv(answers.assign(stance=None, stance_score=float("nan")), target, schemas.ANSWERS_OUTPUT_COLUMNS)
     _write_errors(out, errors)
     stamps.record("segment", key)
-    log(f"segment: {len(frames)} threads, {int((answers['role'] == 'answer').sum())} answers -> {target}")
+    log(f"segment: {answers['thread_id'].nunique()} threads, {int((answers['role'] == 'answer').sum())} answers "
+        f"-> {target}")
     return StageResult("segment", True, key, errors)
 
 
@@ -424,8 +419,7 @@ def run_classify(out: Path, model_dir: Path, settings: Settings = DEFAULT_SETTIN
         return StageResult("classify", False, key)
     answers = read_csv(targets[0], "segment")
     claims = read_csv(targets[1], "extract")
-    answers, claims = dataset.classify(model, answers, claims, settings)
-    summary = dataset.summarise(answers, claims)
+    answers, claims, summary = corpus.classify_chunk(model, answers, claims, settings)
     write_csv(claims, targets[1], schemas.CLAIM_COLUMNS)
     write_csv(answers, targets[0], schemas.ANSWERS_OUTPUT_COLUMNS)
     write_csv(summary, targets[2], schemas.SUMMARY_COLUMNS)
