@@ -10,6 +10,8 @@ from typing import Iterable
 
 import pandas as pd
 
+from pipeline.schemas import TEXT_COLUMNS
+
 
 
 class InputError(ValueError):
@@ -63,9 +65,6 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 NEUTRALISER = "'"
 
 
-# Columns that hold text even when a value looks like a number ("2024" as a title).
-TEXT_COLUMNS = ("thread_id", "answer_id", "sentence_id", "claim_id", "role", "title", "text", "claim_type", "cue",
-                "stance", "source", "question", "error")
 
 
 def neutralise(value):
@@ -117,7 +116,7 @@ def read_csv(path: Path | str, what: str) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise InputError(path, f"missing; run the '{what}' stage first")
-    frame = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={c: str for c in TEXT_COLUMNS})
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={c: str for c in TEXT_COLUMNS})  # schemas.TEXT_COLUMNS
     for column in frame.columns:
         if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
             frame[column] = frame[column].map(restore)

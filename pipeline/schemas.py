@@ -34,6 +34,22 @@ LABEL_COLUMNS = ["thread_id", "level", "answer_id", "text", "label", "annotator"
 EXPORT_COLUMNS = ["level", "claim_id", "answer_id", "thread_id", "question", "proposition", "answer_title", "text",
                   "claim_type", "prediction", "score", "uncertainty", "label", "annotator", "notes"]
 
+# What each column holds; a name means the same thing in every table. Text columns are read as text even
+# when a value looks like a number (a title "2024", a thread id "0042"); what each column means is in
+# docs/data-dictionary.md.
+TEXT, INTEGER, NUMBER, FLAG = "text", "integer", "number", "flag"
+COLUMN_KINDS = {
+    **dict.fromkeys(["thread_id", "answer_id", "sentence_id", "claim_id", "role", "title", "text", "claim_type", "cue",
+                     "stance", "source", "question", "error", *QUESTION_COLUMNS, "level", "label", "annotator",
+                     "labelled_at", "answer_title", "prediction", "notes"], TEXT),
+    **dict.fromkeys(["position", "char_start", "char_end", "title_start", "title_end", "source_line", "line",
+                     "answers", *(f"answers_{s}" for s in STANCES), "claims", *(f"claims_{t}" for t in CLAIM_TYPES),
+                     "durations_stated"], INTEGER),
+    **dict.fromkeys(["stance_score", "duration_min_months", "duration_max_months", "score", "uncertainty"], NUMBER),
+    **dict.fromkeys(["negated", "hedged", "question_found", "duration_open_ended"], FLAG),
+}
+TEXT_COLUMNS = tuple(column for column, kind in COLUMN_KINDS.items() if kind == TEXT)
+
 # the tables of a run, by file name stem
 TABLES = {"answers": ANSWERS_OUTPUT_COLUMNS, "claims": CLAIM_COLUMNS, "summary": SUMMARY_COLUMNS,
           "errors": ERROR_COLUMNS}

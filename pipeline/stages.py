@@ -40,6 +40,7 @@ class Stage:
     upstream: tuple[str, ...]  # stages whose result it reads (their keys are inputs)
     uses_model: bool  # the stance model file is an input
     outputs: tuple[str, ...]  # files in --out
+    reads_labels: bool = False  # the labels file and the annotated corpus (gold files, split) are inputs
 
 
 GRAPH = {stage.name: stage for stage in (
@@ -47,6 +48,8 @@ GRAPH = {stage.name: stage for stage in (
     Stage("extract", False, ("segment",), False, (config.CLAIMS_CSV,)),
     Stage("classify", False, ("extract",), True, (config.ANSWERS_CSV, config.CLAIMS_CSV, config.SUMMARY_CSV)),
     Stage("run", True, (), True, (config.ANSWERS_CSV, config.CLAIMS_CSV, config.SUMMARY_CSV, "errors.csv")),
+    # its stamp is the training key in the model's card; a new model re-runs the stages that use one
+    Stage("train", True, (), False, (config.LF_REPORT_CSV,), reads_labels=True),
 )}
 
 
@@ -138,7 +141,7 @@ def upstream_keys(name: str, out: Path) -> list[str]:
 
 
 def stage_key(name: str, out: Path, input_path: Path | None = None, settings: Settings = DEFAULT_SETTINGS,
-              model_path: Path | None = None) -> str:
+              model_path: Path | None = None, labels: tuple[Path, "train.GoldCorpus"] | None = None) -> str:
     """A stage's fingerprint, from its declaration: inputs, upstream keys, the package's code, output settings, model.
 
     An upstream stage that has left no stamp in `out` is an error naming the command to run first.
@@ -146,9 +149,14 @@ def stage_key(name: str, out: Path, input_path: Path | None = None, settings: Se
     from importlib.metadata import version
 
     stage = GRAPH[name]
+    labelled = None
+    if stage.reads_labels:
+        labels_path, corpus = labels
+        labelled = _digest([labels_path]) + _digest(sorted(Path(corpus.gold_dir).glob("*.json"))
+                                                    + [Path(corpus.split_path)])
     return fingerprint(name, _inputs(input_path, settings) if stage.reads_threads else None,
                        upstream_keys(name, out), _code(), settings.outputs(),
-                       files.sha256_file(model_path) if stage.uses_model else None,
+                       files.sha256_file(model_path) if stage.uses_model else None, labelled,
                        version("spacy"))
 
 
@@ -221,12 +229,6 @@ def run_extract(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTIN
     return StageResult("extract", True, key)
 
 
-def _train_key(input_path: Path, labels_path: Path, corpus: train.GoldCorpus, settings: Settings) -> str:
-    files_ = sorted(Path(corpus.gold_dir).glob("*.json")) + [Path(corpus.split_path)]
-    return fingerprint("train", _inputs(input_path, settings), _digest([labels_path]), _digest(files_),
-                       _code(), settings.outputs())
-
-
 def run_train(input_path: Path, labels_path: Path, model_dir: Path, out: Path,
               settings: Settings = DEFAULT_SETTINGS, force: bool = False, promote: bool = False,
               corpus: train.GoldCorpus | None = None) -> StageResult:
@@ -237,7 +239,7 @@ def run_train(input_path: Path, labels_path: Path, model_dir: Path, out: Path,
     """
     corpus = corpus or train.GoldCorpus()
     labels = stance.read_labels(labels_path)
-    key = _train_key(input_path, labels_path, corpus, settings)
+    key = stage_key("train", out, input_path, settings, labels=(labels_path, corpus))
     report = Path(out) / config.LF_REPORT_CSV
     current = registry.current_version(model_dir)
     if not force and current:
@@ -369,7 +371,7 @@ def ensure_model(train_input: Path, labels_path: Path, model_dir: Path, out: Pat
         run_train(train_input, labels_path, model_dir, out, settings, corpus=corpus)
         return
     card = stance.load_card(registry.model_file(model_dir, current))
-    key = _train_key(train_input, labels_path, corpus or train.GoldCorpus(), settings)
+    key = stage_key("train", out, train_input, settings, labels=(labels_path, corpus or train.GoldCorpus()))
     kept_report = registry.model_file(model_dir, current).with_suffix(".labeling_functions.csv")
     if kept_report.exists():
         files.atomic_write_bytes(Path(out) / config.LF_REPORT_CSV, kept_report.read_bytes())

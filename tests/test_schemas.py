@@ -41,3 +41,21 @@ def test_schemas_and_the_report_import_no_spacy():
             "print(sorted(m for m in ('spacy', 'sklearn') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_every_column_of_every_table_has_a_kind():
+    for table in (*schemas.TABLES.values(), schemas.LABEL_COLUMNS, schemas.EXPORT_COLUMNS):
+        assert set(table) <= set(schemas.COLUMN_KINDS), set(table) - set(schemas.COLUMN_KINDS)
+
+
+def test_text_columns_read_back_as_text_whatever_they_look_like(tmp_path):
+    import pandas as pd
+
+    from pipeline.files import read_csv, write_csv
+
+    frame = pd.DataFrame({"thread_id": ["0042"], "proposition": ["2024"], "question_kind": ["yes/no"],
+                          "title": ["=1+1"], "char_start": [3]})
+    write_csv(frame, tmp_path / "t.csv", list(frame.columns))
+    back = read_csv(tmp_path / "t.csv", "test")
+    assert back.loc[0, "thread_id"] == "0042" and back.loc[0, "proposition"] == "2024"
+    assert back.loc[0, "title"] == "=1+1" and back.loc[0, "char_start"] == 3
