@@ -24,6 +24,7 @@ from pipeline.schemas import EXPORT_COLUMNS, LABEL_COLUMNS, STANCES
 from pipeline.stance import aligned_proba, answer_probabilities
 
 STRATEGIES = ("margin", "entropy")
+MAX_PROBLEMS_SHOWN = 20  # a label file with a million bad rows lists the first ones, then says how many more
 
 
 def uncertainty(probabilities: np.ndarray, strategy: str) -> np.ndarray:
@@ -178,7 +179,9 @@ def import_labels(path: Path, labels_path: Path, labels: pd.DataFrame, claims: p
     frame = read_label_file(path)
     accepted, problems = validate_labels(frame, claims, answers, path)
     if problems:
-        raise InputError(path, f"{len(problems)} problem(s), nothing imported:\n  " + "\n  ".join(problems))
+        shown = problems[:MAX_PROBLEMS_SHOWN]
+        more = f"\n  ... and {len(problems) - len(shown)} more" if len(problems) > len(shown) else ""
+        raise InputError(path, f"{len(problems)} problem(s), nothing imported:\n  " + "\n  ".join(shown) + more)
     if accepted.empty:
         return 0, 0, 0
     merged, added, changed = merge_labels(labels, accepted, annotator, Path(path).name)

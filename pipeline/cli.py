@@ -31,6 +31,17 @@ EXIT_OK, EXIT_SKIPPED_INPUT, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130  # as a shell reports a command stopped by Ctrl-C
 
 
+def _positive_int(value: str) -> int:
+    """An argparse type: a whole number of at least 1 (so '--jobs -1' is a usage error, not an internal one)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {number}")
+    return number
+
+
 def _add_common(parser: argparse.ArgumentParser, with_input: bool = True) -> None:
     if with_input:
         parser.add_argument("--input", type=Path, default=config.RAW_DIR,
@@ -93,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(run)
     _add_models(run)
     _add_labels(run, train_input=True)
-    run.add_argument("--jobs", type=int, default=None,
+    run.add_argument("--jobs", type=_positive_int, default=None,
                      help="processes (or Dask workers of a local cluster); default: all cores. Output is the same")
     run.add_argument("--backend", choices=("local", "dask"), default="local",
                      help="'local' processes (joblib) or a Dask cluster (default: %(default)s)")

@@ -49,6 +49,9 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> None:
             os.fsync(tmp.fileno())
         os.chmod(tmp_name, 0o666 & ~_umask())
         os.replace(tmp_name, path)
+    except OSError as err:  # a full disk or a read-only folder: say which file could not be written
+        Path(tmp_name).unlink(missing_ok=True)
+        raise OSError(err.errno, f"cannot write {path}: {err.strerror or err}") from err
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise

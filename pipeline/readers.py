@@ -76,8 +76,11 @@ def decode(data: bytes, path: Path | str, first_line: int = 1) -> str:
     """UTF-8 text without its byte-order mark, or an InputError naming the file and line."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise InputError(path, "UTF-16 text; save the file as UTF-8", line=first_line if first_line > 1 else None)
-    if b"\x00" in data[:8192]:
-        raise InputError(path, "looks like a binary file (it contains NUL bytes)", line=first_line if first_line > 1 else None)
+    nul = data.find(b"\x00")
+    if nul >= 0:  # anywhere, not only at the start: a NUL would reach the tables
+        line = first_line + data[:nul].count(b"\n")
+        raise InputError(path, f"contains a NUL byte at byte {nul} (a binary file?)",
+                         line=line if (first_line > 1 or nul >= 8192) else None)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:

@@ -304,7 +304,7 @@ def build_report(answers: pd.DataFrame, claims: pd.DataFrame) -> tuple[str, dict
     for row in evidence_rows(answers, evidence):
         data = " ".join(f'data-{k.replace("_", "-")}="{html.escape(row[k])}"' for k in ("thread_id", "claim_type", "stance"))
         parts.append(f"<tr {data}><td>{html.escape(row['claim_id'])}</td><td>{html.escape(row['claim_type'])}</td>"
-                     f"<td>{row['negated']}</td><td>{row['hedged']}</td><td>{html.escape(row['stance'])}</td>"
+                     f"<td>{html.escape(str(row['negated']))}</td><td>{html.escape(str(row['hedged']))}</td><td>{html.escape(row['stance'])}</td>"
                      f"<td>{row['score']}</td><td><b>{html.escape(row['answer_title'])}</b><br>{row['context']}</td></tr>")
     parts += ["</tbody></table>", f"<script>{_SCRIPT}</script>", "</body></html>"]
     return "\n".join(parts), figures

@@ -89,3 +89,19 @@ def test_semicolon_files_from_spreadsheets_are_read(tmp_path):
     frame = read_label_file(path)
     accepted, problems = validate_labels(frame, CLAIMS, ANSWERS, path)
     assert problems == [] and accepted["label"].tolist() == ["favor"]
+
+
+def test_a_file_of_many_bad_rows_lists_the_first_and_counts_the_rest(tmp_path):
+    from pipeline.annotate import MAX_PROBLEMS_SHOWN, import_labels
+    from pipeline.files import InputError
+
+    bad = label_file(*[("sentence", "t:1:0:duration", "t:1", "It lasts 3 months.", f"maybe{k}", "")
+                       for k in range(500)])
+    path = tmp_path / "filled.csv"
+    bad.to_csv(path, index=False)
+    labels = pd.DataFrame(columns=LABEL_COLUMNS)
+    with pytest.raises(InputError) as raised:
+        import_labels(path, tmp_path / "labels.csv", labels, CLAIMS, ANSWERS)
+    message = str(raised.value)
+    assert message.count("unknown label") == MAX_PROBLEMS_SHOWN and "and 480 more" in message
+    assert not (tmp_path / "labels.csv").exists()

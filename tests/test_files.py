@@ -80,3 +80,22 @@ def test_rule_files_are_read_again_when_they_change(tmp_path):
     rules.write_text('{"a": 22}')
     os.utime(rules, ns=(rules.stat().st_atime_ns, rules.stat().st_mtime_ns + 1_000_000))
     assert load() == {"a": 22} and len(reads) == 2  # an edit takes effect in the same process
+
+
+def test_a_failed_write_names_the_file_and_leaves_no_temporary(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    import pytest
+
+    from pipeline import files
+
+    def full_disk(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(files.os, "fsync", full_disk)
+    target = tmp_path / "claims.csv"
+    with pytest.raises(OSError, match="cannot write .*claims.csv: No space left on device") as raised:
+        files.atomic_write_bytes(target, b"x")
+    assert raised.value.errno == errno.ENOSPC
+    assert not target.exists() and os.listdir(tmp_path) == []

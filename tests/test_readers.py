@@ -194,3 +194,11 @@ def test_a_heading_over_the_question_body_is_not_an_answer_title(tmp_path):
     question = thread.text[segments[0].char_start:segments[0].char_end]
     assert "Will the muscles stay weak if I stop?" in question
     assert [s.title for s in segments[1:]] == ["Not permanent", "It wears off"]
+
+
+def test_a_nul_byte_far_into_a_file_is_an_error_naming_its_line(tmp_path):
+    from pipeline.readers import decode
+
+    data = ("Title?\n\n" + "Body text line.\n" * 1000).encode() + b"\x00" + b"more\n"
+    with pytest.raises(InputError, match=r"t.txt:1003: contains a NUL byte"):
+        decode(data, tmp_path / "t.txt")

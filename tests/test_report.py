@@ -102,3 +102,13 @@ def test_figure_names_never_come_from_thread_ids_and_limits_hold(run, tmp_path, 
     assert sum(name.startswith("durations_thread_") for name in figures) <= 2
     assert page.count("<tr data-thread-id=") == 10
     assert f"The 10 of {len(claims):,} claims" in page
+
+
+def test_flag_cells_edited_by_hand_are_escaped_too(run, tmp_path):
+    """negated and hedged are the tool's own booleans, but a table edited in a spreadsheet can hold anything."""
+    out, _ = run
+    answers, claims = read_csv(out / "answers.csv", "run"), read_csv(out / "claims.csv", "run")
+    claims = claims.astype({"negated": object, "hedged": object})
+    claims.loc[claims.index[0], ["negated", "hedged"]] = [HOSTILE, "<b>maybe</b>"]
+    page, _ = build_report(answers, claims)
+    assert HOSTILE not in page and "<b>maybe</b>" not in page and html.escape(HOSTILE) in page

@@ -331,3 +331,10 @@ def test_what_a_run_invalidates_follows_from_the_declared_graph():
 def test_a_stage_without_its_upstream_names_the_command_to_run(tmp_path, capsys):
     assert main(["extract", "--out", str(tmp_path)]) == EXIT_ERROR
     assert "no record of a segment run here; run 'claims segment' first" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("jobs", ["-1", "0", "two"])
+def test_a_bad_jobs_value_is_a_usage_error(jobs, capsys):
+    with pytest.raises(SystemExit) as raised:
+        main(["run", "--jobs", jobs])
+    assert raised.value.code == 2 and "--jobs" in capsys.readouterr().err
