@@ -57,6 +57,31 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> None:
         raise
 
 
+STALE_TEMPORARY_SECONDS = 3600
+
+
+def sweep_temporaries(folder: Path | str, older_than: float = STALE_TEMPORARY_SECONDS) -> list[Path]:
+    """Remove what a killed process left of atomic_write_bytes in `folder`: '.NAME.XXXX.tmp' files over an hour old.
+
+    A write in progress is seconds old, so it is never touched; the files
+    removed are returned.
+    """
+    import time
+
+    folder, removed = Path(folder), []
+    if not folder.is_dir():
+        return removed
+    limit = time.time() - older_than
+    for path in folder.glob(".*.tmp"):
+        try:
+            if path.is_file() and not path.is_symlink() and path.stat().st_mtime < limit:
+                path.unlink()
+                removed.append(path)
+        except OSError:
+            continue
+    return removed
+
+
 def _umask() -> int:
     current = os.umask(0)
     os.umask(current)

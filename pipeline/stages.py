@@ -238,6 +238,8 @@ def run_train(input_path: Path, labels_path: Path, model_dir: Path, out: Path,
     and both baselines are scored on it, with thread-bootstrap intervals.
     """
     corpus = corpus or train.GoldCorpus()
+    for folder in (model_dir, out):  # what a training killed before it finished left behind
+        files.sweep_temporaries(folder)
     labels = stance.read_labels(labels_path)
     key = stage_key("train", out, input_path, settings, labels=(labels_path, corpus))
     report = Path(out) / config.LF_REPORT_CSV

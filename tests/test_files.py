@@ -99,3 +99,19 @@ def test_a_failed_write_names_the_file_and_leaves_no_temporary(tmp_path, monkeyp
         files.atomic_write_bytes(target, b"x")
     assert raised.value.errno == errno.ENOSPC
     assert not target.exists() and os.listdir(tmp_path) == []
+
+
+def test_temporaries_of_killed_writes_are_swept_but_not_fresh_ones(tmp_path):
+    import os
+    import time
+
+    from pipeline.files import sweep_temporaries
+
+    stale, fresh, table = tmp_path / ".stance-0002.joblib.abc.tmp", tmp_path / ".claims.csv.def.tmp", tmp_path / "x.tmp"
+    for path in (stale, fresh, table):
+        path.write_bytes(b"partial")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    os.utime(table, (two_hours_ago, two_hours_ago))
+    assert sweep_temporaries(tmp_path) == [stale]
+    assert fresh.exists() and table.exists()  # a write in progress, and a file that is not ours
