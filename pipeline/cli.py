@@ -24,7 +24,7 @@ The labelling loop:
   label import   merge a filled-in CSV into the labels file
   evaluate       the current model's report on the frozen evaluation set
   report         an HTML report with figures: stance per thread, durations, claim types, evidence
-  models list | compare A B | use VERSION
+  models list | compare A B | use VERSION | trust FILE
 """
 
 EXIT_OK, EXIT_SKIPPED_INPUT, EXIT_ERROR = 0, 1, 2
@@ -49,6 +49,9 @@ def _add_common(parser: argparse.ArgumentParser, with_input: bool = True) -> Non
         parser.add_argument("--propositions", type=Path,
                             help="CSV of thread_id, proposition[, question_kind]: the proposition each thread's "
                                  "answers take a stance on, given by hand instead of read from its question")
+        parser.add_argument("--follow-links", action="store_true",
+                            help="read symbolic links to files outside the input folder (by default each is refused "
+                                 "with a row in errors.csv)")
     parser.add_argument("--out", type=Path, default=config.PROCESSED_DIR,
                         help="folder for the output tables (default: %(default)s)")
     parser.add_argument("--force", action="store_true", help="re-run even if nothing changed")
@@ -78,11 +81,6 @@ def _add_labels(parser: argparse.ArgumentParser, train_input: bool = False) -> N
                             help="thread files the labels refer to (default: %(default)s)")
 
 
-def _add_trust(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--trust", action="store_true",
-                        help="load the model even if its sha256 does not match its card (only for a file you vouch for)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="claims", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -97,7 +95,6 @@ def build_parser() -> argparse.ArgumentParser:
     classify = commands.add_parser("classify", help="stance for claims and answers, and summary.csv")
     _add_common(classify, with_input=False)
     _add_models(classify)
-    _add_trust(classify)
     classify.add_argument("--model", help="a version to use instead of the current one")
     run = commands.add_parser("run", help="segment, extract and classify in chunks with the current model "
                                           "(trained first if there is none)")
@@ -108,8 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="processes (or Dask workers of a local cluster); default: all cores. Output is the same")
     run.add_argument("--backend", choices=("local", "dask"), default="local",
                      help="'local' processes (joblib) or a Dask cluster (default: %(default)s)")
-    run.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://10.0.0.5:8786 "
-                                         "(default with --backend dask: a local cluster)")
+    run.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tls://10.0.0.5:8786 "
+                                         "(default with --backend dask: a local cluster, TLS with throwaway keys)")
+    run.add_argument("--tls-ca-file", help="with --scheduler: the CA certificate the scheduler's is signed by")
+    run.add_argument("--tls-cert", help="with --scheduler: this client's certificate (PEM; may hold the key too)")
+    run.add_argument("--tls-key", help="with --scheduler: this client's private key, if not in --tls-cert")
 
     label = commands.add_parser("label", help="export uncertain claims to label, or import labels").add_subparsers(
         dest="action", required=True, metavar="ACTION")
@@ -133,7 +133,6 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", help="a version (default: the current one)")
     _add_models(evaluate)
     _add_gold(evaluate)
-    _add_trust(evaluate)
 
     report = commands.add_parser("report", help="an HTML report with figures of a run -> OUT/report/")
     report.add_argument("--out", type=Path, default=config.PROCESSED_DIR, help="folder of a run (default: %(default)s)")
@@ -151,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     use = models.add_parser("use", help="make a version current")
     use.add_argument("version")
     _add_models(use)
+    trusted = models.add_parser("trust", help="allow loading a model file trained elsewhere (loading one runs code)")
+    trusted.add_argument("file", type=Path, help="the .joblib file, as it is now (its sha256 is recorded)")
     return parser
 
 
@@ -159,11 +160,12 @@ def main(argv: list[str] | None = None) -> int:
     from pipeline.files import InputError
     from pipeline.corpus import MissingExtraError
     from pipeline.nlp import RulesError
+    from pipeline.outputs import OutputFolderError
     from pipeline.stance import ModelTrustError
 
     try:
         return _dispatch(args)
-    except (InputError, RulesError, ModelTrustError, MissingExtraError, OSError) as err:
+    except (InputError, RulesError, ModelTrustError, MissingExtraError, OutputFolderError, OSError) as err:
         print(f"claims {args.command}: error: {err}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -187,10 +189,12 @@ def _corpus(args):
 
 def _dispatch(args) -> int:
     from pipeline import registry, stages
+    from pipeline.files import InputError
 
     propositions = getattr(args, "propositions", None)
     settings = replace(DEFAULT_SETTINGS, spacy_model=getattr(args, "spacy_model", DEFAULT_SETTINGS.spacy_model),
-                       propositions_file=str(propositions) if propositions else "")
+                       propositions_file=str(propositions) if propositions else "",
+                       follow_links=getattr(args, "follow_links", False))
     if args.command == "label":
         if args.action == "export":
             stages.label_export(args.out, args.models, args.labels, args.n, args.by, args.answers, args.file)
@@ -204,12 +208,17 @@ def _dispatch(args) -> int:
         print(f"report: {paths[0]} and {len(paths) - 1} figures", file=sys.stderr)
         return EXIT_OK
     if args.command == "evaluate":
-        stages.run_evaluate(args.models, args.out, settings, args.model, _corpus(args), args.trust)
+        stages.run_evaluate(args.models, args.out, settings, args.model, _corpus(args))
         return EXIT_OK
     if args.command == "models":
         if args.action == "list":
             table = stages.models_table(args.models)
             print(table.to_string(index=False) if len(table) else f"no model versions in {args.models}")
+        elif args.action == "trust":
+            from pipeline import trust
+
+            sha256 = trust.trust_file(args.file)
+            print(f"{args.file} (sha256 {sha256[:12]}...) is trusted: recorded in {trust.store_path()}")
         elif args.action == "use":
             registry.set_current(args.models, args.version)
             print(f"{args.version} is now current")
@@ -227,15 +236,22 @@ def _dispatch(args) -> int:
     if args.command == "segment":
         skipped += stages.run_segment(args.input, args.out, settings, args.force).errors
     if args.command == "extract":
-        stages.run_extract(args.input, args.out, settings, args.force)
+        skipped += stages.run_extract(args.input, args.out, settings, args.force).errors
     if args.command == "train":
         stages.run_train(args.input, args.labels, args.models, args.out, settings, args.force, args.promote, _corpus(args))
     if args.command == "classify":
-        stages.run_classify(args.out, args.models, settings, args.force, args.trust, args.model)
+        stages.run_classify(args.out, args.models, settings, args.force, args.model)
     if args.command == "run":
         stages.ensure_model(args.train_input, args.labels, args.models, args.out, settings, _corpus(args))
+        tls = None
+        if args.tls_ca_file or args.tls_cert or args.tls_key:
+            from pipeline.corpus import TLSFiles
+
+            if not (args.tls_ca_file and args.tls_cert):
+                raise InputError("--tls-cert", "TLS needs both --tls-ca-file and --tls-cert")
+            tls = TLSFiles(args.tls_ca_file, args.tls_cert, args.tls_key)
         skipped += stages.run_pipeline(args.input, args.out, args.models, settings, args.force, args.jobs,
-                                       args.backend, args.scheduler).errors
+                                       args.backend, args.scheduler, tls).errors
     if skipped:
         print(f"claims {args.command}: {len(skipped)} input file(s) skipped; see errors.csv in {args.out}",
               file=sys.stderr)

@@ -62,6 +62,8 @@ class Settings:
     score_decimals: int = 4
     max_thread_bytes: int = 10 * 2**20  # a single-thread file or one JSONL line; larger is an error
     max_line_chars: int = 100_000  # a longer line is a dump, not a page
+    max_thread_id_chars: int = 200  # a longer id (a JSONL "id", a CSV thread_id) is an input error, not a table key
+    follow_links: bool = False  # read symbolic links to files outside the input folder (--follow-links)
     propositions_file: str = ""  # CSV of thread_id, proposition[, question_kind] given by hand (docs in README)
 
     def as_dict(self) -> dict:

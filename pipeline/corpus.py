@@ -27,7 +27,7 @@ from typing import Iterable, Iterator
 
 import pandas as pd
 
-from pipeline import dataset, extract, files, nlp, readers, stance
+from pipeline import dataset, extract, files, nlp, outputs, readers, stance
 from pipeline.config import DEFAULT_SETTINGS, Settings
 from pipeline.files import InputError, atomic_write_bytes, csv_bytes
 from pipeline.schemas import ANSWERS_OUTPUT_COLUMNS, ERROR_COLUMNS  # noqa: F401 (re-exported)
@@ -114,7 +114,38 @@ def segment_chunk(items: Iterable, settings: Settings = DEFAULT_SETTINGS) -> tup
             rows.extend(segment_rows(item, settings))
         except InputError as err:
             errors.append(ErrorRecord(err.source, err.line, err.problem))
+        except Exception as err:  # noqa: BLE001 - a thread no rule foresaw: its row in errors.csv, the others go on
+            errors.append(thread_failure(item.source, item.line, item.thread_id, "segmenting", err))
     return answers_frame(rows), errors
+
+
+def thread_failure(source: str, line, thread_id: str, step: str, err: Exception) -> ErrorRecord:
+    detail = str(err) if len(str(err)) <= 200 else str(err)[:200] + "..."
+    return ErrorRecord(source, None if pd.isna(line) else int(line),
+                       f"thread {thread_id[:80]!r}: {step} failed ({type(err).__name__}: {detail}); thread skipped")
+
+
+def extract_chunk(nlp, answers: pd.DataFrame, texts: dict[str, str], settings: Settings = DEFAULT_SETTINGS,
+                  progress=None) -> tuple[pd.DataFrame, pd.DataFrame, list[ErrorRecord]]:
+    """Claims of the answers, and the answers kept: a thread whose extraction fails is dropped with an error.
+
+    The chunk is extracted at once; only if that fails is each thread tried on
+    its own, so the one that fails is named and the others keep their claims.
+    """
+    try:
+        return extract.extract_claims(nlp, answers, texts, settings, progress), answers, []
+    except Exception:  # noqa: BLE001 - find the thread
+        pass
+    kept, claims, errors = [], [], []
+    for thread_id, rows in answers.groupby("thread_id", sort=False):
+        try:
+            claims.append(extract.extract_claims(nlp, rows, texts, settings))
+            kept.append(rows)
+        except Exception as err:  # noqa: BLE001
+            first = rows.iloc[0]
+            errors.append(thread_failure(first["source"], first["source_line"], thread_id, "claim extraction", err))
+    empty = extract.extract_claims(nlp, answers.iloc[:0], texts, settings)
+    return (pd.concat([empty, *claims], ignore_index=True), pd.concat([answers.iloc[:0], *kept]), errors)
 
 
 def classify_chunk(model, answers: pd.DataFrame, claims: pd.DataFrame,
@@ -137,7 +168,8 @@ def process_chunk(index: int, items: list, settings: Settings, model_source: str
     """Segment, extract and classify one chunk; a pure function of its arguments."""
     answers, errors = segment_chunk(items, settings)
     texts = {item.thread_id: item.text for item in items if isinstance(item, readers.ThreadSource)}
-    claims = extract.extract_claims(_worker_nlp(settings), answers, texts, settings)
+    claims, answers, failed = extract_chunk(_worker_nlp(settings), answers, texts, settings)
+    errors += failed
     answers, claims, summary = classify_chunk(_worker_model(model_source, model_sha), answers, claims, settings)
     threads = int(answers["thread_id"].nunique())
     frames_by_table = {"answers": answers, "claims": claims, "summary": summary, "errors": error_frame(errors)}
@@ -178,12 +210,33 @@ def _run_forked(tasks: Iterator[tuple], jobs: int) -> Iterator[ChunkResult]:
     _, _, settings, model_source, model_sha = first
     _worker_nlp(settings)
     _worker_model(model_source, model_sha)
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         try:
             yield from _in_order(lambda task: pool.submit(process_chunk, *task), chain([first], tasks), 2 * jobs)
         except BaseException:  # Ctrl-C or a failed chunk: do not start the chunks still queued
             pool.shutdown(wait=True, cancel_futures=True)
             raise
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """In a forked worker: ask Linux to kill this process when its parent dies, even by SIGKILL.
+
+    Without it, workers of a killed run went on for their queued chunks (still
+    alive 40 s later). If the parent died before this ran, exit at once.
+    """
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: workers are spawned by joblib, which watches its parent itself
+        return
+    if os.getppid() != parent_pid:
+        os._exit(1)
 
 
 def _in_order(submit, tasks: Iterable[tuple], in_flight: int) -> Iterator[ChunkResult]:
@@ -212,18 +265,57 @@ def dask_client():
     return Client, LocalCluster
 
 
-def _run_dask(tasks: Iterable[tuple], jobs: int, scheduler: str | None) -> Iterator[ChunkResult]:
+@dataclass(frozen=True)
+class TLSFiles:
+    """The client's credentials for a Dask scheduler that requires TLS (--tls-ca-file, --tls-cert, --tls-key)."""
+
+    ca_file: str
+    cert: str
+    key: str | None = None
+
+
+def local_cluster(jobs: int):
+    """A Dask cluster on this machine that only this process can use: TLS with throwaway credentials.
+
+    Without them its scheduler listened on a TCP port with no authentication,
+    and another local account connected and ran code on the workers.
+    """
+    _, LocalCluster = dask_client()
+    from distributed import Security
+
+    return LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+                        security=Security.temporary(), protocol="tls://", host="127.0.0.1")
+
+
+def connect(scheduler: str, tls: TLSFiles | None = None):
+    """A client of a running scheduler, over TLS when credentials are given (see docs/large-corpora.md)."""
+    Client, _ = dask_client()
+    if tls is None:
+        if scheduler.startswith("tls://"):
+            raise MissingExtraError(f"{scheduler} requires TLS: give --tls-ca-file and --tls-cert (and --tls-key)")
+        files.log(f"run: warning: {scheduler} is not encrypted or authenticated; whoever can reach it can run code "
+                  "on its workers and send results this process unpickles (see docs/large-corpora.md)")
+        return Client(scheduler)
+    from distributed import Security
+
+    security = Security(tls_ca_file=tls.ca_file, tls_client_cert=tls.cert, tls_client_key=tls.key,
+                        require_encryption=True)
+    return Client(scheduler, security=security)
+
+
+def _run_dask(tasks: Iterable[tuple], jobs: int, scheduler: str | None,
+              tls: TLSFiles | None = None) -> Iterator[ChunkResult]:
     """Chunks as Dask tasks, at most two per worker in flight, results taken in chunk order.
 
     The model goes to every worker once, as bytes (checked there against its
     sha256), so workers need the package but none of our files.
     """
-    Client, LocalCluster = dask_client()
+    Client, _ = dask_client()
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        client = connect(scheduler, tls)
     else:
-        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = local_cluster(jobs)
         client = Client(cluster)
     try:
         workers = max(1, len(client.scheduler_info().get("workers", {})) or jobs)
@@ -253,7 +345,7 @@ def _done(parts: Path, index: int) -> Path:
 
 def run_corpus(input_path: Path, out: Path, key: str, settings: Settings = DEFAULT_SETTINGS,
                model_path: Path | None = None, jobs: int | None = None, backend: str = "local",
-               scheduler: str | None = None, progress=None) -> dict:
+               scheduler: str | None = None, progress=None, tls: TLSFiles | None = None) -> dict:
     """Process every chunk not yet done for this run `key`, then merge the parts into OUT's tables."""
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
@@ -274,7 +366,7 @@ def run_corpus(input_path: Path, out: Path, key: str, settings: Settings = DEFAU
                 continue
             yield index, items, settings, str(model_path) if model_path else None, model_sha
 
-    results = _run_dask(tasks(), jobs, scheduler) if backend == "dask" else _run_local(tasks(), jobs)
+    results = _run_dask(tasks(), jobs, scheduler, tls) if backend == "dask" else _run_local(tasks(), jobs)
     for result in (progress(results) if progress else results):
         for table, data in result.tables.items():
             atomic_write_bytes(part_path(parts, result.index, table), data)
@@ -285,10 +377,14 @@ def run_corpus(input_path: Path, out: Path, key: str, settings: Settings = DEFAU
 
 
 def merge_parts(parts: Path, n_chunks: int, out: Path) -> None:
-    """Concatenate each table's parts in chunk order under one header, streaming, each table atomically."""
+    """Concatenate each table's parts in chunk order under one header, streaming, then switch the four in as one set.
+
+    Each table is staged complete beside its final name; pipeline.outputs
+    commits the set with one rename of its manifest (see there).
+    """
     for table in TABLES:
-        target = out / f"{table}.csv"
-        tmp = target.with_name(f".{target.name}.merge.tmp")
+        staged = outputs.staged_path(out / f"{table}.csv")
+        tmp = staged.with_name(f"{staged.name}.tmp")
         try:
             with open(tmp, "wb") as merged:
                 merged.write(csv_bytes(pd.DataFrame(columns=COLUMNS[table]), COLUMNS[table]))
@@ -299,7 +395,11 @@ def merge_parts(parts: Path, n_chunks: int, out: Path) -> None:
                 merged.flush()
                 os.fsync(merged.fileno())
             os.chmod(tmp, 0o666 & ~files._umask())
-            os.replace(tmp, target)
+            os.replace(tmp, staged)
+        except OSError as err:
+            tmp.unlink(missing_ok=True)
+            raise OSError(err.errno, f"cannot write {staged}: {err.strerror or err}") from err
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+    outputs.publish(out, [f"{table}.csv" for table in TABLES], "run")

@@ -10,7 +10,6 @@ from typing import Iterable
 
 import pandas as pd
 
-from pipeline.schemas import TEXT_COLUMNS
 
 
 
@@ -137,18 +136,6 @@ def csv_bytes(frame: pd.DataFrame, columns: Iterable[str]) -> bytes:
     if not text.endswith("\r\n"):  # pandas leaves the header line of an empty table unterminated
         text += "\r\n"
     return text.encode("utf-8")
-
-
-def read_csv(path: Path | str, what: str) -> pd.DataFrame:
-    """Read an output table, with a message naming the stage that writes it if it is missing."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(path, f"missing; run the '{what}' stage first")
-    frame = pd.read_csv(path, keep_default_na=False, na_values=[""], dtype={c: str for c in TEXT_COLUMNS})  # schemas.TEXT_COLUMNS
-    for column in frame.columns:
-        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
-            frame[column] = frame[column].map(restore)
-    return frame
 
 
 def log(message: str) -> None:

@@ -19,9 +19,13 @@ reader yields an InputError naming the file (and line) and goes on.
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import json
+import os
 import re
+import stat
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, Mapping
@@ -60,16 +64,57 @@ class ThreadSource:
 
 
 def discover_threads(input_path: Path | str) -> list[Path]:
-    """Thread files under `input_path` (a file, or a folder read non-recursively), sorted by name."""
+    """Thread files under `input_path` (a file, or a folder read non-recursively), sorted by name.
+
+    Every entry with a thread suffix is listed, whatever it is (a folder named
+    x.txt, a FIFO, a link): input_problem says which of them cannot be read,
+    and each gets a row in errors.csv instead of being skipped silently.
+    """
     path = Path(input_path)
-    if path.is_file():
-        return [path]
     if not path.is_dir():
+        if path.exists() or path.is_symlink():
+            return [path]
         raise InputError(path, "no such file or folder")
-    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in THREAD_SUFFIXES)
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in THREAD_SUFFIXES)
     if not files:
         raise InputError(path, f"no thread files ({', '.join(THREAD_SUFFIXES)}) in this folder")
     return files
+
+
+_FILE_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def input_problem(path: Path, input_path: Path | str, settings: Settings = DEFAULT_SETTINGS) -> str | None:
+    """Why `path`, found under `input_path`, is not read as a thread file, or None.
+
+    Nothing is opened here (opening a named pipe would block). A symbolic link
+    is followed only inside the input folder, unless settings.follow_links: a
+    link in a shared folder must not put another file's text into the tables.
+    A file named as the input itself is read wherever its link points.
+    """
+    root = Path(input_path)
+    try:
+        if path.is_symlink():
+            try:
+                os.stat(path)
+            except FileNotFoundError:
+                return f"a broken symbolic link (to {os.readlink(path)})"
+            target = Path(os.path.realpath(path))
+            inside = root.is_dir() and target.is_relative_to(Path(os.path.realpath(root)))
+            if root.is_dir() and not inside and not settings.follow_links:
+                return f"a symbolic link to {target}, outside the input folder; not followed (--follow-links reads it)"
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "a symbolic link loop"
+        return f"cannot be read ({err.strerror or err})"
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _FILE_KINDS if test(mode)), "not a regular file")
+        return f"{kind}, not a thread file"
+    if not os.access(path, os.R_OK):
+        return "cannot be read (permission denied)"
+    return None
 
 
 def decode(data: bytes, path: Path | str, first_line: int = 1) -> str:
@@ -146,22 +191,29 @@ def html_lines(html: str) -> list[tuple[str, int]]:
             lines.append((line, heading[0]))
         pieces.clear()
 
-    def walk(node) -> None:
-        for child in node.children:
-            if isinstance(child, (Comment, Doctype, ProcessingInstruction)):
+    def walk(root) -> None:
+        """Depth first on a stack of its own: a page nested thousands deep (unclosed tags) is no RecursionError."""
+        stack: list = [("inside", root)]
+        while stack:
+            action, node = stack.pop()
+            if action == "close":  # a block ended: its line ends, the outer heading level returns
+                flush()
+                heading[0] = node
+            elif action == "inside":
+                stack.extend(("visit", child) for child in reversed(node.contents))
+            elif isinstance(node, (Comment, Doctype, ProcessingInstruction)):
                 continue
-            if isinstance(child, NavigableString):
-                pieces.append(str(child))
-            elif child.name == "br":
+            elif isinstance(node, NavigableString):
+                pieces.append(str(node))
+            elif node.name == "br":
                 flush()
-            elif child.name in _HTML_BLOCKS:
+            elif node.name in _HTML_BLOCKS:
                 flush()
-                outer, heading[0] = heading[0], heading[0] or _HTML_HEADINGS.get(child.name, 0)
-                walk(child)
-                flush()
-                heading[0] = outer
+                stack.append(("close", heading[0]))  # popped once the block's children are done
+                heading[0] = heading[0] or _HTML_HEADINGS.get(node.name, 0)
+                stack.append(("inside", node))
             else:
-                walk(child)
+                stack.append(("inside", node))
 
     walk(soup.body or soup)
     flush()
@@ -239,9 +291,20 @@ def read_propositions(path: Path | str) -> dict[str, dict[str, str]]:
 
 
 def _checked(thread: ThreadSource, settings: Settings) -> ThreadSource:
+    """Refuse a thread that would break a table: too long, an id too long to be a key, text that is not Unicode."""
     if len(thread.text) > settings.max_thread_bytes:
-        raise InputError(thread.source, f"thread {thread.thread_id!r} has {len(thread.text):,} characters; "
+        raise InputError(thread.source, f"thread {thread.thread_id[:80]!r} has {len(thread.text):,} characters; "
                                         f"at most {settings.max_thread_bytes:,}", line=thread.line)
+    if len(thread.thread_id) > settings.max_thread_id_chars:
+        raise InputError(thread.source, f"a thread id of {len(thread.thread_id):,} characters (at most "
+                                        f"{settings.max_thread_id_chars}): {thread.thread_id[:40]!r}...", line=thread.line)
+    for name in ("thread_id", "text", "proposition"):
+        try:
+            getattr(thread, name).encode("utf-8")
+        except UnicodeEncodeError as err:  # JSON may escape a lone surrogate ("\ud800"); no CSV can hold it
+            raise InputError(thread.source, f"{'the ' + name if name != 'text' else 'the text'} holds a lone "
+                                            f"surrogate ({err.object[err.start]!r} at character {err.start}), "
+                                            "which is not Unicode text", line=thread.line) from None
     return thread
 
 
@@ -302,6 +365,8 @@ def read_jsonl(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Iterator[Th
                 yield InputError(path, "JSON nested too deeply", line=number)
             except InputError as err:
                 yield err
+            except Exception as err:  # noqa: BLE001 - e.g. a 5,000-digit number: this line fails, the rest are read
+                yield unexpected(path, err, number)
         if not seen_any:
             yield InputError(path, "the file is empty")
 
@@ -335,6 +400,8 @@ def read_csv_threads(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Itera
     except InputError as err:
         yield err
         return
+    # the file is in memory already: a field of any size is read, and a thread too large is refused by
+    # _checked alone (csv's own limit of 128 KiB raised an error that lost every thread of the file)
     reader = csv.DictReader(io.StringIO(text, newline=""))
     missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
@@ -342,6 +409,7 @@ def read_csv_threads(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Itera
         return
     threads: dict[str, dict] = {}
     row_start = reader.line_num + 1
+    limit = csv.field_size_limit(sys.maxsize)
     try:
         for row in reader:
             line, row_start = row_start, reader.line_num + 1
@@ -357,10 +425,11 @@ def read_csv_threads(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Itera
                                                  f"(line {thread['line']})", line=line)
             if (row["answer_body"] or "").strip():
                 thread["answers"].append((row["answer_title"] or "", row["answer_body"]))
-    except csv.Error as err:
-        yield InputError(path, f"not valid CSV ({err})", line=reader.line_num)
-        return
-    if not threads:
+    except csv.Error as err:  # the threads read before it are kept; the thread of this row may be incomplete
+        yield InputError(path, f"not valid CSV ({err}); the rest of the file is not read", line=reader.line_num)
+    finally:
+        csv.field_size_limit(limit)
+    if reader.line_num <= 1:
         yield InputError(path, "no rows under the header")
     for thread_id, thread in threads.items():
         if thread["bad"] is not None:
@@ -375,32 +444,51 @@ def read_csv_threads(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Itera
                 yield err
 
 
-def read_path(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Iterator[ThreadSource | InputError]:
+def unexpected(path: Path | str, err: Exception, line: int | None = None) -> InputError:
+    """An InputError for an exception no check foresaw: the file (and line) named, the run goes on."""
+    detail = str(err)
+    detail = detail if len(detail) <= 200 else detail[:200] + "..."
+    return InputError(path, f"could not be read ({type(err).__name__}: {detail})", line=line)
+
+
+def read_path(path: Path, settings: Settings = DEFAULT_SETTINGS,
+              input_path: Path | str | None = None) -> Iterator[ThreadSource | InputError]:
+    """The threads of one file, with an InputError for each problem; never raises for what the file holds."""
+    problem = input_problem(path, path if input_path is None else input_path, settings)
+    if problem:
+        yield InputError(path, problem)
+        return
     suffix = path.suffix.lower()
-    if suffix in JSONL_SUFFIXES:
-        yield from read_jsonl(path, settings)
-    elif suffix in CSV_SUFFIXES:
-        yield from read_csv_threads(path, settings)
+    try:
+        if suffix in JSONL_SUFFIXES:
+            yield from read_jsonl(path, settings)
+        elif suffix in CSV_SUFFIXES:
+            yield from read_csv_threads(path, settings)
+        else:
+            yield _read_page(path, suffix, settings)
+    except InputError as err:
+        yield err
+    except Exception as err:  # noqa: BLE001 - whatever a hostile file does, it is this file's error row
+        yield unexpected(path, err)
+
+
+def _read_page(path: Path, suffix: str, settings: Settings) -> ThreadSource:
+    """A one-thread file (text or HTML), read whole."""
+    hints: dict[int, int] = {}
+    if suffix in HTML_SUFFIXES:
+        lines = html_lines(decode(read_bytes(path, settings), path))
+        if not lines:
+            raise InputError(path, "the page has no readable text")
+        offset = 0
+        for line, level in lines:
+            if level:
+                hints[offset] = level
+            offset += len(line) + len(SEPARATOR)
+        text = SEPARATOR.join(line for line, _ in lines) + "\n"
+        check_lines(text, path, settings)
     else:
-        try:
-            hints: dict[int, int] = {}
-            if suffix in HTML_SUFFIXES:
-                lines = html_lines(decode(read_bytes(path, settings), path))
-                if not lines:
-                    raise InputError(path, "the page has no readable text")
-                offset = 0
-                for line, level in lines:
-                    if level:
-                        hints[offset] = level
-                    offset += len(line) + len(SEPARATOR)
-                text = SEPARATOR.join(line for line, _ in lines) + "\n"
-                check_lines(text, path, settings)
-            else:
-                text = read_text_file(path, settings)
-        except InputError as err:
-            yield err
-            return
-        yield ThreadSource(path.stem, str(path), None, text, title_hints=hints)
+        text = read_text_file(path, settings)
+    return _checked(ThreadSource(path.stem, str(path), None, text, title_hints=hints), settings)
 
 
 def iter_threads(input_path: Path | str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[ThreadSource | InputError]:
@@ -411,7 +499,7 @@ def iter_threads(input_path: Path | str, settings: Settings = DEFAULT_SETTINGS) 
     seen: dict[str, str] = {}
     table = read_propositions(settings.propositions_file) if settings.propositions_file else {}
     for path in discover_threads(input_path):
-        for item in read_path(path, settings):
+        for item in read_path(path, settings, input_path):
             if isinstance(item, ThreadSource) and item.thread_id in table:
                 item = with_question(item, table[item.thread_id], settings.propositions_file)
             if isinstance(item, ThreadSource):

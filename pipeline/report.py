@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from pipeline import config
-from pipeline.files import atomic_write_bytes, read_csv
+from pipeline.files import atomic_write_bytes
+from pipeline.outputs import read_csv
 from pipeline.question import NONE, OPEN, YES_NO
 from pipeline.schemas import CLAIM_TYPES, STANCES
 

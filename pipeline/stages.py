@@ -11,19 +11,23 @@ in its card.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
 import os
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from tqdm import tqdm
 
-from pipeline import (annotate, config, corpus, dataset, evaluation, extract, files, readers, registry, schemas, stance,
-                      train)
+from pipeline import (annotate, config, corpus, dataset, evaluation, files, nlp, outputs, readers, registry, schemas,
+                      stance, train)
 from pipeline.config import DEFAULT_SETTINGS, Settings
-from pipeline.files import InputError, log, read_csv, write_csv
+from pipeline.files import InputError, log, write_csv
+from pipeline.outputs import read_csv
 
 @dataclass(frozen=True)
 class Stage:
@@ -45,7 +49,7 @@ class Stage:
 
 GRAPH = {stage.name: stage for stage in (
     Stage("segment", True, (), False, (config.ANSWERS_CSV, "errors.csv")),
-    Stage("extract", False, ("segment",), False, (config.CLAIMS_CSV,)),
+    Stage("extract", False, ("segment",), False, (config.CLAIMS_CSV, "errors.csv")),
     Stage("classify", False, ("extract",), True, (config.ANSWERS_CSV, config.CLAIMS_CSV, config.SUMMARY_CSV)),
     Stage("run", True, (), True, (config.ANSWERS_CSV, config.CLAIMS_CSV, config.SUMMARY_CSV, "errors.csv")),
     # its stamp is the training key in the model's card; a new model re-runs the stages that use one
@@ -65,6 +69,14 @@ def downstream(name: str) -> tuple[str, ...]:
     return tuple(sorted((after | sharing) - {name} - ancestors(name)))
 
 
+def stale_tables(name: str) -> tuple[str, ...]:
+    """Tables in --out that running `name` makes stale: written by a stage downstream, not by `name` or what it reads
+    (a new answers.csv makes claims.csv and summary.csv stale; they leave the manifest, see pipeline.outputs)."""
+    later = {table for s in downstream(name) for table in GRAPH[s].outputs}
+    kept = set(GRAPH[name].outputs).union(*(GRAPH[s].outputs for s in ancestors(name)))
+    return tuple(sorted((later - kept) & set(outputs.TABLE_FILES)))
+
+
 def ancestors(name: str) -> set[str]:
     """The stages `name` reads from, transitively (it rewrites their tables by design: classify adds stance)."""
     found = set(GRAPH[name].upstream)
@@ -74,6 +86,36 @@ def ancestors(name: str) -> set[str]:
 
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def writes(*folders: str):
+    """Run the stage holding the lock of each named folder argument (--out, --models); in --out, first finish a
+    table switch a killed run left half done. A second process on the same folder is refused, naming the first."""
+    def wrap(function):
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def locked(*args, **kwargs):
+            bound = signature.bind(*args, **kwargs)
+            with ExitStack() as held:
+                for name in folders:
+                    held.enter_context(outputs.locked(Path(bound.arguments[name])))
+                if "out" in folders:
+                    outputs.recover(Path(bound.arguments["out"]))
+                return function(*args, **kwargs)
+        return locked
+    return wrap
+
+
+def check_apart(input_path: Path, out: Path) -> None:
+    """--out must not be the input folder: the tables would be read as threads by the next run.
+
+    A folder inside the input is never read (the input folder is read without
+    its subfolders), so data/raw/processed is allowed.
+    """
+    if Path(input_path).resolve() == Path(out).resolve():
+        raise InputError(out, "is the input folder; the tables written there would be read as threads next time: "
+                              "give another --out")
 
 
 @dataclass
@@ -89,9 +131,23 @@ def _digest(paths) -> list[tuple[str, str]]:
 
 
 def _inputs(input_path: Path, settings: Settings) -> list[tuple[str, str]]:
-    """Digest of the thread files and of the propositions table given by hand, if any."""
-    extra = [settings.propositions_file] if settings.propositions_file else []
-    return _digest(list(readers.discover_threads(input_path)) + extra)
+    """Digest of the thread files and of the propositions table given by hand, if any.
+
+    A file that cannot be read is digested as its problem, not opened (a named
+    pipe would block, an unreadable file would stop the run before reading
+    could name it): reading gives it its row in errors.csv.
+    """
+    digests = []
+    for path in readers.discover_threads(input_path):
+        problem = readers.input_problem(path, input_path, settings)
+        if problem is None:
+            try:
+                digests.append((path.name, files.sha256_file(path)))
+                continue
+            except OSError as err:
+                problem = f"cannot be read ({err.strerror or err})"
+        digests.append((path.name, f"not read: {problem}"))
+    return digests + (_digest([settings.propositions_file]) if settings.propositions_file else [])
 
 
 def _code(stage_names=None) -> list[tuple[str, str]]:
@@ -123,8 +179,10 @@ class Stamps:
             (self.folder / f"{later}.json").unlink(missing_ok=True)
 
     def up_to_date(self, stage: str, key: str) -> bool:
-        """The stage's stamp holds this key and every output it declares is there."""
-        return self.key(stage) == key and all((self.folder.parent / name).exists() for name in GRAPH[stage].outputs)
+        """The stage's stamp holds this key and every output it declares is there (tables: as the manifest says)."""
+        out, declared = self.folder.parent, GRAPH[stage].outputs
+        return (self.key(stage) == key and all((out / name).exists() for name in declared)
+                and outputs.intact(out, [name for name in declared if name in outputs.TABLE_FILES]))
 
 
 def upstream_keys(name: str, out: Path) -> list[str]:
@@ -168,7 +226,9 @@ def _progress(desc: str, total: int | None = None):
     return lambda iterable: tqdm(iterable, desc=desc, total=total, unit="doc", disable=None, leave=False)
 
 
+@writes("out")
 def run_segment(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTINGS, force: bool = False) -> StageResult:
+    check_apart(input_path, out)
     key = stage_key("segment", out, input_path, settings)
     stamps, target = Stamps(out), Path(out) / config.ANSWERS_CSV
     errors_csv = Path(out) / "errors.csv"
@@ -180,8 +240,9 @@ def run_segment(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTIN
     errors = [InputError(r.source, r.problem, r.line) for r in records]
     for err in errors:
         log(f"segment: skipped {err}")
-    write_csv(answers.assign(stance=None, stance_score=float("nan")), target, schemas.ANSWERS_OUTPUT_COLUMNS)
-    _write_errors(out, errors)
+    _publish(out, "segment", {config.ANSWERS_CSV: (answers.assign(stance=None, stance_score=float("nan")),
+                                                   schemas.ANSWERS_OUTPUT_COLUMNS),
+                              "errors.csv": (_error_frame(errors), schemas.ERROR_COLUMNS)})
     stamps.record("segment", key)
     log(f"segment: {answers['thread_id'].nunique()} threads, {int((answers['role'] == 'answer').sum())} answers "
         f"-> {target}")
@@ -190,15 +251,20 @@ def run_segment(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTIN
 
 def _read_errors(path: Path) -> list[InputError]:
     """The errors of the last segment run, so a skipped run still reports what it skipped."""
-    frame = pd.read_csv(path, dtype={"source": str, "error": str}, keep_default_na=False)
+    frame = pd.read_csv(outputs.table_path(path), dtype={"source": str, "error": str}, keep_default_na=False)
     return [InputError(r["source"], r["error"], int(r["line"]) if str(r["line"]).strip() else None)
             for r in frame.to_dict("records")]
 
 
-def _write_errors(out: Path, errors: list[InputError]) -> None:
+def _error_frame(errors: list[InputError]) -> pd.DataFrame:
     rows = [{"source": e.source, "line": e.line, "error": e.problem} for e in errors]
-    frame = pd.DataFrame(rows, columns=schemas.ERROR_COLUMNS).astype({"line": "Int64"})
-    write_csv(frame, Path(out) / "errors.csv", schemas.ERROR_COLUMNS)
+    return pd.DataFrame(rows, columns=schemas.ERROR_COLUMNS).astype({"line": "Int64"})
+
+
+def _publish(out: Path, stage: str, tables: dict[str, tuple[pd.DataFrame, list[str]]]) -> None:
+    """A stage's tables into --out as one set, the tables it makes stale dropped (see pipeline.outputs)."""
+    outputs.write_tables(out, {name: files.csv_bytes(frame, columns) for name, (frame, columns) in tables.items()},
+                         stage, stale_tables(stage))
 
 
 def _thread_texts(input_path: Path, thread_ids, settings: Settings = DEFAULT_SETTINGS) -> dict[str, str]:
@@ -213,6 +279,7 @@ def _thread_texts(input_path: Path, thread_ids, settings: Settings = DEFAULT_SET
     return texts
 
 
+@writes("out")
 def run_extract(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTINGS, force: bool = False) -> StageResult:
     stamps, target = Stamps(out), Path(out) / config.CLAIMS_CSV
     key = stage_key("extract", out, input_path, settings)
@@ -221,14 +288,22 @@ def run_extract(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTIN
         return StageResult("extract", False, key)
     answers = read_csv(Path(out) / config.ANSWERS_CSV, "segment")
     docs = int(answers["thread_id"].nunique())  # about one spaCy doc per thread
-    claims = extract.extract_from_answers(answers, _thread_texts(input_path, answers["thread_id"], settings), settings,
-                                          progress=_progress("extract", docs))
-    write_csv(claims, target, schemas.CLAIM_COLUMNS)
+    texts = _thread_texts(input_path, answers["thread_id"], settings)
+    claims, _, failed = corpus.extract_chunk(nlp.build_nlp(settings), answers, texts, settings,
+                                             progress=_progress("extract", docs))
+    errors = [InputError(r.source, r.problem, r.line) for r in failed]
+    for err in errors:
+        log(f"extract: skipped {err}")
+    tables = {config.CLAIMS_CSV: (claims, schemas.CLAIM_COLUMNS)}
+    if errors:  # beside segment's: the thread's answers stay in answers.csv, without claims
+        tables["errors.csv"] = (_error_frame(_read_errors(Path(out) / "errors.csv") + errors), schemas.ERROR_COLUMNS)
+    _publish(out, "extract", tables)
     stamps.record("extract", key)
     log(f"extract: {len(claims)} claims -> {target}")
-    return StageResult("extract", True, key)
+    return StageResult("extract", True, key, errors)
 
 
+@writes("out", "model_dir")
 def run_train(input_path: Path, labels_path: Path, model_dir: Path, out: Path,
               settings: Settings = DEFAULT_SETTINGS, force: bool = False, promote: bool = False,
               corpus: train.GoldCorpus | None = None) -> StageResult:
@@ -259,11 +334,11 @@ def run_train(input_path: Path, labels_path: Path, model_dir: Path, out: Path,
 
 
 def run_evaluate(model_dir: Path, out: Path, settings: Settings = DEFAULT_SETTINGS, model_name: str | None = None,
-                 corpus: train.GoldCorpus | None = None, trust: bool = False) -> dict:
+                 corpus: train.GoldCorpus | None = None) -> dict:
     """Score a model (the current one by default) and the baselines on the frozen set; write the report into `out`."""
     corpus = corpus or train.GoldCorpus()
     model_path = registry.resolve(model_dir, model_name)
-    model, card = stance.load_model(model_path, trust=trust)
+    model, card = stance.load_model(model_path)
     sets = corpus.sets()
     claims, answers = sets["frozen_claims"], sets["frozen_answers"]
     majority = card.get("majority", {"claims": "against", "answers": "against"})
@@ -361,6 +436,7 @@ def label_import(path: Path, out: Path, labels_path: Path, annotator: str | None
     return counts
 
 
+@writes("out", "model_dir")
 def ensure_model(train_input: Path, labels_path: Path, model_dir: Path, out: Path,
                  settings: Settings = DEFAULT_SETTINGS, corpus: train.GoldCorpus | None = None) -> None:
     """For `run`: train only when there is no current model; otherwise say whether it is out of date.
@@ -384,10 +460,12 @@ def ensure_model(train_input: Path, labels_path: Path, model_dir: Path, out: Pat
             "trained: 'claims train' makes a new version")
 
 
+@writes("out", "model_dir")
 def run_pipeline(input_path: Path, out: Path, model_dir: Path, settings: Settings = DEFAULT_SETTINGS,
                  force: bool = False, jobs: int | None = None, backend: str = "local",
-                 scheduler: str | None = None) -> StageResult:
+                 scheduler: str | None = None, tls: corpus.TLSFiles | None = None) -> StageResult:
     """Segment, extract and classify the corpus in chunks with the current model (see pipeline.corpus)."""
+    check_apart(input_path, out)
     model_path = registry.resolve(model_dir)
     stance.load_model(model_path)  # refuse an untrusted model before any work
     key = stage_key("run", out, input_path, settings, model_path)
@@ -398,7 +476,7 @@ def run_pipeline(input_path: Path, out: Path, model_dir: Path, settings: Setting
         return StageResult("run", False, key, _read_errors(targets[-1]))
     result = corpus.run_corpus(input_path, out, key, settings, model_path, jobs, backend, scheduler,
                                progress=lambda results: tqdm(results, desc="chunks", unit="chunk", disable=None,
-                                                             leave=False))
+                                                             leave=False), tls=tls)
     stamps.record("run", key)
     errors = _read_errors(targets[-1])
     resumed = f", {result['resumed']} of them resumed from an earlier run" if result["resumed"] else ""
@@ -410,12 +488,13 @@ def run_pipeline(input_path: Path, out: Path, model_dir: Path, settings: Setting
     return StageResult("run", True, key, errors)
 
 
+@writes("out")
 def run_classify(out: Path, model_dir: Path, settings: Settings = DEFAULT_SETTINGS, force: bool = False,
-                 trust: bool = False, model_name: str | None = None) -> StageResult:
+                 model_name: str | None = None) -> StageResult:
     stamps = Stamps(out)
     upstream_keys("classify", out)  # no extract run here: say so before loading a model
     model_path = registry.resolve(model_dir, model_name)
-    model, card = stance.load_model(model_path, trust=trust)
+    model, card = stance.load_model(model_path)
     key = stage_key("classify", out, None, settings, model_path)
     targets = [Path(out) / name for name in GRAPH["classify"].outputs]
     if not force and stamps.up_to_date("classify", key):
@@ -424,9 +503,9 @@ def run_classify(out: Path, model_dir: Path, settings: Settings = DEFAULT_SETTIN
     answers = read_csv(targets[0], "segment")
     claims = read_csv(targets[1], "extract")
     answers, claims, summary = corpus.classify_chunk(model, answers, claims, settings)
-    write_csv(claims, targets[1], schemas.CLAIM_COLUMNS)
-    write_csv(answers, targets[0], schemas.ANSWERS_OUTPUT_COLUMNS)
-    write_csv(summary, targets[2], schemas.SUMMARY_COLUMNS)
+    _publish(out, "classify", {config.ANSWERS_CSV: (answers, schemas.ANSWERS_OUTPUT_COLUMNS),
+                               config.CLAIMS_CSV: (claims, schemas.CLAIM_COLUMNS),
+                               config.SUMMARY_CSV: (summary, schemas.SUMMARY_COLUMNS)})
     stamps.record("classify", key)
     log(f"classify: stance for {len(claims)} claims and {int((answers['role'] == 'answer').sum())} answers; "
         f"summary of {len(summary)} threads -> {targets[2]}")

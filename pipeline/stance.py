@@ -425,7 +425,7 @@ def card_path(model_path: Path) -> Path:
 
 
 def save_model(model: Pipeline, model_path: Path, card: dict) -> dict:
-    """joblib file plus a JSON card that records the file's sha256 (written last)."""
+    """joblib file plus a JSON card that records the file's sha256 (written last); the sha256 is trusted here."""
     import io
 
     for step in _vectorizers(model):
@@ -435,6 +435,9 @@ def save_model(model: Pipeline, model_path: Path, card: dict) -> dict:
     joblib.dump(model, buffer)
     data = buffer.getvalue()
     atomic_write_bytes(model_path, data)
+    from pipeline import trust
+
+    trust.add(sha256_bytes(data), model_path, trust.TRAINED_HERE)  # before the card: a version is whole once it has one
     card = {**card, "model_file": model_path.name, "model_sha256": sha256_bytes(data),
             "labels": list(STANCES), "versions": versions()}
     atomic_write_bytes(card_path(model_path), (json.dumps(card, indent=2, sort_keys=True) + "\n").encode())
@@ -448,18 +451,29 @@ def load_card(model_path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def load_model(model_path: Path | str, trust: bool = False) -> tuple[Pipeline, dict]:
-    """Load a model only if its sha256 matches the card written when it was trained."""
+def load_model(model_path: Path | str) -> tuple[Pipeline, dict]:
+    """Load a model only if its sha256 matches its card and is in the trust store (see pipeline.trust).
+
+    The card catches a damaged file; the trust store, outside the models
+    folder, catches a crafted one with a crafted card: loading a joblib file
+    runs code, so only files trained here or trusted by hand are loaded.
+    """
+    from pipeline import trust
+
     model_path = Path(model_path)
     if not model_path.exists():
         raise ModelTrustError(f"{model_path}: no model file; run 'claims train' first")
-    card = load_card(model_path) if (not trust or card_path(model_path).exists()) else {}
+    card = load_card(model_path)
     actual = sha256_file(model_path)
-    if not trust and card.get("model_sha256") != actual:
+    if card.get("model_sha256") != actual:
         raise ModelTrustError(
             f"{model_path}: sha256 {actual[:12]}... does not match its card ({str(card.get('model_sha256'))[:12]}...); "
-            "refusing to load it, since loading a joblib file runs code. Retrain with 'claims train', "
-            "or pass --trust if you vouch for this file.")
+            "refusing to load it, since loading a joblib file runs code. Retrain with 'claims train'.")
+    if not trust.is_trusted(actual):
+        raise ModelTrustError(
+            f"{model_path}: not trusted here: this installation did not train it (sha256 {actual[:12]}... is not "
+            f"in {trust.store_path()}). Loading a joblib file runs code; if you know where this file comes from, "
+            f"run 'claims models trust {model_path}' first.")
     return joblib.load(model_path), card
 
 

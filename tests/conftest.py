@@ -1,9 +1,15 @@
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from pipeline import config
 from pipeline.nlp import build_nlp
+from pipeline.trust import STORE_ENV
+
+# models trained by the tests are trusted in a store of the test session's own, never in the user's
+os.environ[STORE_ENV] = str(Path(tempfile.mkdtemp(prefix="claims-trust-")) / "trusted_models.json")
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SEED = config.RAW_DIR / "botox_permanence.txt"
@@ -40,3 +46,15 @@ def small_gold(tmp_path_factory):
             shutil.copy(path, gold)
             shutil.copy(config.CORPUS_DIR / f"{path.stem}.txt", threads)
     return gold, threads
+
+
+@pytest.fixture(scope="session")
+def small_models(small_gold, tmp_path_factory):
+    """A model folder trained on small_gold: (models folder, gold files, their threads), for runs end to end."""
+    from pipeline.cli import main
+
+    folder = tmp_path_factory.mktemp("models")
+    gold, threads = small_gold
+    assert main(["train", "--input", str(threads), "--out", str(tmp_path_factory.mktemp("o")), "--models",
+                 str(folder), "--gold", str(gold), "--gold-threads", str(threads)]) == 0
+    return folder, gold, threads

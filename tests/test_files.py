@@ -35,7 +35,7 @@ def test_empty_table_is_a_terminated_header(tmp_path):
 
 
 def test_formula_cells_are_neutralised_and_numbers_stay_numbers(tmp_path):
-    from pipeline.files import read_csv
+    from pipeline.outputs import read_csv
 
     texts = ["=HYPERLINK(\"x\")", "+1 shot", "-2 units", "@cmd", "\tlead", "\rlead", "'quoted", "plain"]
     frame = pd.DataFrame({"text": texts, "number": [-1, 2, -3, 4, 5, 6, 7, 8]})

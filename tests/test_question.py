@@ -6,7 +6,7 @@ import pytest
 
 from pipeline import question
 from pipeline.cli import main
-from pipeline.files import read_csv
+from pipeline.outputs import read_csv
 from pipeline.question import LASTING, NONE, OPEN, OTHER, PASSING, YES_NO, read_question, thread_question
 
 

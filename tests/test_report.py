@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from pipeline.files import read_csv
+from pipeline.outputs import read_csv
 from pipeline.report import build_report, median_range, stated_durations, thread_overview, write_report
 
 from conftest import FIXTURES, SEED

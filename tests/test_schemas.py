@@ -51,7 +51,8 @@ def test_every_column_of_every_table_has_a_kind():
 def test_text_columns_read_back_as_text_whatever_they_look_like(tmp_path):
     import pandas as pd
 
-    from pipeline.files import read_csv, write_csv
+    from pipeline.files import write_csv
+    from pipeline.outputs import read_csv
 
     frame = pd.DataFrame({"thread_id": ["0042"], "proposition": ["2024"], "question_kind": ["yes/no"],
                           "title": ["=1+1"], "char_start": [3]})

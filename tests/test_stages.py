@@ -8,7 +8,7 @@ import pytest
 
 from pipeline import registry, stages
 from pipeline.cli import EXIT_ERROR, EXIT_OK, EXIT_SKIPPED_INPUT, main
-from pipeline.files import read_csv
+from pipeline.outputs import read_csv
 
 from conftest import FIXTURES, SEED
 

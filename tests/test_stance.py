@@ -1,9 +1,13 @@
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.pipeline import Pipeline
 
+from pipeline.files import sha256_file
 from pipeline.labeling import STANCES
 from pipeline.stance import (ModelTrustError, answer_stance, build_model, cross_validate, load_model, read_labels,
                              save_model)
@@ -61,7 +65,46 @@ def test_saved_model_loads_and_tampered_model_is_refused(tmp_path):
     path.write_bytes(path.read_bytes() + b"\x00")
     with pytest.raises(ModelTrustError, match="does not match"):
         load_model(path)
-    load_model(path, trust=True)  # the user vouches for it
+
+
+class Payload:
+    """What a crafted joblib file does on load: here, leave a file behind."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.write_text, (Path(self.marker), "ran"))
+
+
+def test_crafted_model_with_a_matching_card_is_not_loaded_until_trusted(tmp_path):
+    import joblib
+
+    from pipeline import trust
+    from pipeline.cli import main
+
+    marker = tmp_path / "payload-ran"
+    path = tmp_path / "stance-0001.joblib"
+    joblib.dump(Payload(marker), path)  # whoever can write the models folder can write a card to match
+    path.with_suffix(".card.json").write_text(json.dumps({"model_sha256": sha256_file(path)}))
+    with pytest.raises(ModelTrustError, match="not trusted here.*claims models trust"):
+        load_model(path)
+    assert not marker.exists()
+    assert main(["models", "trust", str(path)]) == 0  # said by someone who knows where the file comes from
+    assert trust.trusted()[sha256_file(path)]["how"] == trust.TRUSTED_BY_HAND
+    load_model(path)
+    assert marker.read_text() == "ran"
+
+
+def test_trust_store_lives_outside_the_models_folder_and_records_each_training(tmp_path):
+    from pipeline import trust
+
+    claims, y = toy_claims()
+    path = tmp_path / "models" / "stance.joblib"
+    path.parent.mkdir()
+    card = save_model(build_model().fit(claims, y), path, {})
+    assert trust.trusted()[card["model_sha256"]]["how"] == trust.TRAINED_HERE
+    assert tmp_path not in trust.store_path().parents
 
 
 def test_model_without_card_is_refused(tmp_path):
