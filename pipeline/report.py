@@ -256,8 +256,27 @@ def _limit_note(shown: int, total: int, what: str) -> str:
             f"all are in the CSV files.</p>")
 
 
+MAX_SHOWN_ID_CHARS = 120
+
+
+def shown_id(value):
+    """An id as the report shows it: whole up to 120 characters, else its start and a hash that keeps it unique.
+
+    A thread id of a million characters once made the figures take minutes and
+    gigabytes (a title and tick labels that long); the CSVs keep every id whole.
+    """
+    if not isinstance(value, str) or len(value) <= MAX_SHOWN_ID_CHARS:
+        return value
+    import hashlib
+
+    return f"{value[:100]}\u2026{hashlib.sha256(value.encode('utf-8', 'replace')).hexdigest()[:8]}"
+
+
 def build_report(answers: pd.DataFrame, claims: pd.DataFrame) -> tuple[str, dict[str, bytes]]:
     """The HTML text and the figures (name -> PNG bytes)."""
+    ids = ["thread_id", "answer_id", "claim_id"]
+    answers = answers.assign(**{c: answers[c].map(shown_id) for c in ids if c in answers})
+    claims = claims.assign(**{c: claims[c].map(shown_id) for c in ids if c in claims})
     overview = thread_overview(answers)
     durations = stated_durations(claims)
     types = types_by_answer(claims)

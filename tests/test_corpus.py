@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from pipeline import stages
+from pipeline import corpus, stages
 from pipeline.config import DEFAULT_SETTINGS
 from pipeline.corpus import ErrorRecord, chunks
 from pipeline.readers import ThreadSource
@@ -92,9 +92,36 @@ def test_dask_backend_on_a_local_cluster_gives_the_same_files(folder, models, re
         stages.run_pipeline(folder, tmp_path / "address", models, settings, backend="dask",
                             scheduler=cluster.scheduler_address)
     stages.run_pipeline(folder, tmp_path / "own", models, settings, jobs=2, backend="dask")
-    for out in ("address", "own"):
+    with corpus.local_cluster(2) as cluster:  # a TLS scheduler given by address, with the client's credentials
+        tls = corpus.TLSFiles(*_pem_files(cluster.security, tmp_path))
+        stages.run_pipeline(folder, tmp_path / "tls", models, settings, backend="dask",
+                            scheduler=cluster.scheduler_address, tls=tls)
+    for out in ("address", "own", "tls"):
         for table in TABLES:
             assert (tmp_path / out / f"{table}.csv").read_bytes() == reference[table], (out, table)
+
+
+def _pem_files(security, folder):
+    """A temporary Security's credentials (PEM text) as the files --tls-ca-file, --tls-cert, --tls-key take."""
+    paths = []
+    for name in ("tls_ca_file", "tls_client_cert", "tls_client_key"):
+        path = folder / f"{name}.pem"
+        path.write_text(getattr(security, name))
+        paths.append(str(path))
+    return paths
+
+
+def test_the_local_dask_cluster_takes_no_client_without_its_credentials():
+    distributed = pytest.importorskip("distributed", reason="the optional dask extra is not installed")
+    with corpus.local_cluster(1) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tls://127.0.0.1:")
+        with pytest.raises(corpus.MissingExtraError, match="requires TLS"):
+            corpus.connect(address)
+        with pytest.raises((OSError, TypeError, ValueError)):  # another account: no credentials
+            distributed.Client(address, timeout=5)
+        with pytest.raises(OSError):  # nor in clear text on the same port
+            distributed.Client(address.replace("tls://", "tcp://"), timeout=5)
 
 
 def test_one_chunk_starts_no_worker_processes(folder, models, reference, tmp_path, monkeypatch):

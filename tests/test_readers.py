@@ -202,3 +202,52 @@ def test_a_nul_byte_far_into_a_file_is_an_error_naming_its_line(tmp_path):
     data = ("Title?\n\n" + "Body text line.\n" * 1000).encode() + b"\x00" + b"more\n"
     with pytest.raises(InputError, match=r"t.txt:1003: contains a NUL byte"):
         decode(data, tmp_path / "t.txt")
+
+
+def test_pages_nested_tens_of_thousands_deep_read_without_recursion():
+    from pipeline.readers import html_lines
+
+    for page in ("<div>" * 50_000 + "Is it permanent?", "<font>" * 5_000 + "<p>Is it permanent?</p><p>No.</p>"):
+        lines = [line for line, _ in html_lines(page)]
+        assert lines[0] == "Is it permanent?"
+
+
+def test_input_problem_names_what_is_not_a_readable_thread_file(tmp_path):
+    import os
+
+    from pipeline.readers import input_problem
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "ok.txt").write_text("Is it? No.")
+    (folder / "dir.txt").mkdir()
+    os.mkfifo(folder / "pipe.txt")
+    (folder / "inside.txt").symlink_to(folder / "ok.txt")
+    (folder / "out.txt").symlink_to(tmp_path / "elsewhere.txt")
+    (tmp_path / "elsewhere.txt").write_text("secret")
+    (folder / "broken.txt").symlink_to(folder / "gone.txt")
+    (folder / "loop.txt").symlink_to(folder / "loop.txt")
+    problems = {p.name: input_problem(p, folder) for p in folder.iterdir()}
+    assert problems["ok.txt"] is None and problems["inside.txt"] is None
+    assert problems["dir.txt"] == "a folder, not a thread file"
+    assert problems["pipe.txt"] == "a named pipe, not a thread file"
+    assert problems["out.txt"].startswith(f"a symbolic link to {tmp_path / 'elsewhere.txt'}, outside the input folder")
+    assert problems["broken.txt"].startswith("a broken symbolic link")
+    assert problems["loop.txt"] == "a symbolic link loop"
+    from dataclasses import replace
+
+    assert input_problem(folder / "out.txt", folder, replace(DEFAULT_SETTINGS, follow_links=True)) is None
+    assert input_problem(folder / "out.txt", folder / "out.txt") is None  # named as the input itself: followed
+
+
+def test_a_csv_field_over_the_csv_modules_limit_keeps_every_thread(tmp_path):
+    import csv
+
+    from pipeline.readers import read_csv_threads
+
+    path = tmp_path / "big.csv"
+    header = "thread_id,question_title,question_body,answer_title,answer_body\r\n"
+    path.write_text(header + 'a,Is it?,,T,"' + "long " * 60_000 + '"\r\nb,Is it?,,T,No.\r\n', encoding="utf-8")
+    limit = csv.field_size_limit()
+    read = list(read_csv_threads(path))
+    assert [t.thread_id for t in read] == ["a", "b"] and csv.field_size_limit() == limit  # the limit is restored

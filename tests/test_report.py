@@ -112,3 +112,23 @@ def test_flag_cells_edited_by_hand_are_escaped_too(run, tmp_path):
     claims.loc[claims.index[0], ["negated", "hedged"]] = [HOSTILE, "<b>maybe</b>"]
     page, _ = build_report(answers, claims)
     assert HOSTILE not in page and "<b>maybe</b>" not in page and html.escape(HOSTILE) in page
+
+
+def test_a_million_character_thread_id_is_shown_short_and_kept_whole_in_the_csvs(run, tmp_path):
+    """Ids are refused over 200 characters at reading, but a table edited by hand can hold any; such an id once
+    made the report run minutes and take gigabytes (figure titles and tick labels that long)."""
+    from pipeline import report
+
+    out, _ = run
+    answers, claims = read_csv(out / "answers.csv", "run"), read_csv(out / "claims.csv", "run")
+    first = answers["thread_id"].iloc[0]
+    huge = "t" * 1_000_000
+
+    def lengthen(frame):
+        return frame.assign(**{c: frame[c].str.replace(first, huge, regex=False)
+                               for c in ("thread_id", "answer_id", "claim_id") if c in frame})
+
+    page, figures = report.build_report(lengthen(answers), lengthen(claims))
+    assert huge not in page and len(page) < 3_000_000
+    assert report.shown_id(huge) in page and len(report.shown_id(huge)) < 120
+    assert report.shown_id(huge) != report.shown_id(huge + "x")  # shortened ids stay apart
