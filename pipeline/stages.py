@@ -97,6 +97,8 @@ def writes(*folders: str):
         @functools.wraps(function)
         def locked(*args, **kwargs):
             bound = signature.bind(*args, **kwargs)
+            if bound.arguments.get("input_path") is not None:  # a wrong --input: an error before any folder is made
+                readers.discover_threads(bound.arguments["input_path"])
             with ExitStack() as held:
                 for name in folders:
                     held.enter_context(outputs.locked(Path(bound.arguments[name])))

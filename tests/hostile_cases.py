@@ -135,6 +135,9 @@ CASES = [
 ]
 
 FORMATS = ("txt", "html", "jsonl", "csv")
+# put into good files at random places by the mutation tests
+SNIPPETS = [b"\x00", b"\xff\xfe", b"\\ud800", b"9" * 5000, b"[" * 3000, b"<font>" * 2000, b'"', b"\r", b",,,\r\n",
+            b"\n{", b"<!--", "\u00e9".encode(), b"\xed\xa0\x80", b"}" * 10, b"&#0;"]
 
 
 def make_all(folder: Path, cases=CASES) -> list[tuple]:

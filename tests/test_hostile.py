@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from pipeline.cli import main
 
-from hostile_cases import CASES, GOOD_FILES, GOOD_THREADS, SECRET, make_all
+from hostile_cases import CASES, GOOD_FILES, GOOD_THREADS, SECRET, SNIPPETS, make_all
 
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
@@ -146,8 +146,6 @@ def test_a_thread_whose_extraction_fails_is_skipped_and_named(models, tmp_path, 
     assert {"g_page", "g_csv"} <= set(claims["thread_id"])
 
 
-SNIPPETS = [b"\x00", b"\xff\xfe", b"\\ud800", b"9" * 5000, b"[" * 3000, b"<font>" * 2000, b'"', b"\r", b",,,\r\n",
-            b"\n{", b"<!--", "é".encode(), b"\xed\xa0\x80", b"}" * 10, b"&#0;"]
 
 
 @st.composite

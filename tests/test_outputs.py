@@ -200,3 +200,9 @@ def _alive(pid: int) -> bool:
     except OSError:
         return False
     return state not in ("Z", "X")  # a zombie has died; only its parent's reaping is left
+
+
+def test_a_wrong_input_creates_no_output_folder(small_models, tmp_path):
+    with pytest.raises(InputError, match="no such file or folder"):
+        run(tmp_path / "missing", tmp_path / "out", small_models)
+    assert not (tmp_path / "out").exists()
