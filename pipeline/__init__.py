@@ -1,3 +1,16 @@
-"""Turn medical Q&A threads into a traceable claim dataset."""
+"""Turn medical Q&A threads into a traceable claim dataset.
+
+The Python API (pipeline.api), imported on first use so that ``import pipeline`` stays light:
+``load()``, ``extract_claims(text_or_thread)``, ``process(threads)``, ``read_outputs(folder)``.
+"""
 
 __version__ = "0.1.0"
+API = ("load", "extract_claims", "process", "read_outputs")
+
+
+def __getattr__(name: str):
+    if name in API:
+        from pipeline import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'pipeline' has no attribute {name!r}")

@@ -208,6 +208,7 @@ class SentenceBoundaries(BatchedPipe):
     """
 
     def __init__(self, nlp: Language, name: str, punctuation: bool, abbreviations: list):
+        register_extensions()
         self.name = name
         self.punctuation = punctuation
         self.strings = nlp.vocab.strings
@@ -344,6 +345,7 @@ class ClaimCueRuler(BatchedPipe):
     """
 
     def __init__(self, nlp: Language, name: str, patterns: list):
+        register_extensions()
         self.name = name
         self.phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
         phrases: dict[str, list[Doc]] = {}
@@ -511,6 +513,7 @@ class CueTriggers(BatchedPipe):
     """Narrow each cue span to its trigger words (see load_claim_rules)."""
 
     def __init__(self, nlp: Language, name: str, triggers: dict):
+        register_extensions()
         self.name = name
         self.triggers = {cue_id: frozenset(words) for cue_id, words in triggers.items()}
 
@@ -571,6 +574,7 @@ class ClaimDetector(BatchedPipe):
 
     def __init__(self, nlp: Language, name: str, requirements: dict, cue_requires: dict, inverse_cues: list,
                  question_openers: list, cue_also: dict):
+        register_extensions()
         unknown = ({r for r in cue_requires.values() if r} | {r for _, r in cue_also.values()}) - set(requirements)
         if unknown:
             raise RulesError(f"claim cues require unknown contexts {sorted(unknown)}; known: {sorted(requirements)}")
@@ -684,6 +688,7 @@ class ClaimFlags(BatchedPipe):
     """Complete the claims with the negation and hedging that the two NegEx components set on their cues."""
 
     def __init__(self, nlp: Language, name: str):
+        register_extensions()
         self.name = name
 
     def __call__(self, doc: Doc) -> Doc:
@@ -723,32 +728,72 @@ def _claim(index: int, sentence: Span, sentence_text: str, cue: Span, claim_type
     )
 
 
+def claim_steps(rules: ClaimRules, terms: dict, punctuation: bool) -> list[tuple[str, str, dict]]:
+    """(factory, name, config) of each component, in order: the one list build_nlp and medical_claims share."""
+    requirements = {k: v for k, v in terms.get("requirements", {}).items() if not k.startswith("_")}
+    steps = [
+        ("sentence_boundaries", "sentence_boundaries",
+         {"punctuation": punctuation, "abbreviations": terms.get("abbreviations", [])}),
+        ("claim_cue_ruler", "claim_cue_ruler", {"patterns": rules.patterns}),
+        ("cue_triggers", "cue_triggers", {"triggers": rules.triggers}),
+        ("claim_detector", "claim_detector", {"requirements": requirements, "cue_requires": rules.requires,
+                                              "inverse_cues": sorted(rules.inverse),
+                                              "question_openers": terms.get("question_openers", []),
+                                              "cue_also": rules.also}),
+    ]
+    for component, extension in (("negation", NEGATED), ("hedging", HEDGED)):
+        termset = {key: terms[extension][key] for key in _NEGSPACY_KEYS}
+        steps.append(("cue_context", component, {"neg_termset": termset, "extension_name": extension,
+                                                 "span_keys": [CUES_KEY]}))
+    steps.append(("claim_flags", "claim_flags", {}))
+    return steps
+
+
+def _has_sentences(nlp: Language) -> bool:
+    return any(name in nlp.pipe_names for name in ("parser", "senter"))
+
+
 def build_nlp(settings: Settings = DEFAULT_SETTINGS, claim_cues: Path = CLAIM_CUES_FILE,
               context_terms: Path = CONTEXT_TERMS_FILE) -> Language:
     """A fresh pipeline; rule files are read now, so edits take effect on the next build."""
     register_extensions()
-    rules = load_claim_rules(claim_cues)
-    terms = load_context_terms(context_terms)
     if settings.spacy_model.startswith("blank:"):
         nlp = spacy.blank(settings.spacy_model.split(":", 1)[1])
     else:
         nlp = spacy.load(settings.spacy_model, exclude=["ner", "lemmatizer", "attribute_ruler"])
     nlp.tokenizer = TextKeepingTokenizer(nlp.tokenizer)
-    has_sentences = any(name in nlp.pipe_names for name in ("parser", "senter"))
     first = nlp.pipe_names[0] if nlp.pipe_names else None
-    boundaries = {"config": {"punctuation": not has_sentences, "abbreviations": terms.get("abbreviations", [])}}
-    nlp.add_pipe("sentence_boundaries", before=first, **boundaries) if first else nlp.add_pipe("sentence_boundaries", **boundaries)
-    nlp.add_pipe("claim_cue_ruler", config={"patterns": rules.patterns})
-    nlp.add_pipe("cue_triggers", config={"triggers": rules.triggers})
-    requirements = {k: v for k, v in terms.get("requirements", {}).items() if not k.startswith("_")}
-    nlp.add_pipe("claim_detector", config={"requirements": requirements, "cue_requires": rules.requires,
-                                           "inverse_cues": sorted(rules.inverse),
-                                           "question_openers": terms.get("question_openers", []),
-                                           "cue_also": rules.also})
-    for component, extension in (("negation", NEGATED), ("hedging", HEDGED)):
-        termset = {key: terms[extension][key] for key in _NEGSPACY_KEYS}
-        nlp.add_pipe("cue_context", name=component, config={
-            "neg_termset": termset, "extension_name": extension, "span_keys": [CUES_KEY],
-        })
-    nlp.add_pipe("claim_flags")
+    steps = claim_steps(load_claim_rules(claim_cues), load_context_terms(context_terms), not _has_sentences(nlp))
+    for position, (factory, name, config) in enumerate(steps):
+        placed = {"before": first} if position == 0 and first else {}
+        nlp.add_pipe(factory, name=name, config=config, **placed)
     return nlp
+
+
+@Language.factory("medical_claims", default_config={"claim_cues": "", "context_terms": ""})
+class MedicalClaims(BatchedPipe):
+    """All the claim components as one, for a pipeline of your own: ``nlp.add_pipe("medical_claims")``.
+
+    Runs the components build_nlp adds, in the same order, on your docs
+    (batch by batch), so ``doc._.claims`` holds the claims as spans. Empty
+    paths mean the rule files bundled with the package; a pipeline with a
+    parser or senter keeps its own sentence splits within lines.
+    """
+
+    def __init__(self, nlp: Language, name: str, claim_cues: str, context_terms: str):
+        register_extensions()
+        self.name = name
+        rules = load_claim_rules(Path(claim_cues) if claim_cues else CLAIM_CUES_FILE)
+        terms = load_context_terms(Path(context_terms) if context_terms else CONTEXT_TERMS_FILE)
+        self.steps = [nlp.create_pipe(factory, name=f"{name}.{step}", config=config)
+                      for factory, step, config in claim_steps(rules, terms, not _has_sentences(nlp))]
+
+    def __call__(self, doc: Doc) -> Doc:
+        for step in self.steps:
+            doc = step(doc)
+        return doc
+
+    def pipe(self, docs, batch_size: int = 64):
+        for step in self.steps:
+            docs = step.pipe(docs, batch_size=batch_size)
+        yield from docs

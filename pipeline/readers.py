@@ -317,6 +317,34 @@ def _field(record: dict, name: str, path: Path, line: int, kind=str):
     return value
 
 
+def thread_from_record(record, path: Path | str, line: int | None = None,
+                       settings: Settings = DEFAULT_SETTINGS) -> ThreadSource:
+    """A thread from a JSONL-shaped record ({"id", "question_title", "question_body", "answers": [...]}), checked."""
+    if not isinstance(record, dict):
+        raise InputError(path, "not a JSON object", line=line)
+    answers = _field(record, "answers", path, line, list)
+    if not answers:
+        raise InputError(path, "the thread has no answers", line=line)
+    pairs = []
+    for k, answer in enumerate(answers, 1):
+        if not isinstance(answer, dict):
+            raise InputError(path, f"answer {k} is not a JSON object", line=line)
+        body = _field(answer, "body", path, line)
+        if not body.strip():
+            raise InputError(path, f"answer {k} has an empty body", line=line)
+        title = answer.get("title")
+        if title is not None and not isinstance(title, str):
+            raise InputError(path, f"answer {k}: field 'title' should be str, got {type(title).__name__}", line=line)
+        pairs.append((title or "", body))
+    thread_id = _field(record, "id", path, line)
+    if not thread_id.strip():
+        raise InputError(path, "empty 'id'", line=line)
+    thread = structured_thread(thread_id, str(path), line, _field(record, "question_title", path, line),
+                               _field(record, "question_body", path, line), pairs)
+    given = {name: record[name] for name in OVERRIDE_FIELDS if record.get(name) is not None}
+    return _checked(with_question(thread, given, path, line), settings)
+
+
 def read_jsonl(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Iterator[ThreadSource | InputError]:
     """One thread per line; a bad line is reported and skipped, the others are read."""
     try:
@@ -335,30 +363,7 @@ def read_jsonl(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Iterator[Th
             seen_any = True
             try:
                 record = json.loads(decode(raw, path, number))
-                if not isinstance(record, dict):
-                    raise InputError(path, "not a JSON object", line=number)
-                answers = _field(record, "answers", path, number, list)
-                if not answers:
-                    raise InputError(path, "the thread has no answers", line=number)
-                pairs = []
-                for k, answer in enumerate(answers, 1):
-                    if not isinstance(answer, dict):
-                        raise InputError(path, f"answer {k} is not a JSON object", line=number)
-                    body = _field(answer, "body", path, number)
-                    if not body.strip():
-                        raise InputError(path, f"answer {k} has an empty body", line=number)
-                    title = answer.get("title")
-                    if title is not None and not isinstance(title, str):
-                        raise InputError(path, f"answer {k}: field 'title' should be str, got {type(title).__name__}",
-                                         line=number)
-                    pairs.append((title or "", body))
-                thread_id = _field(record, "id", path, number)
-                if not thread_id.strip():
-                    raise InputError(path, "empty 'id'", line=number)
-                thread = structured_thread(thread_id, str(path), number, _field(record, "question_title", path, number),
-                                           _field(record, "question_body", path, number), pairs)
-                given = {name: record[name] for name in OVERRIDE_FIELDS if record.get(name) is not None}
-                yield _checked(with_question(thread, given, path, number), settings)
+                yield thread_from_record(record, path, number, settings)
             except json.JSONDecodeError as err:
                 yield InputError(path, f"not JSON ({err.msg} at column {err.colno})", line=number)
             except RecursionError:

@@ -1,0 +1,98 @@
+"""The Python API: the spaCy pipeline and its component, claims from a string, tables from threads, typed tables."""
+
+import subprocess
+import sys
+import pytest
+import spacy
+
+import pipeline
+from pipeline.files import InputError
+from pipeline.schemas import CLAIM_COLUMNS, COLUMN_KINDS, TABLES
+
+from conftest import SEED
+
+PAGE = ("Is Botox permanent after years of use?\n\nDr. Smith\nNot permanent\n"
+        "No. The effect wears off in 3-4 months, although the muscle may weaken with repeated treatment.\n")
+RECORD = {"id": "0042", "question_title": "Does the muscle shrink with Botox?", "question_body": "",
+          "answers": [{"title": "Yes", "body": "The muscle atrophies with repeated use."}]}
+
+
+def claims_of(doc):
+    return [(s.label_, s.start_char, s.end_char, s._.claim.negated, s._.claim.hedged, s._.claim.duration_min_months,
+             s._.claim.duration_max_months) for s in doc._.claims]
+
+
+def test_load_gives_claims_as_spans_with_type_flags_and_durations():
+    doc = pipeline.load()("It is not permanent. The effect may last 3-4 months.")
+    found = {(s.label_, s.text, s._.claim.negated, s._.claim.hedged, s._.claim.duration_min_months,
+              s._.claim.duration_max_months) for s in doc._.claims}
+    assert ("duration", "The effect may last 3-4 months.", False, True, 3.0, 4.0) in found
+    assert any(label == "reversibility" and text == "It is not permanent." for label, text, *_ in found)
+    assert all(s._.claim is not None for s in doc._.claims)
+
+
+def test_the_component_works_in_a_pipeline_of_your_own_and_round_trips_through_disk(tmp_path, seed_text):
+    reference = claims_of(pipeline.load()(seed_text))
+    own = spacy.blank("en")
+    own.add_pipe("medical_claims")
+    assert claims_of(own(seed_text)) == reference
+    assert [claims_of(d) for d in own.pipe([seed_text, PAGE], batch_size=1)][0] == reference
+    own.to_disk(tmp_path / "own")
+    pipeline.load().to_disk(tmp_path / "built")
+    probe = ("import json, spacy, sys\n"  # a fresh interpreter: the factories are found through entry points
+             "text = open(sys.argv[2], encoding='utf-8').read()\n"
+             "doc = spacy.load(sys.argv[1])(text)\n"
+             "print(json.dumps([[s.label_, s.start_char, s.end_char, s._.claim.negated] for s in doc._.claims]))\n")
+    for name in ("own", "built"):
+        out = subprocess.run([sys.executable, "-c", probe, str(tmp_path / name), str(SEED)], capture_output=True,
+                             text=True, check=True).stdout
+        assert [tuple(x) for x in __import__("json").loads(out)] == [r[:4] for r in reference]
+
+
+def test_extract_claims_from_a_string_has_the_csv_columns_and_dtypes():
+    claims = pipeline.extract_claims(PAGE)
+    assert list(claims.columns) == CLAIM_COLUMNS
+    assert set(claims["claim_type"]) >= {"duration", "reversibility"}
+    assert str(claims["claim_id"].dtype) == "string" and str(claims["char_start"].dtype) == "Int64"
+    assert str(claims["negated"].dtype) == "boolean" and claims["stance"].isna().all()
+    row = claims[claims["claim_type"] == "duration"].iloc[0]
+    assert PAGE[row["char_start"]:row["char_end"]] == row["text"] and row["duration_max_months"] == 4.0
+    with pytest.raises(InputError, match="empty"):
+        pipeline.extract_claims("   ")
+
+
+def test_process_takes_texts_records_and_paths_and_names_bad_ones(small_models, seed_text):
+    tables = pipeline.process([PAGE, RECORD, {"id": "x"}], model_dir=small_models[0])
+    assert set(tables) == set(TABLES)
+    assert list(tables["answers"].columns) == list(TABLES["answers"])
+    assert tables["answers"]["thread_id"].tolist()[:1] == ["text-1"] and "0042" in set(tables["answers"]["thread_id"])
+    assert tables["errors"]["error"].str.contains("lacks the field 'answers'").any()
+    assert tables["answers"].loc[tables["answers"]["role"] == "answer", "stance"].notna().any()
+    from_file = pipeline.process(SEED, model_dir=None)
+    from_text = pipeline.process(seed_text, model_dir=None)
+    assert from_file["claims"]["text"].tolist() == from_text["claims"]["text"].tolist()
+    assert from_file["answers"]["stance"].isna().all()
+
+
+def test_read_outputs_gives_every_column_its_documented_dtype(small_models, tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "threads.jsonl").write_text(__import__("json").dumps(RECORD) + "\n", encoding="utf-8")
+    (inputs / "page.txt").write_text(PAGE, encoding="utf-8")
+    from pipeline import stages
+
+    stages.run_pipeline(inputs, tmp_path / "out", small_models[0], jobs=1)
+    tables = pipeline.read_outputs(tmp_path / "out")
+    expected = {"text": "string", "integer": "Int64", "number": "float64", "flag": "boolean"}
+    for name, frame in tables.items():
+        for column in frame.columns:
+            assert str(frame[column].dtype) == expected[COLUMN_KINDS[column]], (name, column)
+    assert "0042" in set(tables["answers"]["thread_id"])  # an id that looks like a number stays text
+    with pytest.raises(InputError, match="no tables"):
+        pipeline.read_outputs(tmp_path / "in")
+
+
+def test_import_pipeline_stays_light():
+    out = subprocess.run([sys.executable, "-c", "import sys, pipeline; print('spacy' in sys.modules, "
+                          "'sklearn' in sys.modules)"], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
