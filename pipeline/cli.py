@@ -81,22 +81,36 @@ def _add_labels(parser: argparse.ArgumentParser, train_input: bool = False) -> N
                             help="thread files the labels refer to (default: %(default)s)")
 
 
+def _loudness() -> argparse.ArgumentParser:
+    """-q and -v, accepted after any command."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_mutually_exclusive_group()
+    group.add_argument("-q", "--quiet", action="store_const", const=0, dest="verbosity",
+                       help="print errors only (and nothing on success)")
+    group.add_argument("-v", "--verbose", action="store_const", const=2, dest="verbosity",
+                       help="also print details: which model is in use and whether it is up to date")
+    return parent
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from pipeline import __version__
+
     parser = argparse.ArgumentParser(prog="claims", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"claims {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_common(commands.add_parser("segment", help="split threads into question and answers -> answers.csv"))
-    _add_common(commands.add_parser("extract", help="sentences and typed claims -> claims.csv"))
-    train = commands.add_parser("train", help="train a new stance model version from the labels")
+    _add_common(commands.add_parser("segment", parents=[_loudness()], help="split threads into question and answers -> answers.csv"))
+    _add_common(commands.add_parser("extract", parents=[_loudness()], help="sentences and typed claims -> claims.csv"))
+    train = commands.add_parser("train", parents=[_loudness()], help="train a new stance model version from the labels")
     _add_common(train)
     _add_models(train)
     _add_labels(train)
     train.add_argument("--promote", action="store_true", help="make the new version current even if it scores worse")
-    classify = commands.add_parser("classify", help="stance for claims and answers, and summary.csv")
+    classify = commands.add_parser("classify", parents=[_loudness()], help="stance for claims and answers, and summary.csv")
     _add_common(classify, with_input=False)
     _add_models(classify)
     classify.add_argument("--model", help="a version to use instead of the current one")
-    run = commands.add_parser("run", help="segment, extract and classify in chunks with the current model "
+    run = commands.add_parser("run", parents=[_loudness()], help="segment, extract and classify in chunks with the current model "
                                           "(trained first if there is none)")
     _add_common(run)
     _add_models(run)
@@ -111,9 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tls-cert", help="with --scheduler: this client's certificate (PEM; may hold the key too)")
     run.add_argument("--tls-key", help="with --scheduler: this client's private key, if not in --tls-cert")
 
-    label = commands.add_parser("label", help="export uncertain claims to label, or import labels").add_subparsers(
+    label = commands.add_parser("label", parents=[_loudness()], help="export uncertain claims to label, or import labels").add_subparsers(
         dest="action", required=True, metavar="ACTION")
-    export = label.add_parser("export", help="the claims the current model is least sure of -> a CSV to fill in")
+    export = label.add_parser("export", parents=[_loudness()], help="the claims the current model is least sure of -> a CSV to fill in")
     export.add_argument("--n", type=int, default=20, help="how many (default: %(default)s)")
     export.add_argument("--by", choices=("margin", "entropy"), default="margin",
                         help="uncertainty measure (default: %(default)s)")
@@ -122,41 +136,44 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, default=config.PROCESSED_DIR, help="folder of a run (default: %(default)s)")
     _add_models(export)
     export.add_argument("--labels", type=Path, default=config.LABELS_FILE, help="labels already given (default: %(default)s)")
-    imported = label.add_parser("import", help="validate a filled-in CSV and merge it into the labels file")
+    imported = label.add_parser("import", parents=[_loudness()], help="validate a filled-in CSV and merge it into the labels file")
     imported.add_argument("file", type=Path)
     imported.add_argument("--out", type=Path, default=config.PROCESSED_DIR, help="folder of the run it came from")
     imported.add_argument("--labels", type=Path, default=config.LABELS_FILE, help="labels file to merge into")
     imported.add_argument("--annotator", help="who labelled (default: the file's annotator column, else your user name)")
 
-    evaluate = commands.add_parser("evaluate", help="a model's report on the frozen set -> metrics.json, metrics.txt, PNGs")
+    evaluate = commands.add_parser("evaluate", parents=[_loudness()], help="a model's report on the frozen set -> metrics.json, metrics.txt, PNGs")
     evaluate.add_argument("--out", type=Path, default=config.PROCESSED_DIR, help="folder for the report")
     evaluate.add_argument("--model", help="a version (default: the current one)")
     _add_models(evaluate)
     _add_gold(evaluate)
 
-    report = commands.add_parser("report", help="an HTML report with figures of a run -> OUT/report/")
+    report = commands.add_parser("report", parents=[_loudness()], help="an HTML report with figures of a run -> OUT/report/")
     report.add_argument("--out", type=Path, default=config.PROCESSED_DIR, help="folder of a run (default: %(default)s)")
     report.add_argument("--report-dir", type=Path, help="where to write (default: OUT/report)")
 
-    models = commands.add_parser("models", help="list, compare or choose model versions").add_subparsers(
+    models = commands.add_parser("models", parents=[_loudness()], help="list, compare or choose model versions").add_subparsers(
         dest="action", required=True, metavar="ACTION")
-    _add_models(models.add_parser("list", help="the versions with their figures"))
-    compare = models.add_parser("compare", help="two versions on the frozen set, and the claims that changed")
+    _add_models(models.add_parser("list", parents=[_loudness()], help="the versions with their figures"))
+    compare = models.add_parser("compare", parents=[_loudness()], help="two versions on the frozen set, and the claims that changed")
     compare.add_argument("first")
     compare.add_argument("second")
     compare.add_argument("--out", type=Path, help="also write changed_predictions.csv here")
     _add_models(compare)
     _add_gold(compare)
-    use = models.add_parser("use", help="make a version current")
+    use = models.add_parser("use", parents=[_loudness()], help="make a version current")
     use.add_argument("version")
     _add_models(use)
-    trusted = models.add_parser("trust", help="allow loading a model file trained elsewhere (loading one runs code)")
+    trusted = models.add_parser("trust", parents=[_loudness()], help="allow loading a model file trained elsewhere (loading one runs code)")
     trusted.add_argument("file", type=Path, help="the .joblib file, as it is now (its sha256 is recorded)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from pipeline import files
+
+    files.VERBOSITY["level"] = files.NORMAL if getattr(args, "verbosity", None) is None else args.verbosity
     from pipeline.files import InputError
     from pipeline.corpus import MissingExtraError
     from pipeline.nlp import RulesError
@@ -189,7 +206,7 @@ def _corpus(args):
 
 def _dispatch(args) -> int:
     from pipeline import registry, stages
-    from pipeline.files import InputError
+    from pipeline.files import InputError, log
 
     propositions = getattr(args, "propositions", None)
     settings = replace(DEFAULT_SETTINGS, spacy_model=getattr(args, "spacy_model", DEFAULT_SETTINGS.spacy_model),
@@ -205,7 +222,7 @@ def _dispatch(args) -> int:
         from pipeline.report import write_report
 
         paths = write_report(args.out, args.report_dir)
-        print(f"report: {paths[0]} and {len(paths) - 1} figures", file=sys.stderr)
+        log(f"report: {paths[0]} and {len(paths) - 1} figures")
         return EXIT_OK
     if args.command == "evaluate":
         stages.run_evaluate(args.models, args.out, settings, args.model, _corpus(args))
@@ -242,6 +259,9 @@ def _dispatch(args) -> int:
     if args.command == "classify":
         stages.run_classify(args.out, args.models, settings, args.force, args.model)
     if args.command == "run":
+        from pipeline.readers import discover_threads
+
+        discover_threads(args.input)  # a wrong --input: said before anything is trained or written
         stages.ensure_model(args.train_input, args.labels, args.models, args.out, settings, _corpus(args))
         tls = None
         if args.tls_ca_file or args.tls_cert or args.tls_key:
@@ -253,8 +273,8 @@ def _dispatch(args) -> int:
         skipped += stages.run_pipeline(args.input, args.out, args.models, settings, args.force, args.jobs,
                                        args.backend, args.scheduler, tls).errors
     if skipped:
-        print(f"claims {args.command}: {len(skipped)} input file(s) skipped; see errors.csv in {args.out}",
-              file=sys.stderr)
+        if args.command != "run":  # run's closing summary says so
+            log(f"claims {args.command}: {len(skipped)} input item(s) skipped; see errors.csv in {args.out}")
         return EXIT_SKIPPED_INPUT
     return EXIT_OK
 

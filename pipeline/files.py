@@ -138,11 +138,17 @@ def csv_bytes(frame: pd.DataFrame, columns: Iterable[str]) -> bytes:
     return text.encode("utf-8")
 
 
-def log(message: str) -> None:
-    """A progress or warning line for the user, on standard error."""
+QUIET, NORMAL, VERBOSE = 0, 1, 2
+VERBOSITY = {"level": NORMAL}  # set once by the command line (-q, -v)
+
+
+def log(message: str, level: int = NORMAL) -> None:
+    """A progress or warning line for the user, on standard error: shown at `level` and above (-q shows none,
+    -v also the VERBOSE ones, such as which model is in use)."""
     import sys
 
-    print(message, file=sys.stderr, flush=True)
+    if VERBOSITY["level"] >= level:
+        print(message, file=sys.stderr, flush=True)
 
 
 def reread_when_changed(loader):

@@ -202,10 +202,14 @@ def locked(folder: Path, command: str = "") -> Iterator[None]:
         finally:
             _HELD[folder] -= 1
         return
+    if folder.exists() and not folder.is_dir():
+        raise OutputFolderError(f"{folder} is a file, not a folder: give a folder for the outputs")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise OSError(err.errno, f"cannot create {folder}: {err.strerror or err}") from err
+        raise OutputFolderError(f"cannot create the folder {folder}: {err.strerror or err}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputFolderError(f"cannot write in {folder}: permission denied")
     lock = FileLock(str(folder / LOCK_FILE), timeout=0)
     try:
         lock.acquire()

@@ -496,6 +496,26 @@ def _read_page(path: Path, suffix: str, settings: Settings) -> ThreadSource:
     return _checked(ThreadSource(path.stem, str(path), None, text, title_hints=hints), settings)
 
 
+def estimate_threads(input_path: Path | str) -> int:
+    """About how many threads the input holds, without parsing it (for a progress bar's total): a page file is
+    one, a JSONL file one a line, a CSV file at most one a line. Files that cannot be read count as none."""
+    count = 0
+    for path in discover_threads(input_path):
+        suffix = path.suffix.lower()
+        if suffix not in JSONL_SUFFIXES + CSV_SUFFIXES:
+            count += 1
+            continue
+        if input_problem(path, input_path) is not None:
+            continue
+        try:
+            with open(path, "rb") as handle:
+                lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+        except OSError:
+            continue
+        count += max(1, lines - (suffix in CSV_SUFFIXES))
+    return max(count, 1)
+
+
 def iter_threads(input_path: Path | str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[ThreadSource | InputError]:
     """Every thread under `input_path`, in file order, with errors in-band; ids must be unique.
 

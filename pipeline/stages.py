@@ -16,6 +16,7 @@ import hashlib
 import inspect
 import json
 import os
+import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -456,7 +457,7 @@ def ensure_model(train_input: Path, labels_path: Path, model_dir: Path, out: Pat
     if kept_report.exists():
         files.atomic_write_bytes(Path(out) / config.LF_REPORT_CSV, kept_report.read_bytes())
     if card.get("training_key") == key:
-        log(f"train: the current model {current} is up to date with the labels")
+        log(f"train: the current model {current} is up to date with the labels", files.VERBOSE)
     else:
         log(f"train: using the current model {current}; labels, training threads or code changed since it was "
             "trained: 'claims train' makes a new version")
@@ -476,8 +477,11 @@ def run_pipeline(input_path: Path, out: Path, model_dir: Path, settings: Setting
     if not force and stamps.up_to_date("run", key):
         log("run: up to date, skipped (inputs, model, settings, code and rules unchanged; --force re-runs it)")
         return StageResult("run", False, key, _read_errors(targets[-1]))
+    started = time.monotonic()
+    total = -(-readers.estimate_threads(input_path) // settings.chunk_threads)  # chunks, rounded up
     result = corpus.run_corpus(input_path, out, key, settings, model_path, jobs, backend, scheduler,
-                               progress=lambda results: tqdm(results, desc="chunks", unit="chunk", disable=None,
+                               progress=lambda results: tqdm(results, desc="run", unit="chunk", total=total,
+                                                             disable=None if files.VERBOSITY["level"] else True,
                                                              leave=False), tls=tls)
     stamps.record("run", key)
     errors = _read_errors(targets[-1])
@@ -486,8 +490,21 @@ def run_pipeline(input_path: Path, out: Path, model_dir: Path, settings: Setting
     in_process = backend == "local" and (jobs == 1 or result["chunks"] - result["resumed"] < 2)
     how = "local, in this process" if in_process else f"{backend}, {jobs} jobs"
     log(f"run: {result['chunks']} chunk{'' if result['chunks'] == 1 else 's'} of up to {settings.chunk_threads} "
-        f"threads{resumed} ({how}) -> {out}")
+        f"threads{resumed} ({how})", files.VERBOSE)
+    log(closing_summary(out, len(errors), time.monotonic() - started))
     return StageResult("run", True, key, errors)
+
+
+def closing_summary(out: Path, skipped: int, seconds: float) -> str:
+    """What a run produced, from its summary table (one row a thread, so cheap on any corpus)."""
+    summary = read_csv(Path(out) / config.SUMMARY_CSV, "run")
+    by_type = ", ".join(f"{int(summary[f'claims_{t}'].sum()):,} {t.replace('_', ' ')}" for t in schemas.CLAIM_TYPES)
+    lines = [f"run: {len(summary):,} threads, {int(summary['answers'].sum()):,} answers, "
+             f"{int(summary['claims'].sum()):,} claims ({by_type}) in {seconds:.1f} s -> {out}"]
+    if skipped:
+        lines.append(f"run: {skipped:,} input item{'s' if skipped != 1 else ''} skipped: each is a row of "
+                     f"{Path(out) / 'errors.csv'}")
+    return "\n".join(lines)
 
 
 @writes("out")

@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 import pytest
 import spacy
 
@@ -96,3 +97,12 @@ def test_import_pipeline_stays_light():
     out = subprocess.run([sys.executable, "-c", "import sys, pipeline; print('spacy' in sys.modules, "
                           "'sklearn' in sys.modules)"], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_the_readme_example_runs():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("## From Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    result = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "duration The effect may last 3-4 months. False True 3.0 4.0" in result.stdout
+    assert "['dose_reduction']" in result.stdout

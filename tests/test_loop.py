@@ -51,14 +51,16 @@ def test_the_whole_loop(project, capsys):
     before = pd.read_csv(project / "out" / "claims.csv")
 
     assert cli(project, "label", "export", "--n", "20") == EXIT_OK
-    exported = pd.read_csv(project / "out" / "to_label.csv", keep_default_na=False)
+    exported = pd.read_csv(project / "out" / "to_label.csv", dtype="string", keep_default_na=False)  # as documented
     assert len(exported) == 20 and (exported["label"] == "").all()
+    exported.loc[0, "label"] = "favor"  # an empty column read as float64 once made this a TypeError
+    exported.loc[0, "label"] = ""
     labels = pd.read_csv(project / "labels.csv")
     labelled = set(zip(labels["answer_id"], labels["text"]))
     assert not labelled & set(zip(exported["answer_id"], exported["text"]))  # labelled sentences are not offered
     assert "masseter_training" in set(exported["thread_id"])
     for _, picks in exported.groupby("thread_id", sort=False):  # round robin over threads, least sure first in each
-        assert picks["uncertainty"].is_monotonic_decreasing
+        assert picks["uncertainty"].astype(float).is_monotonic_decreasing
     for column in ("question", "proposition", "answer_title", "text", "claim_type", "prediction", "score"):
         assert (exported[column] != "").all(), column
 

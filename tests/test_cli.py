@@ -1,0 +1,77 @@
+"""The command line as a new user meets it: a version, a closing summary, -q and -v, one-line errors."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from pipeline.cli import main
+from pipeline.readers import estimate_threads
+
+PAGE = ("Is Botox permanent after years of use?\n\nDr. Smith\nNot permanent\n"
+        "No. The effect wears off in 3-4 months, although the muscle may weaken with repeated treatment.\n")
+
+
+@pytest.fixture
+def project(small_models, tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "page.txt").write_text(PAGE, encoding="utf-8")
+    (inputs / "empty.txt").write_text("", encoding="utf-8")
+    model_dir, gold, threads = small_models
+    base = ["--models", str(model_dir), "--train-input", str(threads), "--gold", str(gold), "--gold-threads",
+            str(threads)]
+    return inputs, tmp_path, base
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.startswith("claims 0.")
+
+
+def test_run_ends_with_what_it_produced_and_what_it_skipped(project, capsys):
+    inputs, root, base = project
+    assert main(["run", "--input", str(inputs), "--out", str(root / "out"), *base, "--jobs", "1"]) == 1
+    said = capsys.readouterr().err
+    summary = pd.read_csv(root / "out" / "summary.csv")
+    claims = pd.read_csv(root / "out" / "claims.csv")
+    assert (f"run: 1 threads, {summary['answers'].sum()} answers, {len(claims)} claims "
+            f"({(claims['claim_type'] == 'duration').sum()} duration, ") in said
+    assert f"run: 1 input item skipped: each is a row of {root / 'out' / 'errors.csv'}" in said
+    assert " s -> " in said
+
+
+def test_quiet_prints_nothing_and_verbose_names_the_model(project, capsys):
+    inputs, root, base = project
+    (inputs / "empty.txt").unlink()
+    assert main(["run", "-q", "--input", str(inputs), "--out", str(root / "q"), *base]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(["run", "--input", str(inputs), "--out", str(root / "n"), *base]) == 0
+    normal = capsys.readouterr().err
+    assert "run: 1 threads" in normal and "is up to date with the labels" not in normal
+    assert main(["run", "-v", "--force", "--input", str(inputs), "--out", str(root / "n"), *base]) == 0
+    assert "train: the current model" in capsys.readouterr().err
+
+
+def test_an_out_that_is_a_file_is_one_line(project, capsys):
+    inputs, root, base = project
+    (root / "taken").write_text("mine")
+    assert main(["run", "--input", str(inputs), "--out", str(root / "taken"), *base]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "is a file, not a folder" in err and (root / "taken").read_text() == "mine"
+
+
+def test_a_wrong_input_writes_nothing(project, capsys):
+    _, root, base = project
+    assert main(["run", "--input", str(root / "nowhere"), "--out", str(root / "out"), *base]) == 2
+    assert "no such file or folder" in capsys.readouterr().err
+    assert not (root / "out").exists()
+
+
+def test_the_progress_total_is_estimated_without_parsing(tmp_path):
+    (tmp_path / "a.txt").write_text(PAGE)
+    (tmp_path / "b.html").write_text("<p>Q?</p>")
+    (tmp_path / "c.jsonl").write_text("\n".join(json.dumps({"id": str(k)}) for k in range(3)) + "\n")
+    (tmp_path / "d.csv").write_text("thread_id,question_title\r\n" + "".join(f"t{k},Q\r\n" for k in range(4)))
+    assert estimate_threads(tmp_path) == 2 + 3 + 4
