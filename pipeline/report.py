@@ -29,10 +29,17 @@ MAX_THREAD_ROWS = 500  # rows of the thread table, most disputed first
 MAX_THREAD_FIGURES = 20  # per-thread duration figures and bars in the stance figure
 MAX_EVIDENCE_ROWS = 3000  # claims in the evidence table, most disputed threads first
 MAX_LABELLED_RANGES = 60  # above this, the pooled duration figure draws thin unlabelled lines
+MAX_ERROR_ROWS = 200  # rows of the skipped-input table
 
 
 def load_run(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return read_csv(Path(out) / config.ANSWERS_CSV, "run"), read_csv(Path(out) / config.CLAIMS_CSV, "run")
+
+
+def load_errors(out: Path) -> pd.DataFrame | None:
+    """errors.csv of the run, if it wrote one."""
+    path = Path(out) / "errors.csv"
+    return read_csv(path, "run") if path.exists() else None
 
 
 NO_STANCE = {OPEN: "no stance: an open question (nothing to be for or against)",
@@ -78,7 +85,7 @@ def thread_overview(answers: pd.DataFrame) -> pd.DataFrame:
             consensus = f"{int(row.max())} of {n} answers: {ANSWER_WORD[top]}" if top else "no answers"
         rows.append({"thread_id": thread_id, "question": questions.get(thread_id, ""), "answers": n,
                      **{s: int(row[s]) for s in STANCES}, "consensus": consensus,
-                     "disagreement": round(disagreement, 3)})
+                     "disagreement": round(disagreement, 3) + 0.0})  # + 0.0: never "-0.0"
     frame = pd.DataFrame(rows, columns=["thread_id", "question", "answers", *STANCES, "consensus", "disagreement"])
     return frame.sort_values(["disagreement", "thread_id"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
 
@@ -165,7 +172,8 @@ def durations_figure(durations: pd.DataFrame, title: str) -> bytes:
             if start == end:
                 axes.plot([start], [y], marker="|", color=colour, markersize=12 if labelled else 2)
     if labelled:
-        axes.set_yticks(range(len(durations)), [row.answer_id for row in durations.itertuples()], fontsize=7)
+        names = durations["label"] if "label" in durations else durations["answer_id"]
+        axes.set_yticks(range(len(durations)), [str(name)[:70] for name in names], fontsize=7)
     else:
         axes.set_yticks([])
         axes.set_ylabel(f"{n:,} stated durations")
@@ -235,12 +243,64 @@ def evidence_rows(answers: pd.DataFrame, claims: pd.DataFrame) -> list[dict]:
 _STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:72em;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:.9em}td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top}
 th{background:#f1f3f5}mark{background:#ffe066}.muted{color:#666}img{max-width:100%}
-.filters select{margin-right:1em}"""
+.filters select,.filters input{margin-right:1em}#evidence th{cursor:pointer}#evidence th[aria-sort]::after{content:" \u2195"}
+#evidence th[aria-sort=ascending]::after{content:" \u2191"}#evidence th[aria-sort=descending]::after{content:" \u2193"}"""
 
-_SCRIPT = """function applyFilters(){const f={};document.querySelectorAll('.filters select').forEach(s=>f[s.name]=s.value);
-document.querySelectorAll('#evidence tbody tr').forEach(r=>{let show=true;for(const k in f){if(f[k]&&r.dataset[k]!==f[k])show=false;}
-r.style.display=show?'':'none';});}
-document.querySelectorAll('.filters select').forEach(s=>s.addEventListener('change',applyFilters));"""
+# Filters, search and sorting of the evidence table. The state can come from the page's address
+# (report.html#search=atrophy&claimType=duration&sort=-score, a minus for descending), so a filtered view can
+# be shared, and tested in a browser.
+_SCRIPT = """const rows=[...document.querySelectorAll('#evidence tbody tr')];
+const search=document.getElementById('search'),shown=document.getElementById('shown');
+function applyFilters(){const f={};document.querySelectorAll('.filters select').forEach(s=>f[s.name]=s.value);
+const words=search.value.trim().toLowerCase();let n=0;
+rows.forEach(r=>{let show=true;for(const k in f){if(f[k]&&r.dataset[k]!==f[k])show=false;}
+if(words&&!r.textContent.toLowerCase().includes(words))show=false;r.style.display=show?'':'none';if(show)n++;});
+shown.textContent=n+' of '+rows.length+' claims shown';}
+function sortBy(th){const i=[...th.parentNode.children].indexOf(th),up=th.getAttribute('aria-sort')!=='ascending';
+document.querySelectorAll('#evidence th').forEach(h=>h.setAttribute('aria-sort','none'));
+th.setAttribute('aria-sort',up?'ascending':'descending');const key=r=>{const c=r.children[i];
+const v=c.dataset.sort!==undefined?c.dataset.sort:c.textContent.trim();const x=parseFloat(v);
+return v!==''&&!isNaN(x)&&String(x)===v?x:v.toLowerCase();};
+const body=document.querySelector('#evidence tbody');rows.sort((a,b)=>{const x=key(a),y=key(b);
+return (x<y?-1:x>y?1:0)*(up?1:-1);}).forEach(r=>body.appendChild(r));}
+document.querySelectorAll('#evidence th').forEach(th=>{th.setAttribute('aria-sort','none');
+th.addEventListener('click',()=>sortBy(th));});
+document.querySelectorAll('.filters select').forEach(s=>s.addEventListener('change',applyFilters));
+search.addEventListener('input',applyFilters);
+const wanted=new URLSearchParams(location.hash.slice(1));
+document.querySelectorAll('.filters select').forEach(s=>{if(wanted.has(s.name))s.value=wanted.get(s.name);});
+if(wanted.has('search'))search.value=wanted.get('search');
+if(wanted.has('sort')){const by=wanted.get('sort'),name=by.replace(/^-/,'');
+const th=[...document.querySelectorAll('#evidence th')].find(h=>h.textContent.trim()===name);
+if(th){sortBy(th);if(by.startsWith('-'))sortBy(th);}}
+applyFilters();"""
+
+
+def skipped_section(errors: pd.DataFrame | None) -> str:
+    """What the run could not read (errors.csv), so the figures are not taken for the whole input."""
+    if errors is None or errors.empty:
+        return "<h2>Skipped input</h2><p>Every input file was read.</p>"
+    shown = errors.head(MAX_ERROR_ROWS).astype(object).fillna("")
+    return ("<h2>Skipped input</h2>"
+            f"<p>{len(errors):,} input item{'s' if len(errors) != 1 else ''} could not be read and "
+            f"{'are' if len(errors) != 1 else 'is'} not in the figures (all in errors.csv):</p>"
+            + _limit_note(len(shown), len(errors), "skipped items", most_disputed=False)
+            + _table(shown.assign(line=shown["line"].map(lambda v: "" if v == "" else str(int(v))))))
+
+
+def durations_table(durations: pd.DataFrame) -> str:
+    """Each stated duration readably: thread, answer title, range; the sentence on hover."""
+    body = []
+    for row in durations.head(MAX_EVIDENCE_ROWS).itertuples():
+        low = "" if pd.isna(row.duration_min_months) else f"{row.duration_min_months:g}"
+        high = "" if pd.isna(row.duration_max_months) else f"{row.duration_max_months:g}"
+        span = f"{low} to {high}" if low and high and low != high else (low or high)
+        span += " months" + (" or more" if row.open_ended else "") if span else ""
+        body.append(f"<tr title=\"{html.escape(row.text)}\"><td>{html.escape(str(row.thread_id))}</td>"
+                    f"<td>{html.escape(str(row.answer_title))}</td><td>{html.escape(span)}</td>"
+                    f"<td>{html.escape(row.stance if isinstance(row.stance, str) else '')}</td></tr>")
+    return ("<table id='durations'><thead><tr><th>thread</th><th>answer</th><th>stated duration</th><th>stance</th>"
+            "</tr></thead><tbody>" + "".join(body) + "</tbody></table>")
 
 
 def _select(label: str, key: str, values) -> str:
@@ -249,11 +309,11 @@ def _select(label: str, key: str, values) -> str:
     return f'<label>{label} <select name="{key}"><option value="">all</option>{options}</select></label>'
 
 
-def _limit_note(shown: int, total: int, what: str) -> str:
+def _limit_note(shown: int, total: int, what: str, most_disputed: bool = True) -> str:
     if shown >= total:
         return ""
-    return (f"<p class='muted'>The {shown:,} of {total:,} {what} of the most disputed threads are shown; "
-            f"all are in the CSV files.</p>")
+    which = " of the most disputed threads" if most_disputed else ""
+    return f"<p class='muted'>The {shown:,} of {total:,} {what}{which} are shown; all are in the CSV files.</p>"
 
 
 MAX_SHOWN_ID_CHARS = 120
@@ -272,13 +332,18 @@ def shown_id(value):
     return f"{value[:100]}\u2026{hashlib.sha256(value.encode('utf-8', 'replace')).hexdigest()[:8]}"
 
 
-def build_report(answers: pd.DataFrame, claims: pd.DataFrame) -> tuple[str, dict[str, bytes]]:
+def build_report(answers: pd.DataFrame, claims: pd.DataFrame,
+                 errors: pd.DataFrame | None = None) -> tuple[str, dict[str, bytes]]:
     """The HTML text and the figures (name -> PNG bytes)."""
     ids = ["thread_id", "answer_id", "claim_id"]
     answers = answers.assign(**{c: answers[c].map(shown_id) for c in ids if c in answers})
     claims = claims.assign(**{c: claims[c].map(shown_id) for c in ids if c in claims})
     overview = thread_overview(answers)
+    titles = answers.set_index("answer_id")["title"].fillna("").astype(str)
     durations = stated_durations(claims)
+    durations = durations.assign(answer_title=durations["answer_id"].map(titles).fillna(""))
+    durations = durations.assign(label=durations["thread_id"].astype(str).str.slice(0, 30) + " \u00b7 "
+                                 + durations["answer_title"].str.slice(0, 36))
     types = types_by_answer(claims)
     low, high = median_range(durations)
     top = overview.head(MAX_THREAD_FIGURES)
@@ -311,22 +376,31 @@ def build_report(answers: pd.DataFrame, claims: pd.DataFrame) -> tuple[str, dict
              f"<p>{len(durations)} claims state a duration. Median range: "
              + (f"{low:g} to {high:g} months" if low is not None and high is not None else "not enough figures")
              + f"; {int(durations['open_ended'].sum())} open-ended.</p>",
-             _img(figures["durations.png"], "stated durations pooled")]
+             _img(figures["durations.png"], "stated durations pooled"),
+             _limit_note(min(len(durations), MAX_EVIDENCE_ROWS), len(durations), "stated durations"),
+             durations_table(durations)]
     for thread_id, name in thread_figure.items():
         parts.append(f"<h3>{html.escape(thread_id)}</h3>")
         parts.append(_img(figures[name], f"stated durations {thread_id}"))
     parts += ["<h2>Claim types</h2>", _table(types), _img(figures["claim_types.png"], "claims by type and stance"),
-              "<h2>Evidence</h2>", _limit_note(len(evidence), len(claims), "claims"),
-              "<div class='filters'>" + _select("thread", "threadId", overview["thread_id"])
-              + _select("claim type", "claimType", CLAIM_TYPES) + _select("stance", "stance", STANCES) + "</div>",
-              "<table id='evidence'><thead><tr><th>claim</th><th>type</th><th>negated</th><th>hedged</th>"
-              "<th>stance</th><th>score</th><th>in its answer</th></tr></thead><tbody>"]
+              "<h2>Evidence</h2>",
+              "<p>Each claim's sentence in its answer (click a column to sort; the claim id is on hover).</p>",
+              _limit_note(len(evidence), len(claims), "claims"),
+              "<div class='filters'><label>search <input type='search' id='search' "
+              "placeholder='words in the sentence, title or thread'></label>"
+              + _select("thread", "threadId", overview["thread_id"])
+              + _select("claim type", "claimType", CLAIM_TYPES) + _select("stance", "stance", STANCES)
+              + "<span id='shown' class='muted'></span></div>",
+              "<table id='evidence'><thead><tr><th>thread</th><th>sentence, in its answer</th><th>type</th>"
+              "<th>negated</th><th>hedged</th><th>stance</th><th>score</th></tr></thead><tbody>"]
     for row in evidence_rows(answers, evidence):
         data = " ".join(f'data-{k.replace("_", "-")}="{html.escape(row[k])}"' for k in ("thread_id", "claim_type", "stance"))
-        parts.append(f"<tr {data}><td>{html.escape(row['claim_id'])}</td><td>{html.escape(row['claim_type'])}</td>"
-                     f"<td>{html.escape(str(row['negated']))}</td><td>{html.escape(str(row['hedged']))}</td><td>{html.escape(row['stance'])}</td>"
-                     f"<td>{row['score']}</td><td><b>{html.escape(row['answer_title'])}</b><br>{row['context']}</td></tr>")
-    parts += ["</tbody></table>", f"<script>{_SCRIPT}</script>", "</body></html>"]
+        parts.append(f"<tr {data} title=\"{html.escape(row['claim_id'])}\"><td>{html.escape(row['thread_id'])}</td>"
+                     f"<td><b>{html.escape(row['answer_title'])}</b><br>{row['context']}</td>"
+                     f"<td>{html.escape(row['claim_type'])}</td><td>{html.escape(str(row['negated']))}</td>"
+                     f"<td>{html.escape(str(row['hedged']))}</td><td>{html.escape(row['stance'])}</td>"
+                     f"<td>{row['score']}</td></tr>")
+    parts += ["</tbody></table>", skipped_section(errors), f"<script>{_SCRIPT}</script>", "</body></html>"]
     return "\n".join(parts), figures
 
 
@@ -334,7 +408,7 @@ def write_report(out: Path, report_dir: Path | None = None) -> list[Path]:
     """report.html and the PNG figures into `report_dir` (default OUT/report)."""
     answers, claims = load_run(out)
     report_dir = Path(report_dir or Path(out) / "report")
-    page, figures = build_report(answers, claims)
+    page, figures = build_report(answers, claims, load_errors(out))
     written = []
     for name, data in figures.items():
         atomic_write_bytes(report_dir / name, data)

@@ -132,3 +132,72 @@ def test_a_million_character_thread_id_is_shown_short_and_kept_whole_in_the_csvs
     assert huge not in page and len(page) < 3_000_000
     assert report.shown_id(huge) in page and len(report.shown_id(huge)) < 120
     assert report.shown_id(huge) != report.shown_id(huge + "x")  # shortened ids stay apart
+
+
+CHROMIUM = next((shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome")
+                 if shutil.which(name)), None)
+
+
+def browse(page, fragment: str) -> str:
+    """The report's DOM after its script ran in headless Chromium, with the address fragment given."""
+    import subprocess
+
+    result = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                             f"{page.as_uri()}#{fragment}"], capture_output=True, text=True, timeout=180)
+    assert "<table id=\"evidence\">" in result.stdout, result.stderr[-1000:]
+    return result.stdout
+
+
+def evidence(dom: str) -> list[dict]:
+    import re
+
+    rows = []
+    body = dom.split('<table id="evidence">', 1)[1].split("</table>", 1)[0]
+    for attributes, cells in re.findall(r"<tr (data-[^>]*)>(.*?)</tr>", body, re.S):
+        found = dict(re.findall(r'([\w-]+)="([^"]*)"', attributes))
+        found["visible"] = "display: none" not in found.get("style", "")
+        found["cells"] = [html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td>(.*?)</td>", cells, re.S)]
+        rows.append(found)
+    return rows
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs a browser: apt-get install chromium (Debian's package)")
+def test_search_filters_and_sorting_work_in_a_real_browser(run, tmp_path):
+    out, _ = run
+    page = write_report(out, tmp_path / "report")[0]
+    claims = read_csv(out / "claims.csv", "run")
+    everything = evidence(browse(page, ""))
+    assert len(everything) == len(claims) and all(r["visible"] for r in everything)
+
+    dom = browse(page, "claimType=duration")
+    rows = evidence(dom)
+    visible = [r for r in rows if r["visible"]]
+    assert len(visible) == (claims["claim_type"] == "duration").sum() > 0
+    assert all(r["data-claim-type"] == "duration" for r in visible)
+    assert f"{len(visible)} of {len(claims)} claims shown" in dom
+
+    dom = browse(page, "search=atrophy%20%26")  # the words of the hostile thread's answer, typed in the search box
+    visible = [r for r in evidence(dom) if r["visible"]]
+    assert visible and all("atrophy &" in " ".join(r["cells"]).lower() for r in visible)
+
+    rows = evidence(browse(page, "sort=-score"))
+    scores = [float(r["cells"][6]) for r in rows if r["cells"][6]]
+    assert scores == sorted(scores, reverse=True) and len(scores) > 10
+
+
+def test_skipped_input_and_readable_durations_are_in_the_report(run, tmp_path):
+    from pipeline.report import load_errors
+
+    out, _ = run
+    answers, claims = read_csv(out / "answers.csv", "run"), read_csv(out / "claims.csv", "run")
+    errors = load_errors(out)
+    page, _ = build_report(answers, claims, errors.iloc[:0])
+    assert "Every input file was read." in page and "-0.0" not in page
+    bad = errors.iloc[:0].reindex(range(2)).assign(source=["a.txt", "b.jsonl"], line=[None, 3], error=["empty", "x"])
+    page, _ = build_report(answers, claims, bad)
+    assert "2 input items could not be read" in page and "<td>b.jsonl</td><td>3</td>" in page
+    durations = page.split("<table id='durations'>", 1)[1].split("</table>", 1)[0]
+    stated = claims[claims["duration_min_months"].notna() | claims["duration_max_months"].notna()]
+    assert durations.count("<tr title=") == len(stated)
+    first = stated.iloc[0]
+    assert f'title="{html.escape(first["text"])}"' in durations  # the sentence on hover
