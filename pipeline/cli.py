@@ -24,6 +24,7 @@ The labelling loop:
   label import   merge a filled-in CSV into the labels file
   evaluate       the current model's report on the frozen evaluation set
   report         an HTML report with figures: stance per thread, durations, claim types, evidence
+  show FILE      one file's threads with their claims marked (--html: displaCy's span view)
   models list | compare A B | use VERSION | trust FILE
 """
 
@@ -148,6 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_models(evaluate)
     _add_gold(evaluate)
 
+    show = commands.add_parser("show", parents=[_loudness()],
+                               help="one file's threads with their claims marked: in the terminal, or --html "
+                                    "with displaCy's span view")
+    show.add_argument("file", type=Path, help="a thread file (any input format)")
+    show.add_argument("--html", type=Path, help="also write the span view to this HTML file")
+    show.add_argument("--no-stance", action="store_true", help="leave stance out (no model is loaded)")
+    _add_models(show)
+
     report = commands.add_parser("report", parents=[_loudness()], help="an HTML report with figures of a run -> OUT/report/")
     report.add_argument("--out", type=Path, default=config.PROCESSED_DIR, help="folder of a run (default: %(default)s)")
     report.add_argument("--report-dir", type=Path, help="where to write (default: OUT/report)")
@@ -223,6 +232,13 @@ def _dispatch(args) -> int:
 
         paths = write_report(args.out, args.report_dir)
         log(f"report: {paths[0]} and {len(paths) - 1} figures")
+        return EXIT_OK
+    if args.command == "show":
+        from pipeline.show import show
+
+        print(show(args.file, args.html, None if args.no_stance else args.models, settings))
+        if args.html:
+            log(f"show: span view -> {args.html}")
         return EXIT_OK
     if args.command == "evaluate":
         stages.run_evaluate(args.models, args.out, settings, args.model, _corpus(args))
