@@ -114,16 +114,20 @@ def extract_claims(text_or_thread, settings: Settings = DEFAULT_SETTINGS, nlp=No
     return tables["claims"]
 
 
-def read_outputs(folder: Path | str = config.PROCESSED_DIR) -> dict[str, pd.DataFrame]:
-    """The tables of a run's folder, typed; checked against its manifest (see pipeline.outputs)."""
-    from pipeline.outputs import read_csv
+def read_outputs(folder: Path | str = config.PROCESSED_DIR, format: str = "csv") -> dict[str, pd.DataFrame]:
+    """The tables of a run's folder, typed, from its CSVs or (format="parquet", after `claims run --format parquet`)
+    its Parquet files: the same columns and dtypes either way; checked against its manifest (pipeline.outputs)."""
+    from pipeline.outputs import read_csv, table_path
 
+    if format not in ("csv", "parquet"):
+        raise ValueError(f"format must be 'csv' or 'parquet', not {format!r}")
     folder = Path(folder)
     tables = {}
     for name in schemas.TABLES:
-        path = folder / f"{name}.csv"
+        path = folder / f"{name}.{format}"
         if path.exists():
-            tables[name] = typed(read_csv(path, "run"))
+            tables[name] = typed(read_csv(path, "run") if format == "csv" else pd.read_parquet(table_path(path)))
     if not tables:
-        raise InputError(folder, "no tables here; run 'claims run' first")
+        raise InputError(folder, f"no {format} tables here; run 'claims run'"
+                                 + (" --format parquet" if format == "parquet" else "") + " first")
     return tables

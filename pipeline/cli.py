@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_labels(run, train_input=True)
     run.add_argument("--jobs", type=_positive_int, default=None,
                      help="processes (or Dask workers of a local cluster); default: all cores. Output is the same")
+    run.add_argument("--format", choices=("csv", "parquet"), default="csv", dest="output_format",
+                     help="'parquet' also writes each table as Parquet, typed (optional extra: pip install -e "
+                          "\".[parquet]\"); the CSVs stay, as the other commands read them (default: %(default)s)")
     run.add_argument("--backend", choices=("local", "dask"), default="local",
                      help="'local' processes (joblib) or a Dask cluster (default: %(default)s)")
     run.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tls://10.0.0.5:8786 "
@@ -220,7 +223,8 @@ def _dispatch(args) -> int:
     propositions = getattr(args, "propositions", None)
     settings = replace(DEFAULT_SETTINGS, spacy_model=getattr(args, "spacy_model", DEFAULT_SETTINGS.spacy_model),
                        propositions_file=str(propositions) if propositions else "",
-                       follow_links=getattr(args, "follow_links", False))
+                       follow_links=getattr(args, "follow_links", False),
+                       output_format=getattr(args, "output_format", "csv"))
     if args.command == "label":
         if args.action == "export":
             stages.label_export(args.out, args.models, args.labels, args.n, args.by, args.answers, args.file)

@@ -64,6 +64,7 @@ class Settings:
     max_line_chars: int = 100_000  # a longer line is a dump, not a page
     max_thread_id_chars: int = 200  # a longer id (a JSONL "id", a CSV thread_id) is an input error, not a table key
     follow_links: bool = False  # read symbolic links to files outside the input folder (--follow-links)
+    output_format: str = "csv"  # "parquet": the run's tables also as Parquet files, typed (needs pyarrow)
     propositions_file: str = ""  # CSV of thread_id, proposition[, question_kind] given by hand (docs in README)
 
     def as_dict(self) -> dict:

@@ -371,12 +371,12 @@ def run_corpus(input_path: Path, out: Path, key: str, settings: Settings = DEFAU
         for table, data in result.tables.items():
             atomic_write_bytes(part_path(parts, result.index, table), data)
         atomic_write_bytes(_done(parts, result.index), b"")
-    merge_parts(parts, counts["chunks"], Path(out))
+    merge_parts(parts, counts["chunks"], Path(out), settings.output_format)
     shutil.rmtree(parts, ignore_errors=True)
     return counts
 
 
-def merge_parts(parts: Path, n_chunks: int, out: Path) -> None:
+def merge_parts(parts: Path, n_chunks: int, out: Path, output_format: str = "csv") -> None:
     """Concatenate each table's parts in chunk order under one header, streaming, then switch the four in as one set.
 
     Each table is staged complete beside its final name; pipeline.outputs
@@ -402,4 +402,10 @@ def merge_parts(parts: Path, n_chunks: int, out: Path) -> None:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-    outputs.publish(out, [f"{table}.csv" for table in TABLES], "run")
+    names = [f"{table}.csv" for table in TABLES]
+    parquet = [f"{table}.parquet" for table in TABLES]
+    if output_format == "parquet":  # converted from the staged CSVs, so both say the same; switched in with them
+        for table in TABLES:
+            outputs.write_parquet(outputs.staged_path(out / f"{table}.csv"), outputs.staged_path(out / f"{table}.parquet"))
+    outputs.publish(out, names + (parquet if output_format == "parquet" else []), "run",
+                    drop=[] if output_format == "parquet" else parquet)

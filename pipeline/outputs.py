@@ -38,7 +38,8 @@ MANIFEST = "manifest.json"
 LOCK_FILE = ".lock"
 OWNER_FILE = ".lock.owner.json"
 NEXT_SUFFIX = ".next"
-TABLE_FILES = ("answers.csv", "claims.csv", "summary.csv", "errors.csv")
+TABLE_FILES = ("answers.csv", "claims.csv", "summary.csv", "errors.csv",
+               "answers.parquet", "claims.parquet", "summary.parquet", "errors.parquet")
 
 
 class OutputFolderError(RuntimeError):
@@ -171,6 +172,42 @@ def read_csv(path: Path | str, what: str):
         if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
             frame[column] = frame[column].map(files.restore)
     return frame
+
+
+PARQUET_TYPES = {"text": "string", "integer": "int64", "number": "float64", "flag": "bool_"}  # pyarrow type names
+PARQUET_ROWS = 100_000  # rows converted at a time: memory stays flat on any corpus
+
+
+def write_parquet(csv_path: Path, parquet_path: Path) -> None:
+    """A table as Parquet, with the dtypes of pipeline.api.typed (pyarrow, an optional extra), a chunk at a time."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as err:
+        from pipeline.corpus import MissingExtraError
+
+        raise MissingExtraError("--format parquet needs pyarrow, an optional extra: pip install -e \".[parquet]\" "
+                                "(or pip install pyarrow)") from err
+    import pandas as pd
+
+    from pipeline.api import typed
+    from pipeline.schemas import COLUMN_KINDS, TEXT_COLUMNS
+
+    header = pd.read_csv(csv_path, nrows=0).columns
+    schema = pa.schema([(c, getattr(pa, PARQUET_TYPES[COLUMN_KINDS[c]])()) for c in header])
+    tmp = parquet_path.with_name(parquet_path.name + ".tmp")
+    try:
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for chunk in pd.read_csv(csv_path, keep_default_na=False, na_values=[""], chunksize=PARQUET_ROWS,
+                                     dtype={c: str for c in TEXT_COLUMNS}):
+                for column in chunk.columns:
+                    if chunk[column].dtype == object:
+                        chunk[column] = chunk[column].map(files.restore)
+                writer.write_table(pa.Table.from_pandas(typed(chunk), schema=schema, preserve_index=False))
+        os.replace(tmp, parquet_path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def intact(out: Path, names: Iterable[str]) -> bool:

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 from pathlib import Path
+import pandas as pd
 import pytest
 import spacy
 
@@ -89,7 +90,7 @@ def test_read_outputs_gives_every_column_its_documented_dtype(small_models, tmp_
         for column in frame.columns:
             assert str(frame[column].dtype) == expected[COLUMN_KINDS[column]], (name, column)
     assert "0042" in set(tables["answers"]["thread_id"])  # an id that looks like a number stays text
-    with pytest.raises(InputError, match="no tables"):
+    with pytest.raises(InputError, match="no csv tables here"):
         pipeline.read_outputs(tmp_path / "in")
 
 
@@ -106,3 +107,30 @@ def test_the_readme_example_runs():
     assert result.returncode == 0, result.stderr[-2000:]
     assert "duration The effect may last 3-4 months. False True 3.0 4.0" in result.stdout
     assert "['dose_reduction']" in result.stdout
+
+
+def test_parquet_output_has_the_same_columns_and_dtypes_as_the_csvs(small_models, tmp_path):
+    pytest.importorskip("pyarrow", reason="the optional parquet extra is not installed")
+    import pyarrow.parquet as pq
+
+    from pipeline.cli import main
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "page.txt").write_text(PAGE, encoding="utf-8")
+    (inputs / "threads.jsonl").write_text(__import__("json").dumps(RECORD) + "\n", encoding="utf-8")
+    (inputs / "bad.jsonl").write_text("{", encoding="utf-8")
+    model_dir, gold, threads = small_models
+    common = ["--input", str(inputs), "--models", str(model_dir), "--train-input", str(threads), "--gold", str(gold),
+              "--gold-threads", str(threads), "--jobs", "1"]
+    out = tmp_path / "out"
+    assert main(["run", *common, "--out", str(out), "--format", "parquet"]) == 1
+    from_csv, from_parquet = pipeline.read_outputs(out), pipeline.read_outputs(out, "parquet")
+    for name in TABLES:
+        pd.testing.assert_frame_equal(from_csv[name], from_parquet[name])
+        kinds = {field.name: str(field.type) for field in pq.read_schema(out / f"{name}.parquet")}
+        expected = {"text": "string", "integer": "int64", "number": "double", "flag": "bool"}
+        assert kinds == {c: expected[COLUMN_KINDS[c]] for c in TABLES[name]}
+    assert "0042" in set(from_parquet["answers"]["thread_id"])
+    assert main(["run", *common, "--out", str(out)]) == 1  # back to CSV only: the Parquet files would be stale
+    assert not list(out.glob("*.parquet"))
