@@ -25,6 +25,7 @@ The labelling loop:
   evaluate       the current model's report on the frozen evaluation set
   report         an HTML report with figures: stance per thread, durations, claim types, evidence
   show FILE      one file's threads with their claims marked (--html: displaCy's span view)
+  init [DIR]     lay out a project folder; the paths below default to it (the current folder)
   models list | compare A B | use VERSION | trust FILE
 """
 
@@ -45,7 +46,7 @@ def _positive_int(value: str) -> int:
 
 def _add_common(parser: argparse.ArgumentParser, with_input: bool = True) -> None:
     if with_input:
-        parser.add_argument("--input", type=Path, default=config.RAW_DIR,
+        parser.add_argument("--input", type=Path, default=config.PROJECT_INPUT,
                             help="a thread file or a folder of them (default: %(default)s)")
         parser.add_argument("--propositions", type=Path,
                             help="CSV of thread_id, proposition[, question_kind]: the proposition each thread's "
@@ -53,7 +54,7 @@ def _add_common(parser: argparse.ArgumentParser, with_input: bool = True) -> Non
         parser.add_argument("--follow-links", action="store_true",
                             help="read symbolic links to files outside the input folder (by default each is refused "
                                  "with a row in errors.csv)")
-    parser.add_argument("--out", type=Path, default=config.PROCESSED_DIR,
+    parser.add_argument("--out", type=Path, default=config.PROJECT_OUT,
                         help="folder for the output tables (default: %(default)s)")
     parser.add_argument("--force", action="store_true", help="re-run even if nothing changed")
     parser.add_argument("--spacy-model", default=DEFAULT_SETTINGS.spacy_model,
@@ -61,7 +62,7 @@ def _add_common(parser: argparse.ArgumentParser, with_input: bool = True) -> Non
 
 
 def _add_models(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--models", type=Path, default=config.MODELS_DIR,
+    parser.add_argument("--models", type=Path, default=config.PROJECT_MODELS,
                         help="folder of the model versions and their cards (default: %(default)s)")
 
 
@@ -74,11 +75,11 @@ def _add_gold(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_labels(parser: argparse.ArgumentParser, train_input: bool = False) -> None:
-    parser.add_argument("--labels", type=Path, default=config.LABELS_FILE,
+    parser.add_argument("--labels", type=Path, default=config.PROJECT_LABELS,
                         help="hand stance labels (default: %(default)s)")
     _add_gold(parser)
     if train_input:
-        parser.add_argument("--train-input", type=Path, default=config.RAW_DIR,
+        parser.add_argument("--train-input", type=Path, default=config.PROJECT_INPUT,
                             help="thread files the labels refer to (default: %(default)s)")
 
 
@@ -137,17 +138,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="uncertainty measure (default: %(default)s)")
     export.add_argument("--answers", action="store_true", help="also export uncertain answers")
     export.add_argument("--file", type=Path, help="where to write (default: OUT/to_label.csv)")
-    export.add_argument("--out", type=Path, default=config.PROCESSED_DIR, help="folder of a run (default: %(default)s)")
+    export.add_argument("--out", type=Path, default=config.PROJECT_OUT, help="folder of a run (default: %(default)s)")
     _add_models(export)
-    export.add_argument("--labels", type=Path, default=config.LABELS_FILE, help="labels already given (default: %(default)s)")
+    export.add_argument("--labels", type=Path, default=config.PROJECT_LABELS, help="labels already given (default: %(default)s)")
     imported = label.add_parser("import", parents=[_loudness()], help="validate a filled-in CSV and merge it into the labels file")
     imported.add_argument("file", type=Path)
-    imported.add_argument("--out", type=Path, default=config.PROCESSED_DIR, help="folder of the run it came from")
-    imported.add_argument("--labels", type=Path, default=config.LABELS_FILE, help="labels file to merge into")
+    imported.add_argument("--out", type=Path, default=config.PROJECT_OUT, help="folder of the run it came from")
+    imported.add_argument("--labels", type=Path, default=config.PROJECT_LABELS, help="labels file to merge into")
     imported.add_argument("--annotator", help="who labelled (default: the file's annotator column, else your user name)")
 
     evaluate = commands.add_parser("evaluate", parents=[_loudness()], help="a model's report on the frozen set -> metrics.json, metrics.txt, PNGs")
-    evaluate.add_argument("--out", type=Path, default=config.PROCESSED_DIR, help="folder for the report")
+    evaluate.add_argument("--out", type=Path, default=config.PROJECT_OUT, help="folder for the report")
     evaluate.add_argument("--model", help="a version (default: the current one)")
     _add_models(evaluate)
     _add_gold(evaluate)
@@ -160,8 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--no-stance", action="store_true", help="leave stance out (no model is loaded)")
     _add_models(show)
 
+    init = commands.add_parser("init", parents=[_loudness()],
+                               help="lay out a project folder: data/raw (threads, labels), data/processed, models")
+    init.add_argument("folder", type=Path, nargs="?", default=Path("."), help="where (default: the current folder)")
+
     report = commands.add_parser("report", parents=[_loudness()], help="an HTML report with figures of a run -> OUT/report/")
-    report.add_argument("--out", type=Path, default=config.PROCESSED_DIR, help="folder of a run (default: %(default)s)")
+    report.add_argument("--out", type=Path, default=config.PROJECT_OUT, help="folder of a run (default: %(default)s)")
     report.add_argument("--report-dir", type=Path, help="where to write (default: OUT/report)")
 
     models = commands.add_parser("models", parents=[_loudness()], help="list, compare or choose model versions").add_subparsers(
@@ -236,6 +241,13 @@ def _dispatch(args) -> int:
 
         paths = write_report(args.out, args.report_dir)
         log(f"report: {paths[0]} and {len(paths) - 1} figures")
+        return EXIT_OK
+    if args.command == "init":
+        from pipeline.stages import init_project
+
+        made = init_project(args.folder)
+        log(f"init: {args.folder}: " + (", ".join(str(p) for p in made) if made else "already laid out")
+            + "; put thread files in data/raw/ and run 'claims run' there")
         return EXIT_OK
     if args.command == "show":
         from pipeline.show import show

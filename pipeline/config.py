@@ -29,6 +29,14 @@ SEGMENT_LEXICON_FILE = RESOURCES_DIR / "segment_lexicon.json"
 LABELING_LEXICON_FILE = RESOURCES_DIR / "labeling_lexicon.json"
 QUESTION_LEXICON_FILE = RESOURCES_DIR / "question_lexicon.json"
 
+# A project folder (`claims init`): the command line's defaults, relative to the folder it runs in. In a
+# clone of this repository they are the bundled data above; the annotated corpus (GOLD_DIR) stays the
+# package's own, so a new project trains on it until it has labels of its own.
+PROJECT_INPUT = Path("data/raw")
+PROJECT_OUT = Path("data/processed")
+PROJECT_MODELS = Path("models")
+PROJECT_LABELS = PROJECT_INPUT / "labels" / "stance_labels.csv"
+
 MODEL_NAME = "stance"  # models/stance.joblib beside models/stance.card.json
 
 ANSWERS_CSV = "answers.csv"

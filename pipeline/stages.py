@@ -110,6 +110,22 @@ def writes(*folders: str):
     return wrap
 
 
+def init_project(folder: Path) -> list[Path]:
+    """The project layout under `folder` (what the command line's defaults expect): what was made, nothing
+    overwritten."""
+    folder = Path(folder)
+    made = []
+    for sub in (config.PROJECT_INPUT, config.PROJECT_LABELS.parent, config.PROJECT_OUT, config.PROJECT_MODELS):
+        if not (folder / sub).is_dir():
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+            made.append(sub)
+    labels = folder / config.PROJECT_LABELS
+    if not labels.exists():
+        write_csv(pd.DataFrame(columns=schemas.LABEL_COLUMNS), labels, schemas.LABEL_COLUMNS)
+        made.append(config.PROJECT_LABELS)
+    return made
+
+
 def check_apart(input_path: Path, out: Path) -> None:
     """--out must not be the input folder: the tables would be read as threads by the next run.
 

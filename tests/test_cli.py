@@ -75,3 +75,19 @@ def test_the_progress_total_is_estimated_without_parsing(tmp_path):
     (tmp_path / "c.jsonl").write_text("\n".join(json.dumps({"id": str(k)}) for k in range(3)) + "\n")
     (tmp_path / "d.csv").write_text("thread_id,question_title\r\n" + "".join(f"t{k},Q\r\n" for k in range(4)))
     assert estimate_threads(tmp_path) == 2 + 3 + 4
+
+
+def test_init_lays_out_a_project_that_the_defaults_then_use(small_gold, tmp_path, monkeypatch, capsys):
+    project = tmp_path / "my-study"
+    assert main(["init", str(project)]) == 0
+    for sub in ("data/raw", "data/raw/labels", "data/processed", "models"):
+        assert (project / sub).is_dir(), sub
+    header = (project / "data/raw/labels/stance_labels.csv").read_text()
+    assert header.startswith("thread_id,level,answer_id")
+    assert main(["init", str(project)]) == 0 and "already laid out" in capsys.readouterr().err  # nothing overwritten
+    (project / "data/raw/page.txt").write_text(PAGE, encoding="utf-8")
+    monkeypatch.chdir(project)
+    gold, threads = small_gold
+    assert main(["run", "--gold", str(gold), "--gold-threads", str(threads), "--jobs", "1"]) == 0
+    assert (project / "data/processed/claims.csv").exists() and (project / "models/current.json").exists()
+    assert "page" in set(pd.read_csv(project / "data/processed/answers.csv")["thread_id"])
