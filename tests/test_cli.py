@@ -91,3 +91,17 @@ def test_init_lays_out_a_project_that_the_defaults_then_use(small_gold, tmp_path
     assert main(["run", "--gold", str(gold), "--gold-threads", str(threads), "--jobs", "1"]) == 0
     assert (project / "data/processed/claims.csv").exists() and (project / "models/current.json").exists()
     assert "page" in set(pd.read_csv(project / "data/processed/answers.csv")["thread_id"])
+
+
+def test_an_out_folder_that_cannot_be_written_is_one_line(project, capsys, monkeypatch):
+    """As root every folder is writable, so the refusal of the system is simulated."""
+    import os
+
+    inputs, root, base = project
+    (root / "locked").mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode, **kw: False if str(path).endswith("locked")
+                        else real_access(path, mode, **kw))
+    assert main(["run", "--input", str(inputs), "--out", str(root / "locked"), *base]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and f"cannot write in {root / 'locked'}: permission denied" in err
