@@ -22,9 +22,8 @@ import pandas as pd
 from pipeline import config, schemas
 from pipeline.config import DEFAULT_SETTINGS, Settings
 from pipeline.files import InputError
+from pipeline.outputs import typed
 
-PANDAS_DTYPES = {schemas.TEXT: "string", schemas.INTEGER: "Int64", schemas.NUMBER: "float64",
-                 schemas.FLAG: "boolean"}
 STRING_SOURCE = "<string>"
 
 
@@ -34,17 +33,6 @@ def load(settings: Settings = DEFAULT_SETTINGS):
     from pipeline.nlp import build_nlp
 
     return build_nlp(settings)
-
-
-def typed(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with each known column in its documented dtype (see schemas.COLUMN_KINDS)."""
-    kinds = {c: PANDAS_DTYPES[schemas.COLUMN_KINDS[c]] for c in frame.columns if c in schemas.COLUMN_KINDS}
-    converted = frame.copy()
-    for column, dtype in kinds.items():
-        if dtype == "boolean" and converted[column].dtype == object:  # "True"/"False" read as text
-            converted[column] = converted[column].map({"True": True, "False": False, True: True, False: False})
-        converted[column] = converted[column].astype(dtype)
-    return converted
 
 
 def as_thread(item, position: int = 1, settings: Settings = DEFAULT_SETTINGS):

@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
 
     files.VERBOSITY["level"] = files.NORMAL if getattr(args, "verbosity", None) is None else args.verbosity
     from pipeline.files import InputError
-    from pipeline.corpus import MissingExtraError
+    from pipeline.files import MissingExtraError
     from pipeline.nlp import RulesError
     from pipeline.outputs import OutputFolderError
     from pipeline.stance import ModelTrustError

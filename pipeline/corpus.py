@@ -29,7 +29,7 @@ import pandas as pd
 
 from pipeline import dataset, extract, files, nlp, outputs, readers, stance
 from pipeline.config import DEFAULT_SETTINGS, Settings
-from pipeline.files import InputError, atomic_write_bytes, csv_bytes
+from pipeline.files import InputError, MissingExtraError, atomic_write_bytes, csv_bytes  # noqa: F401 (re-exported)
 from pipeline.schemas import ANSWERS_OUTPUT_COLUMNS, ERROR_COLUMNS  # noqa: F401 (re-exported)
 from pipeline.schemas import TABLES as COLUMNS
 from pipeline.segment import answers_frame, segment_rows
@@ -249,10 +249,6 @@ def _in_order(submit, tasks: Iterable[tuple], in_flight: int) -> Iterator[ChunkR
         if following is not None:
             window.append(submit(following))
         yield result
-
-
-class MissingExtraError(RuntimeError):
-    """An optional part of the tool was asked for but is not installed; the message says how to install it."""
 
 
 def dask_client():

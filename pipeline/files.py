@@ -24,6 +24,10 @@ class InputError(ValueError):
         super().__init__(f"{where}: {problem}")
 
 
+class MissingExtraError(RuntimeError):
+    """An optional part of the tool was asked for but is not installed; the message says how to install it."""
+
+
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

@@ -174,6 +174,23 @@ def read_csv(path: Path | str, what: str):
     return frame
 
 
+PANDAS_DTYPES = {"text": "string", "integer": "Int64", "number": "float64", "flag": "boolean"}
+
+
+def typed(frame):
+    """The frame with each known column in its documented dtype (schemas.COLUMN_KINDS): text as pandas' string
+    dtype, counts and offsets as nullable integers, flags as nullable booleans, scores and months as floats."""
+    from pipeline.schemas import COLUMN_KINDS
+
+    kinds = {c: PANDAS_DTYPES[COLUMN_KINDS[c]] for c in frame.columns if c in COLUMN_KINDS}
+    converted = frame.copy()
+    for column, dtype in kinds.items():
+        if dtype == "boolean" and converted[column].dtype == object:  # "True"/"False" read as text
+            converted[column] = converted[column].map({"True": True, "False": False, True: True, False: False})
+        converted[column] = converted[column].astype(dtype)
+    return converted
+
+
 PARQUET_TYPES = {"text": "string", "integer": "int64", "number": "float64", "flag": "bool_"}  # pyarrow type names
 PARQUET_ROWS = 100_000  # rows converted at a time: memory stays flat on any corpus
 
@@ -184,13 +201,10 @@ def write_parquet(csv_path: Path, parquet_path: Path) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
     except ImportError as err:
-        from pipeline.corpus import MissingExtraError
-
-        raise MissingExtraError("--format parquet needs pyarrow, an optional extra: pip install -e \".[parquet]\" "
+        raise files.MissingExtraError("--format parquet needs pyarrow, an optional extra: pip install -e \".[parquet]\" "
                                 "(or pip install pyarrow)") from err
     import pandas as pd
 
-    from pipeline.api import typed
     from pipeline.schemas import COLUMN_KINDS, TEXT_COLUMNS
 
     header = pd.read_csv(csv_path, nrows=0).columns

@@ -506,7 +506,7 @@ def run_pipeline(input_path: Path, out: Path, model_dir: Path, settings: Setting
     in_process = backend == "local" and (jobs == 1 or result["chunks"] - result["resumed"] < 2)
     how = "local, in this process" if in_process else f"{backend}, {jobs} jobs"
     log(f"run: {result['chunks']} chunk{'' if result['chunks'] == 1 else 's'} of up to {settings.chunk_threads} "
-        f"threads{resumed} ({how})", files.VERBOSE)
+        f"threads{resumed} ({how})", files.NORMAL if result["resumed"] else files.VERBOSE)
     log(closing_summary(out, len(errors), time.monotonic() - started))
     return StageResult("run", True, key, errors)
 
