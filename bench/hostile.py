@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import os
 import random
 import shutil
@@ -39,34 +38,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from hostile_cases import CASES, FORMATS, GOOD_FILES, GOOD_THREADS, SNIPPETS, make_all  # noqa: E402
 
-from pipeline import config, outputs, registry, stages, stance  # noqa: E402
+from pipeline import outputs, registry, stages, stance  # noqa: E402
 from pipeline.cli import main  # noqa: E402
 from pipeline.config import DEFAULT_SETTINGS  # noqa: E402
-from pipeline.gold import read_split  # noqa: E402
+from pipeline.gold import copy_slice  # noqa: E402
 
 TABLES = ("answers.csv", "claims.csv", "summary.csv", "errors.csv")
 SUFFIX = {"txt": "g_page.txt", "html": "g_html.html", "jsonl": "g_corpus.jsonl", "csv": "g_corpus.csv"}
 
 
-def small_gold(root: Path) -> tuple[Path, Path]:
-    """12 dev and 4 test threads of the annotated corpus: enough to train, quick to train."""
-    gold, threads = root / "gold", root / "threads"
-    gold.mkdir(parents=True)
-    threads.mkdir()
-    quota = {"dev": 12, "test": 4}
-    for path in sorted(config.GOLD_DIR.glob("*.json")):
-        part = read_split()[path.stem]
-        if quota[part] and json.loads(path.read_text())["question"]["kind"] == "yes/no":
-            quota[part] -= 1
-            shutil.copy(path, gold)
-            shutil.copy(config.CORPUS_DIR / f"{path.stem}.txt", threads)
-    return gold, threads
-
-
 class Bench:
     def __init__(self, root: Path):
         self.root = root
-        self.gold, self.threads = small_gold(root / "labels")
+        self.gold, self.threads = copy_slice(root / "labels", dev=12, test=4)
         self.models = root / "models"
         code = self.cli("train", "--input", self.threads, "--out", root / "train-out", "--models", self.models,
                         "--gold", self.gold, "--gold-threads", self.threads)

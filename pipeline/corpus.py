@@ -158,9 +158,10 @@ def classify_chunk(model, answers: pd.DataFrame, claims: pd.DataFrame,
     return answers, claims, dataset.summarise(answers, claims)
 
 
-def error_frame(errors: list[ErrorRecord]) -> pd.DataFrame:
-    return pd.DataFrame([vars(e) for e in errors], columns=["source", "line", "problem"]).rename(
-        columns={"problem": "error"}).astype({"line": "Int64"})
+def error_frame(errors: list) -> pd.DataFrame:
+    """errors.csv's rows from ErrorRecords or InputErrors (both name a source, a line and the problem)."""
+    rows = [{"source": e.source, "line": e.line, "error": e.problem} for e in errors]
+    return pd.DataFrame(rows, columns=ERROR_COLUMNS).astype({"line": "Int64"})
 
 
 def process_chunk(index: int, items: list, settings: Settings, model_source: str | bytes | None = None,

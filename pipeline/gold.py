@@ -254,6 +254,24 @@ def parse_gold(data: dict, text: str, part: str, where: str) -> GoldThread:
                       tuple(sorted(claims, key=lambda c: c.start)))
 
 
+def copy_slice(folder: Path, dev: int, test: int, kind: str = "yes/no") -> tuple[Path, Path]:
+    """The first `dev` and `test` threads of one question kind (gold files and their texts) copied under `folder`,
+    as (gold folder, threads folder): a corpus to train and freeze on quickly, for tests and benchmarks."""
+    import shutil
+
+    gold, threads = Path(folder) / "gold", Path(folder) / "threads"
+    gold.mkdir(parents=True)
+    threads.mkdir()
+    split, quota = read_split(), {"dev": dev, "test": test}
+    for path in sorted(GOLD_DIR.glob("*.json")):
+        part = split[path.stem]
+        if quota[part] and json.loads(path.read_text(encoding="utf-8"))["question"]["kind"] == kind:
+            quota[part] -= 1
+            shutil.copy(path, gold)
+            shutil.copy(CORPUS_DIR / f"{path.stem}.txt", threads)
+    return gold, threads
+
+
 def load_gold(gold_path: Path, corpus_dir: Path = CORPUS_DIR, split: dict[str, str] | None = None) -> GoldThread:
     """One gold file with its thread (``<corpus_dir>/<thread_id>.txt``), checked."""
     gold_path = Path(gold_path)

@@ -261,7 +261,7 @@ def run_segment(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTIN
         log(f"segment: skipped {err}")
     _publish(out, "segment", {config.ANSWERS_CSV: (answers.assign(stance=None, stance_score=float("nan")),
                                                    schemas.ANSWERS_OUTPUT_COLUMNS),
-                              "errors.csv": (_error_frame(errors), schemas.ERROR_COLUMNS)})
+                              "errors.csv": (corpus.error_frame(errors), schemas.ERROR_COLUMNS)})
     stamps.record("segment", key)
     log(f"segment: {answers['thread_id'].nunique()} threads, {int((answers['role'] == 'answer').sum())} answers "
         f"-> {target}")
@@ -273,11 +273,6 @@ def _read_errors(path: Path) -> list[InputError]:
     frame = pd.read_csv(outputs.table_path(path), dtype={"source": str, "error": str}, keep_default_na=False)
     return [InputError(r["source"], r["error"], int(r["line"]) if str(r["line"]).strip() else None)
             for r in frame.to_dict("records")]
-
-
-def _error_frame(errors: list[InputError]) -> pd.DataFrame:
-    rows = [{"source": e.source, "line": e.line, "error": e.problem} for e in errors]
-    return pd.DataFrame(rows, columns=schemas.ERROR_COLUMNS).astype({"line": "Int64"})
 
 
 def _publish(out: Path, stage: str, tables: dict[str, tuple[pd.DataFrame, list[str]]]) -> None:
@@ -315,7 +310,7 @@ def run_extract(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTIN
         log(f"extract: skipped {err}")
     tables = {config.CLAIMS_CSV: (claims, schemas.CLAIM_COLUMNS)}
     if errors:  # beside segment's: the thread's answers stay in answers.csv, without claims
-        tables["errors.csv"] = (_error_frame(_read_errors(Path(out) / "errors.csv") + errors), schemas.ERROR_COLUMNS)
+        tables["errors.csv"] = (corpus.error_frame(_read_errors(Path(out) / "errors.csv") + errors), schemas.ERROR_COLUMNS)
     _publish(out, "extract", tables)
     stamps.record("extract", key)
     log(f"extract: {len(claims)} claims -> {target}")
