@@ -4,7 +4,7 @@
     python bench/accuracy.py --errors        # and the pipeline's errors on the DEV part, to tune on
     python bench/accuracy.py --limit 3       # the first 3 threads of each part (a quick check)
 
-Figures are defined in pipeline/accuracy.py; gold files in data/raw/labels/gold/
+Figures are defined in pipeline/measuring/accuracy.py; gold files in data/raw/labels/gold/
 (GUIDELINE.md says how they were written). Errors are printed for the dev part
 only: rules are tuned on dev errors, the test part gives the figures.
 """
@@ -16,7 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline import accuracy, config, gold
+from pipeline import config
+from pipeline.measuring import accuracy
+from pipeline.measuring import gold
 
 
 def main(argv: list[str] | None = None) -> int:

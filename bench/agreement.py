@@ -3,7 +3,7 @@
     python bench/agreement.py data/raw/labels/second_reader
 
 Each thread the second reader annotated is scored as if the second reader were
-a system and the first reader's gold the truth (pipeline/accuracy.py: exact
+a system and the first reader's gold the truth (pipeline/measuring/accuracy.py: exact
 segmentation, answer text, claims per (sentence, type), durations, flags), and
 stance is compared on the answers and claims both readers marked alike, with
 Cohen's kappa.
@@ -16,7 +16,9 @@ from pathlib import Path
 
 from sklearn.metrics import cohen_kappa_score
 
-from pipeline import accuracy, config, gold
+from pipeline import config
+from pipeline.measuring import accuracy
+from pipeline.measuring import gold
 
 
 def stance_pairs(first: gold.GoldThread, second: gold.GoldThread) -> tuple[list, list]:

@@ -38,10 +38,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from hostile_cases import CASES, FORMATS, GOOD_FILES, GOOD_THREADS, SNIPPETS, make_all  # noqa: E402
 
-from pipeline import outputs, registry, stages, stance  # noqa: E402
-from pipeline.cli import main  # noqa: E402
+from pipeline.io import outputs
+from pipeline.learning import registry
+from pipeline.runner import stages
+
+from pipeline.faces.cli import main  # noqa: E402
 from pipeline.config import DEFAULT_SETTINGS  # noqa: E402
-from pipeline.gold import copy_slice  # noqa: E402
+from pipeline.measuring.gold import copy_slice  # noqa: E402
 
 TABLES = ("answers.csv", "claims.csv", "summary.csv", "errors.csv")
 SUFFIX = {"txt": "g_page.txt", "html": "g_html.html", "jsonl": "g_corpus.jsonl", "csv": "g_corpus.csv"}
@@ -211,7 +214,7 @@ def training_kill_points(bench: Bench) -> None:
             break
         tried += 1
         try:
-            stance.load_model(registry.resolve(models))
+            registry.load_model(registry.resolve(models))
             registry.cards(models)
             loads += 1
         except Exception as err:  # noqa: BLE001

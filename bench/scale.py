@@ -25,15 +25,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic import write_corpus  # noqa: E402
 
-from pipeline import config, registry, stages  # noqa: E402
-from pipeline.readers import ThreadSource, iter_threads  # noqa: E402
+from pipeline import config
+from pipeline.learning import registry
+from pipeline.runner import stages  # noqa: E402
+from pipeline.io.readers import iter_threads  # noqa: E402
+from pipeline.threads import ThreadSource  # noqa: E402
 
 # Peak RSS is read from /proc/self/status (VmHWM, this process image only). ru_maxrss is no good in a
 # child: on Linux it keeps the high-water mark of the parent it was forked from, across exec.
 CHILD = """
 import json, re, resource, sys, time
 from pathlib import Path
-from pipeline import stages
+from pipeline.runner import stages
 start = time.perf_counter()
 stages.run_pipeline(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), jobs=1, force=True)
 try:
@@ -62,14 +65,16 @@ def tokenizer_seconds(corpus: Path) -> float:
 def stage_breakdown(corpus: Path, models: Path, n_threads: int) -> list[tuple[str, float]]:
     """Seconds per stage of one process over the first `n_threads` threads, the steps of corpus.process_chunk
     timed one by one, next to a tokenizer pass over the same texts."""
-    from pipeline import dataset, extract, nlp, stance
+    from pipeline.stages import classify as dataset
+    from pipeline.stages import extract
+    from pipeline.components import build_nlp
     from pipeline.config import DEFAULT_SETTINGS as settings
-    from pipeline.corpus import COLUMNS
-    from pipeline.files import csv_bytes
-    from pipeline.segment import answers_frame, segment_rows
+    from pipeline.runner.chunked import COLUMNS
+    from pipeline.io.files import csv_bytes
+    from pipeline.stages.segment import answers_frame, segment_rows
 
     items = [t for t in islice(iter_threads(corpus), n_threads) if isinstance(t, ThreadSource)]
-    language, (model, _) = nlp.build_nlp(settings), stance.load_model(registry.resolve(models))
+    language, (model, _) = build_nlp(settings), registry.load_model(registry.resolve(models))
     language.tokenizer(items[0].text)  # build the tokenizer's caches lazily, as a run does
     seconds: dict[str, float] = {}
 

@@ -13,7 +13,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from pipeline import config, stance, train
+from pipeline import config
+from pipeline.learning import labels as hand_labels
+from pipeline.learning.train import cross_validate
+from pipeline.stages import stance_model
+from pipeline.learning import train
 from pipeline.config import DEFAULT_SETTINGS
 
 
@@ -21,8 +25,8 @@ def cross_validated(training: dict, settings, hand_only: bool = False) -> dict:
     rows, y, weights, gold = training["rows"], training["y"], training["weights"], training["is_gold"]
     if hand_only:
         rows, y, weights, gold = rows[gold], y[gold], weights[gold], gold[gold]
-    model = stance.build_model(settings, y[gold].value_counts(), design=settings.stance_design)
-    return stance.cross_validate(model, rows, y, weights, gold, training["answer_labels"], training["spans"],
+    model = stance_model.build_model(settings, y[gold].value_counts(), design=settings.stance_design)
+    return cross_validate(model, rows, y, weights, gold, training["answer_labels"], training["spans"],
                                  settings, group_by="thread_id")
 
 
@@ -33,13 +37,13 @@ def line(label: str, metrics: dict) -> str:
 
 
 def main() -> None:
-    labels = stance.read_labels(config.LABELS_FILE)
+    labels = hand_labels.read_labels(config.LABELS_FILE)
     sets = train.GoldCorpus().sets()
     training = train.training_rows(config.RAW_DIR, labels, config.LABELS_FILE, sets)
     print(f"training rows: {int(training['is_gold'].sum())} hand-labelled, {int((~training['is_gold']).sum())} weak, "
           f"{training['rows']['thread_id'].nunique()} threads; 5 folds grouped by thread\n")
     print(f"{'setting':<44} {'claim F1':>8} {'F_avg':>6} {'answer F1':>9} {'ans acc':>8} {'ECE':>6} {'Brier':>6}")
-    for design in stance.DESIGNS:
+    for design in stance_model.DESIGNS:
         for c in (0.3, 1.0, 5.0):
             settings = replace(DEFAULT_SETTINGS, stance_design=design, stance_c=c)
             print(line(f"{design}, C={c}", cross_validated(training, settings)))

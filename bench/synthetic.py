@@ -14,8 +14,9 @@ import re
 from pathlib import Path
 
 from pipeline import config
-from pipeline.readers import ThreadSource, iter_threads
-from pipeline.segment import segment_text
+from pipeline.io.readers import iter_threads
+from pipeline.threads import ThreadSource
+from pipeline.stages.segment import segment_text
 
 ROOT = config.PROJECT_ROOT
 SOURCES = [config.RAW_DIR, ROOT / "tests" / "fixtures" / "layouts", ROOT / "tests" / "fixtures" / "formats"]

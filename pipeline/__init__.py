@@ -10,7 +10,7 @@ API = ("load", "extract_claims", "process", "read_outputs")
 
 def __getattr__(name: str):
     if name in API:
-        from pipeline import api
+        from pipeline.faces import api
 
         return getattr(api, name)
     raise AttributeError(f"module 'pipeline' has no attribute {name!r}")

@@ -11,7 +11,10 @@ from __future__ import annotations
 CLAIM_TYPES = ("duration", "atrophy", "dose_reduction", "reversibility")
 FAVOR, AGAINST, NEUTRAL, ABSTAIN = "favor", "against", "neutral", ""
 STANCES = (AGAINST, FAVOR, NEUTRAL)
-QUESTION_KINDS = ("yes/no", "open", "none")
+YES_NO, OPEN, NONE = "yes/no", "open", "none"  # what a thread's question asks (pipeline.stages.question)
+QUESTION_KINDS = (YES_NO, OPEN, NONE)
+LASTING, PASSING, OTHER = "lasting", "passing", "other"  # which way a yes points
+POLARITIES = (LASTING, PASSING, OTHER)
 
 QUESTION_COLUMNS = ["proposition", "question_kind", "proposition_polarity", "question_source"]  # question row only
 ANSWER_COLUMNS = [

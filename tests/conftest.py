@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from pipeline import config
-from pipeline.nlp import build_nlp
-from pipeline.trust import STORE_ENV
+from pipeline.components import build_nlp
+from pipeline.io.trust import STORE_ENV
 
 # models trained by the tests are trusted in a store of the test session's own, never in the user's
 os.environ[STORE_ENV] = str(Path(tempfile.mkdtemp(prefix="claims-trust-")) / "trusted_models.json")
@@ -28,7 +28,7 @@ def seed_text():
 @pytest.fixture(scope="session")
 def small_gold(tmp_path_factory):
     """A slice of the annotated corpus (gold files and their threads): enough to train and freeze, quick to run."""
-    from pipeline.gold import copy_slice
+    from pipeline.measuring.gold import copy_slice
 
     return copy_slice(tmp_path_factory.mktemp("gold"), dev=10, test=4)
 
@@ -36,7 +36,7 @@ def small_gold(tmp_path_factory):
 @pytest.fixture(scope="session")
 def small_models(small_gold, tmp_path_factory):
     """A model folder trained on small_gold: (models folder, gold files, their threads), for runs end to end."""
-    from pipeline.cli import main
+    from pipeline.faces.cli import main
 
     folder = tmp_path_factory.mktemp("models")
     gold, threads = small_gold

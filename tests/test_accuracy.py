@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from pipeline import config
-from pipeline.accuracy import Prediction, gold_as_prediction, score_thread, summarise
-from pipeline.gold import parse_gold
+from pipeline.measuring.accuracy import Prediction, gold_as_prediction, score_thread, summarise
+from pipeline.measuring.gold import parse_gold
 
 from conftest import FIXTURES
 

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.annotate import merge_labels, spread_across_threads, uncertainty, validate_labels
-from pipeline.stance import LABEL_COLUMNS
+from pipeline.learning.annotate import merge_labels, spread_across_threads, uncertainty, validate_labels
+from pipeline.schemas import LABEL_COLUMNS
 
 
 def test_margin_and_entropy_rank_the_flattest_distribution_least_sure():
@@ -81,7 +81,7 @@ def test_merge_adds_new_and_replaces_changed_labels_keeping_provenance():
 
 
 def test_semicolon_files_from_spreadsheets_are_read(tmp_path):
-    from pipeline.annotate import read_label_file
+    from pipeline.learning.annotate import read_label_file
 
     path = tmp_path / "f.csv"
     path.write_bytes("\ufefflevel;claim_id;answer_id;text;label\nSentence;t:1:0:duration;t:1;It lasts 3 months.;favor\n"
@@ -92,8 +92,8 @@ def test_semicolon_files_from_spreadsheets_are_read(tmp_path):
 
 
 def test_a_file_of_many_bad_rows_lists_the_first_and_counts_the_rest(tmp_path):
-    from pipeline.annotate import MAX_PROBLEMS_SHOWN, import_labels
-    from pipeline.files import InputError
+    from pipeline.learning.annotate import MAX_PROBLEMS_SHOWN, import_labels
+    from pipeline.io.files import InputError
 
     bad = label_file(*[("sentence", "t:1:0:duration", "t:1", "It lasts 3 months.", f"maybe{k}", "")
                        for k in range(500)])

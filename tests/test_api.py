@@ -8,7 +8,7 @@ import pytest
 import spacy
 
 import pipeline
-from pipeline.files import InputError
+from pipeline.io.files import InputError
 from pipeline.schemas import CLAIM_COLUMNS, COLUMN_KINDS, TABLES
 
 from conftest import SEED
@@ -81,7 +81,7 @@ def test_read_outputs_gives_every_column_its_documented_dtype(small_models, tmp_
     inputs.mkdir()
     (inputs / "threads.jsonl").write_text(__import__("json").dumps(RECORD) + "\n", encoding="utf-8")
     (inputs / "page.txt").write_text(PAGE, encoding="utf-8")
-    from pipeline import stages
+    from pipeline.runner import stages
 
     stages.run_pipeline(inputs, tmp_path / "out", small_models[0], jobs=1)
     tables = pipeline.read_outputs(tmp_path / "out")
@@ -113,7 +113,7 @@ def test_parquet_output_has_the_same_columns_and_dtypes_as_the_csvs(small_models
     pytest.importorskip("pyarrow", reason="the optional parquet extra is not installed")
     import pyarrow.parquet as pq
 
-    from pipeline.cli import main
+    from pipeline.faces.cli import main
 
     inputs = tmp_path / "in"
     inputs.mkdir()

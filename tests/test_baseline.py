@@ -1,6 +1,6 @@
 """The naive keyword baseline: paragraphs as answers, keywords as claim types, words as flags."""
 
-from pipeline import baseline
+from pipeline.measuring import baseline
 
 
 TEXT = """Does Botox ever become permanent?

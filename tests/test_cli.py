@@ -5,8 +5,8 @@ import json
 import pandas as pd
 import pytest
 
-from pipeline.cli import main
-from pipeline.readers import estimate_threads
+from pipeline.faces.cli import main
+from pipeline.io.readers import estimate_threads
 
 PAGE = ("Is Botox permanent after years of use?\n\nDr. Smith\nNot permanent\n"
         "No. The effect wears off in 3-4 months, although the muscle may weaken with repeated treatment.\n")

@@ -5,10 +5,11 @@ from dataclasses import replace
 
 import pytest
 
-from pipeline import corpus, stages
+from pipeline.runner import chunked as corpus
+from pipeline.runner import stages
 from pipeline.config import DEFAULT_SETTINGS
-from pipeline.corpus import ErrorRecord, chunks
-from pipeline.readers import ThreadSource
+from pipeline.runner.chunked import ErrorRecord, chunks
+from pipeline.threads import ThreadSource
 
 from conftest import FIXTURES, SEED
 
@@ -28,7 +29,7 @@ def folder(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    from pipeline.cli import main
+    from pipeline.faces.cli import main
 
     folder = tmp_path_factory.mktemp("models")
     assert main(["train", "--out", str(tmp_path_factory.mktemp("o")), "--models", str(folder)]) == 0
@@ -57,7 +58,7 @@ def test_chunks_group_threads_in_order_and_carry_errors(folder):
 @pytest.mark.parametrize("chunk_threads, jobs, fork", [(3, 1, True), (3, 2, True), (1, 2, True), (3, 2, False)])
 def test_output_is_identical_for_any_chunk_size_and_jobs(folder, models, reference, tmp_path, monkeypatch,
                                                          chunk_threads, jobs, fork):
-    from pipeline import corpus
+    from pipeline.runner import chunked as corpus
 
     monkeypatch.setattr(corpus, "FORK_WORKERS", fork and corpus.FORK_WORKERS)  # False: joblib's spawned workers
     stages.run_pipeline(folder, tmp_path, models, replace(DEFAULT_SETTINGS, chunk_threads=chunk_threads), jobs=jobs)
@@ -68,7 +69,7 @@ def test_output_is_identical_for_any_chunk_size_and_jobs(folder, models, referen
 def test_without_dask_the_dask_backend_says_how_to_install_it(folder, models, tmp_path, monkeypatch, capsys):
     import builtins
 
-    from pipeline.cli import EXIT_ERROR, main
+    from pipeline.faces.cli import EXIT_ERROR, main
 
     real_import = builtins.__import__
 

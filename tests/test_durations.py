@@ -1,6 +1,6 @@
 import pytest
 
-from pipeline.durations import find_durations, first_duration
+from pipeline.components.durations import find_durations, first_duration
 
 WEEK, DAY = 7 / 30.436875, 1 / 30.436875
 
@@ -89,7 +89,7 @@ def test_time_on_treatment_is_not_a_duration_of_the_effect():
 
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
-from pipeline.durations import _matches, load_lexicon
+from pipeline.components.durations import _matches, load_lexicon
 
 PIECES = ["3", "3-4", "4", "twelve", "three and a half", "a", "an", "half", "couple of", "between", "to", "or", "and",
           "months", "month", "mos", "weeks", "wk", "year", "years", "days", "hours", "or more", "up to", "within",

@@ -3,9 +3,9 @@ import json
 import numpy as np
 import pandas as pd
 
-from pipeline.evaluation import (_figures, _thread_confusions, changed_predictions, paired_difference, readable_table,
+from pipeline.measuring.evaluation import (_figures, _thread_confusions, changed_predictions, paired_difference, readable_table,
                                  stance_scores, thread_bootstrap, with_intervals, write_report)
-from pipeline.stance import reliability, score_predictions
+from pipeline.measuring.evaluation import reliability, score_predictions
 
 
 LABELS = ["against", "favor", "neutral"]
@@ -76,8 +76,10 @@ def test_report_files_and_changed_predictions(tmp_path):
     metrics = score_predictions(rows, gold, proba, pd.Series({"t:1": "favor"}), spans)
     assert metrics["claims"]["accuracy"] == 1.0 and metrics["answers"]["n"] == 1
     paths = write_report(metrics, tmp_path, "test")
-    assert json.loads(paths[0].read_text())["claims"]["macro_f1"] == 1.0
-    assert "macro-F1 1.000" in paths[1].read_text() and "macro-F1 1.000" in readable_table(metrics, "t")
+    # macro-F1 is over all three stances everywhere: neutral, never labelled nor predicted here, counts as 0
+    assert json.loads(paths[0].read_text())["claims"]["macro_f1"] == round(2 / 3, 4)
+    assert json.loads(paths[0].read_text())["claims"]["f_avg"] == 1.0
+    assert "macro-F1 0.667" in paths[1].read_text() and "F_avg 1.000" in readable_table(metrics, "t")
     for png in paths[2:]:
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     changed = changed_predictions(rows, gold, proba, proba[:, [1, 0, 2]])

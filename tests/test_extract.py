@@ -1,9 +1,9 @@
 import pandas as pd
 import pytest
 
-from pipeline.extract import CLAIM_COLUMNS, extract_claims
-from pipeline.files import InputError
-from pipeline.segment import answers_table, segment_text
+from pipeline.stages.extract import CLAIM_COLUMNS, extract_claims
+from pipeline.io.files import InputError
+from pipeline.stages.segment import answers_table, segment_text
 
 from conftest import FIXTURES, SEED
 

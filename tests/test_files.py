@@ -3,7 +3,7 @@ import os
 import pandas as pd
 import pytest
 
-from pipeline.files import atomic_write_bytes, write_csv
+from pipeline.io.files import atomic_write_bytes, write_csv
 
 
 def test_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
@@ -35,7 +35,7 @@ def test_empty_table_is_a_terminated_header(tmp_path):
 
 
 def test_formula_cells_are_neutralised_and_numbers_stay_numbers(tmp_path):
-    from pipeline.outputs import read_csv
+    from pipeline.io.outputs import read_csv
 
     texts = ["=HYPERLINK(\"x\")", "+1 shot", "-2 units", "@cmd", "\tlead", "\rlead", "'quoted", "plain"]
     frame = pd.DataFrame({"text": texts, "number": [-1, 2, -3, 4, 5, 6, 7, 8]})
@@ -49,7 +49,7 @@ def test_formula_cells_are_neutralised_and_numbers_stay_numbers(tmp_path):
 
 def test_neutralising_any_column_type():
     """Object columns without text, mixed columns, categoricals and missing cells: text cells only are touched."""
-    from pipeline.files import csv_bytes
+    from pipeline.io.files import csv_bytes
 
     frame = pd.DataFrame({
         "numbers": pd.Series([-1, 2.5, True], dtype=object),
@@ -65,7 +65,7 @@ def test_rule_files_are_read_again_when_they_change(tmp_path):
     import json
     import os
 
-    from pipeline.files import reread_when_changed
+    from pipeline.io.files import reread_when_changed
 
     reads = []
 
@@ -88,7 +88,7 @@ def test_a_failed_write_names_the_file_and_leaves_no_temporary(tmp_path, monkeyp
 
     import pytest
 
-    from pipeline import files
+    from pipeline.io import files
 
     def full_disk(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -105,7 +105,7 @@ def test_temporaries_of_killed_writes_are_swept_but_not_fresh_ones(tmp_path):
     import os
     import time
 
-    from pipeline.files import sweep_temporaries
+    from pipeline.io.files import sweep_temporaries
 
     stale, fresh, table = tmp_path / ".stance-0002.joblib.abc.tmp", tmp_path / ".claims.csv.def.tmp", tmp_path / "x.tmp"
     for path in (stale, fresh, table):

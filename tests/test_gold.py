@@ -6,7 +6,7 @@ import json
 import pytest
 
 from pipeline import config
-from pipeline.gold import GoldError, hash_part, load_corpus_gold, load_gold, months, parse_gold, read_split
+from pipeline.measuring.gold import GoldError, hash_part, load_corpus_gold, load_gold, months, parse_gold, read_split
 
 from conftest import FIXTURES
 

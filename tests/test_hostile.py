@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.cli import main
+from pipeline.faces.cli import main
 
 from hostile_cases import CASES, GOOD_FILES, GOOD_THREADS, SECRET, SNIPPETS, make_all
 
@@ -108,7 +108,7 @@ def test_follow_links_reads_a_link_out_of_the_folder(models, tmp_path):
 
 def test_unreadable_input_is_a_row_not_a_traceback(models, tmp_path, monkeypatch):
     """An input that cannot be opened (as root, permissions do not stop reading: simulate the OSError)."""
-    from pipeline import files
+    from pipeline.io import files
 
     folder = good_folder(tmp_path)
     (folder / "locked.txt").write_text(GOOD_FILES["g_page.txt"], encoding="utf-8")
@@ -126,7 +126,7 @@ def test_unreadable_input_is_a_row_not_a_traceback(models, tmp_path, monkeypatch
 
 
 def test_a_thread_whose_extraction_fails_is_skipped_and_named(models, tmp_path, monkeypatch):
-    from pipeline import extract
+    from pipeline.stages import extract
 
     folder = good_folder(tmp_path)
     real = extract.extract_claims

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from pipeline.labeling import (ABSTAIN, AGAINST, FAVOR, NEUTRAL, analyse, apply_labeling_functions, lf_atrophy,
+from pipeline.learning.labeling import (ABSTAIN, AGAINST, FAVOR, NEUTRAL, analyse, apply_labeling_functions, lf_atrophy,
                                lf_negated_permanence, lf_returns_to_normal, lf_short_duration, lf_temporary,
                                lf_weights, weighted_vote)
 
@@ -60,7 +60,7 @@ def test_labeling_functions_run_on_extracted_claims():
 
 
 def test_votes_turn_toward_the_proposition():
-    from pipeline.labeling import ABSTAIN, AGAINST, FAVOR, NEUTRAL, toward_proposition
+    from pipeline.learning.labeling import ABSTAIN, AGAINST, FAVOR, NEUTRAL, toward_proposition
 
     matrix = pd.DataFrame({"lf": [FAVOR, AGAINST, NEUTRAL, FAVOR, ABSTAIN, NEUTRAL]})
     polarity = pd.Series(["lasting", "passing", "passing", "other", "passing", "other"])

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from pipeline.extract import extract_claims
-from pipeline.segment import answers_table, segment_text
+from pipeline.stages.extract import extract_claims
+from pipeline.stages.segment import answers_table, segment_text
 
 from conftest import FIXTURES
 

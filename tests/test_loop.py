@@ -5,8 +5,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from pipeline import config, registry
-from pipeline.cli import EXIT_ERROR, EXIT_OK, main
+from pipeline import config
+from pipeline.learning import registry
+from pipeline.faces.cli import EXIT_ERROR, EXIT_OK, main
 
 from conftest import FIXTURES, SEED
 

@@ -7,8 +7,8 @@ import pickle
 import pytest
 import spacy
 
-from pipeline.extensions import CLAIMS
-from pipeline.nlp import RulesError, build_nlp, doc_text, load_claim_rules, pattern_anchor
+from pipeline.components.extensions import CLAIMS
+from pipeline.components import RulesError, build_nlp, doc_text, load_claim_rules, pattern_anchor
 
 
 def claims_of(nlp, text):

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import outputs, stages
+from pipeline.io import outputs
+from pipeline.runner import stages
 from pipeline.config import DEFAULT_SETTINGS
-from pipeline.files import InputError
-from pipeline.outputs import OutputFolderError, read_csv
+from pipeline.io.files import InputError
+from pipeline.io.outputs import OutputFolderError, read_csv
 
 from hostile_cases import GOOD_FILES
 
@@ -125,7 +126,7 @@ def test_out_equal_to_input_is_refused(small_models, tmp_path):
 def test_a_second_writer_on_the_same_folder_is_refused_with_the_first_named(small_models, tmp_path):
     out = tmp_path / "out"
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time\nfrom pipeline import outputs\n"
+        "import sys, time\nfrom pipeline.io import outputs\n"
         f"with outputs.locked({str(out)!r}, 'claims run --out busy'):\n"
         "    print('held', flush=True)\n    time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
     try:
@@ -165,7 +166,7 @@ def test_forked_workers_die_with_a_killed_run(small_models, tmp_path):
     text = GOOD_FILES["g_page.txt"]
     for k in range(400):
         (inputs / f"t{k:03d}.txt").write_text(text, encoding="utf-8")
-    script = ("from dataclasses import replace\nfrom pipeline import stages\nfrom pipeline.config import "
+    script = ("from dataclasses import replace\nfrom pipeline.runner import stages\nfrom pipeline.config import "
               "DEFAULT_SETTINGS\n"
               f"stages.run_pipeline({str(inputs)!r}, {str(tmp_path / 'out')!r}, {str(model_dir)!r}, "
               "replace(DEFAULT_SETTINGS, chunk_threads=1), jobs=2)\n")

@@ -11,11 +11,11 @@ from spacy.matcher import Matcher, PhraseMatcher
 from spacy.pipeline.sentencizer import Sentencizer
 
 from pipeline.config import DEFAULT_SETTINGS
-from pipeline.extensions import CLAIMS
-from pipeline.extract import extract_claims
-from pipeline.files import InputError
-from pipeline.nlp import doc_text, load_claim_rules, sentence_bounds
-from pipeline.segment import answers_table, segment_text
+from pipeline.components.extensions import CLAIMS
+from pipeline.stages.extract import extract_claims
+from pipeline.io.files import InputError
+from pipeline.components import doc_text, load_claim_rules, sentence_bounds
+from pipeline.stages.segment import answers_table, segment_text
 
 WORDS = ["Botox", "lasts", "3-4", "months", "not", "permanent", "muscles", "atrophy", "may", "less", "product",
          "wears", "off", "returns", "Hi", "Sam,", "Good", "luck!", "Jane", "Roe,", "MD", "{{", "x", "}}", "1.",

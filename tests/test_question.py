@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from pipeline import question
-from pipeline.cli import main
-from pipeline.outputs import read_csv
-from pipeline.question import LASTING, NONE, OPEN, OTHER, PASSING, YES_NO, read_question, thread_question
+from pipeline.stages import question
+from pipeline.faces.cli import main
+from pipeline.io.outputs import read_csv
+from pipeline.stages.question import LASTING, NONE, OPEN, OTHER, PASSING, YES_NO, read_question, thread_question
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,10 @@ import shutil
 import pytest
 
 from pipeline.config import DEFAULT_SETTINGS
-from pipeline.files import InputError
-from pipeline.readers import ThreadSource, discover_threads, html_to_text, iter_threads, read_text_file
-from pipeline.segment import segment_text
+from pipeline.io.files import InputError
+from pipeline.io.readers import discover_threads, html_to_text, iter_threads, read_text_file
+from pipeline.threads import ThreadSource
+from pipeline.stages.segment import segment_text
 
 from conftest import FIXTURES
 
@@ -197,7 +198,7 @@ def test_a_heading_over_the_question_body_is_not_an_answer_title(tmp_path):
 
 
 def test_a_nul_byte_far_into_a_file_is_an_error_naming_its_line(tmp_path):
-    from pipeline.readers import decode
+    from pipeline.io.readers import decode
 
     data = ("Title?\n\n" + "Body text line.\n" * 1000).encode() + b"\x00" + b"more\n"
     with pytest.raises(InputError, match=r"t.txt:1003: contains a NUL byte"):
@@ -205,7 +206,7 @@ def test_a_nul_byte_far_into_a_file_is_an_error_naming_its_line(tmp_path):
 
 
 def test_pages_nested_tens_of_thousands_deep_read_without_recursion():
-    from pipeline.readers import html_lines
+    from pipeline.io.readers import html_lines
 
     for page in ("<div>" * 50_000 + "Is it permanent?", "<font>" * 5_000 + "<p>Is it permanent?</p><p>No.</p>"):
         lines = [line for line, _ in html_lines(page)]
@@ -215,7 +216,7 @@ def test_pages_nested_tens_of_thousands_deep_read_without_recursion():
 def test_input_problem_names_what_is_not_a_readable_thread_file(tmp_path):
     import os
 
-    from pipeline.readers import input_problem
+    from pipeline.io.readers import input_problem
 
     folder = tmp_path / "in"
     folder.mkdir()
@@ -243,7 +244,7 @@ def test_input_problem_names_what_is_not_a_readable_thread_file(tmp_path):
 def test_a_csv_field_over_the_csv_modules_limit_keeps_every_thread(tmp_path):
     import csv
 
-    from pipeline.readers import read_csv_threads
+    from pipeline.io.readers import read_csv_threads
 
     path = tmp_path / "big.csv"
     header = "thread_id,question_title,question_body,answer_title,answer_body\r\n"

@@ -1,7 +1,7 @@
 import pytest
 
-from pipeline import registry
-from pipeline.stance import ModelTrustError
+from pipeline.learning import registry
+from pipeline.learning.registry import ModelTrustError
 
 
 def make_version(folder, name):

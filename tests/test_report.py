@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from pipeline.outputs import read_csv
-from pipeline.report import build_report, median_range, stated_durations, thread_overview, write_report
+from pipeline.io.outputs import read_csv
+from pipeline.stages.report import build_report, median_range, stated_durations, thread_overview, write_report
 
 from conftest import FIXTURES, SEED
 
@@ -16,7 +16,7 @@ HOSTILE = "<script>alert('x')</script>"
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from pipeline.cli import main
+    from pipeline.faces.cli import main
 
     raw = tmp_path_factory.mktemp("raw")
     shutil.copy(SEED, raw)
@@ -89,7 +89,7 @@ def test_notebook_runs_top_to_bottom(run, monkeypatch):
 
 
 def test_figure_names_never_come_from_thread_ids_and_limits_hold(run, tmp_path, monkeypatch):
-    from pipeline import report
+    from pipeline.stages import report
 
     out, _ = run
     answers, claims = read_csv(out / "answers.csv", "run"), read_csv(out / "claims.csv", "run")
@@ -117,7 +117,7 @@ def test_flag_cells_edited_by_hand_are_escaped_too(run, tmp_path):
 def test_a_million_character_thread_id_is_shown_short_and_kept_whole_in_the_csvs(run, tmp_path):
     """Ids are refused over 200 characters at reading, but a table edited by hand can hold any; such an id once
     made the report run minutes and take gigabytes (figure titles and tick labels that long)."""
-    from pipeline import report
+    from pipeline.stages import report
 
     out, _ = run
     answers, claims = read_csv(out / "answers.csv", "run"), read_csv(out / "claims.csv", "run")
@@ -186,7 +186,7 @@ def test_search_filters_and_sorting_work_in_a_real_browser(run, tmp_path):
 
 
 def test_skipped_input_and_readable_durations_are_in_the_report(run, tmp_path):
-    from pipeline.report import load_errors
+    from pipeline.stages.report import load_errors
 
     out, _ = run
     answers, claims = read_csv(out / "answers.csv", "run"), read_csv(out / "claims.csv", "run")

@@ -32,10 +32,10 @@ def collect(obj, name, depth=0):
         for key in obj.__dataclass_fields__:
             collect(getattr(obj, key), f"{name}.{key}", depth + 1)
 
-for info in pkgutil.iter_modules(pipeline.__path__):
-    if info.name == "__main__":
+for info in pkgutil.walk_packages(pipeline.__path__, "pipeline."):
+    if info.name.endswith("__main__") or info.ispkg:
         continue
-    module = importlib.import_module(f"pipeline.{info.name}")
+    module = importlib.import_module(info.name)
     for key, value in vars(module).items():
         collect(value, f"{info.name}.{key}")
     if callable(getattr(module, "load_lexicon", None)):

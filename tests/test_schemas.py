@@ -37,7 +37,7 @@ def test_the_summary_columns_follow_the_claim_types_and_labels():
 
 
 def test_schemas_and_the_report_import_no_spacy():
-    code = ("import sys; import pipeline.schemas, pipeline.report; "
+    code = ("import sys; import pipeline.schemas, pipeline.stages.report; "
             "print(sorted(m for m in ('spacy', 'sklearn') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
@@ -51,8 +51,8 @@ def test_every_column_of_every_table_has_a_kind():
 def test_text_columns_read_back_as_text_whatever_they_look_like(tmp_path):
     import pandas as pd
 
-    from pipeline.files import write_csv
-    from pipeline.outputs import read_csv
+    from pipeline.io.files import write_csv
+    from pipeline.io.outputs import read_csv
 
     frame = pd.DataFrame({"thread_id": ["0042"], "proposition": ["2024"], "question_kind": ["yes/no"],
                           "title": ["=1+1"], "char_start": [3]})

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from pipeline.files import InputError
-from pipeline.segment import answers_table, content_blocks, segment_text
+from pipeline.io.files import InputError
+from pipeline.stages.segment import answers_table, content_blocks, segment_text
 
 from conftest import FIXTURES
 

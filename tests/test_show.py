@@ -5,7 +5,7 @@ import re
 
 import pandas as pd
 
-from pipeline.cli import main
+from pipeline.faces.cli import main
 
 from conftest import FIXTURES
 

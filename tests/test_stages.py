@@ -6,9 +6,10 @@ import shutil
 import pandas as pd
 import pytest
 
-from pipeline import registry, stages
-from pipeline.cli import EXIT_ERROR, EXIT_OK, EXIT_SKIPPED_INPUT, main
-from pipeline.outputs import read_csv
+from pipeline.learning import registry
+from pipeline.runner import stages
+from pipeline.faces.cli import EXIT_ERROR, EXIT_OK, EXIT_SKIPPED_INPUT, main
+from pipeline.io.outputs import read_csv
 
 from conftest import FIXTURES, SEED
 
@@ -126,7 +127,7 @@ def test_unchanged_stages_are_skipped_and_force_reruns(corpus, models, tmp_path,
     assert "run: up to date, skipped" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("edit", ["pipeline/stages.py", "pipeline/corpus.py", "pipeline/resources/claim_cues.jsonl",
+@pytest.mark.parametrize("edit", ["pipeline/runner/stages.py", "pipeline/runner/chunked.py", "pipeline/resources/claim_cues.jsonl",
                                   "pipeline/resources/question_lexicon.json"])
 def test_editing_any_code_or_rule_file_reruns_the_stages(corpus, models, tmp_path, capsys, monkeypatch, edit):
     """Fingerprints cover the whole package, so no module a stage runs can be left out (stages.py once was)."""
@@ -230,7 +231,8 @@ def test_python_dash_m_and_help():
 
 
 def test_a_mixed_folder_with_broken_files_runs_to_completion(models, tmp_path):
-    from pipeline.readers import ThreadSource, iter_threads
+    from pipeline.io.readers import iter_threads
+    from pipeline.threads import ThreadSource
 
     folder = tmp_path / "mixed"
     shutil.copytree(FIXTURES / "formats", folder, ignore=shutil.ignore_patterns("*.json"))
@@ -273,7 +275,7 @@ def test_a_mixed_folder_with_broken_files_runs_to_completion(models, tmp_path):
 def test_a_crashed_run_resumes_at_the_first_unfinished_chunk(corpus, models, tmp_path, monkeypatch, capsys):
     from dataclasses import replace
 
-    from pipeline import corpus as corpus_module
+    from pipeline.runner import chunked as corpus_module
     from pipeline.config import DEFAULT_SETTINGS
 
     folder = tmp_path / "raw"
@@ -308,7 +310,7 @@ def test_a_crashed_run_resumes_at_the_first_unfinished_chunk(corpus, models, tmp
 
 
 def test_ctrl_c_is_reported_not_a_traceback(corpus, models, tmp_path, monkeypatch, capsys):
-    from pipeline import corpus as corpus_module
+    from pipeline.runner import chunked as corpus_module
 
     def interrupted(*args):
         raise KeyboardInterrupt

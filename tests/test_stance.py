@@ -7,10 +7,12 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.pipeline import Pipeline
 
-from pipeline.files import sha256_file
-from pipeline.labeling import STANCES
-from pipeline.stance import (ModelTrustError, answer_stance, build_model, cross_validate, load_model, read_labels,
-                             save_model)
+from pipeline.io.files import sha256_file
+from pipeline.learning.labeling import STANCES
+from pipeline.learning.labels import read_labels
+from pipeline.learning.registry import ModelTrustError, load_model, save_model
+from pipeline.learning.train import cross_validate
+from pipeline.stages.stance_model import answer_stance, build_model
 
 
 def toy_claims(n_answers=6):
@@ -80,8 +82,8 @@ class Payload:
 def test_crafted_model_with_a_matching_card_is_not_loaded_until_trusted(tmp_path):
     import joblib
 
-    from pipeline import trust
-    from pipeline.cli import main
+    from pipeline.io import trust
+    from pipeline.faces.cli import main
 
     marker = tmp_path / "payload-ran"
     path = tmp_path / "stance-0001.joblib"
@@ -97,7 +99,7 @@ def test_crafted_model_with_a_matching_card_is_not_loaded_until_trusted(tmp_path
 
 
 def test_trust_store_lives_outside_the_models_folder_and_records_each_training(tmp_path):
-    from pipeline import trust
+    from pipeline.io import trust
 
     claims, y = toy_claims()
     path = tmp_path / "models" / "stance.joblib"

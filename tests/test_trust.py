@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from pipeline import trust
+from pipeline.io import trust
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ def test_trusting_a_file_records_its_bytes_not_its_name(store, tmp_path):
     sha = trust.trust_file(model)
     assert trust.is_trusted(sha) and trust.trusted()[sha]["how"] == trust.TRUSTED_BY_HAND
     model.write_bytes(b"other bytes")  # the same name with new content is not trusted
-    from pipeline.files import sha256_file
+    from pipeline.io.files import sha256_file
 
     assert not trust.is_trusted(sha256_file(model))
     with pytest.raises(FileNotFoundError, match="no such model file"):

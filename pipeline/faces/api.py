@@ -1,0 +1,123 @@
+"""The pipeline from Python, without files: claims from a string, the tables from threads, typed tables from a run.
+
+    import pipeline
+    nlp = pipeline.load()                      # spaCy Language; doc._.claims are spans
+    claims = pipeline.extract_claims("Is Botox permanent?\n\nNo. It wears off in 3-4 months.")
+    tables = pipeline.process(["...", {...}])  # answers, claims, summary, errors, as in the CSVs
+    tables = pipeline.read_outputs("data/processed")
+
+Every table comes with the dtypes its columns are documented with
+(docs/data-dictionary.md): text as pandas' string dtype (ids stay text, "0042"
+stays "0042"), counts and offsets as nullable integers, flags as nullable
+booleans, scores and months as floats.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from pipeline import config, schemas
+from pipeline.config import DEFAULT_SETTINGS, Settings
+from pipeline.io.files import InputError
+from pipeline.io.outputs import typed
+
+STRING_SOURCE = "<string>"
+
+
+def load(settings: Settings = DEFAULT_SETTINGS):
+    """The spaCy pipeline with the claim components: ``nlp(text)._.claims`` are spans labelled with the claim type,
+    each with ``span._.claim`` (negated, hedged, cue, duration_min_months, duration_max_months)."""
+    from pipeline.components import build_nlp
+
+    return build_nlp(settings)
+
+
+def as_thread(item, position: int = 1, settings: Settings = DEFAULT_SETTINGS):
+    """A ThreadSource from page text (a str), a JSONL-shaped dict, or a ThreadSource."""
+    from pipeline.io.readers import _checked, thread_from_record
+    from pipeline.threads import ThreadSource
+
+    if isinstance(item, ThreadSource):
+        return item
+    if isinstance(item, str):
+        if not item.strip():
+            raise InputError(STRING_SOURCE, "the text is empty", line=position)
+        return _checked(ThreadSource(f"text-{position}", STRING_SOURCE, position, item), settings)
+    if isinstance(item, dict):
+        return thread_from_record(item, STRING_SOURCE, position, settings)
+    raise TypeError(f"a thread is page text (str), a dict like a JSONL line or a ThreadSource, not {type(item).__name__}")
+
+
+def _items(threads, settings: Settings) -> Iterable:
+    """ThreadSources and InputErrors from a Path (file or folder), one thread, or an iterable of threads.
+
+    A str is always page text, never a path: pass a Path to read files.
+    """
+    from pipeline.io import readers
+
+    if isinstance(threads, Path):
+        yield from readers.iter_threads(threads, settings)
+        return
+    if isinstance(threads, (str, dict, readers.ThreadSource)):
+        threads = [threads]
+    for position, item in enumerate(threads, 1):
+        try:
+            yield as_thread(item, position, settings)
+        except InputError as err:
+            yield err
+
+
+def process(threads, model_dir: Path | str | None = config.MODELS_DIR, settings: Settings = DEFAULT_SETTINGS,
+            nlp=None) -> dict[str, pd.DataFrame]:
+    """answers, claims, summary and errors for `threads`, typed, with stance from the current model of
+    `model_dir` if it has one (None: no stance). `threads` is a Path (a thread file or folder), one thread, or an
+    iterable of threads (page text, JSONL-shaped dicts); bad ones become rows of errors."""
+    from pipeline.runner import chunked as corpus
+    from pipeline.learning import registry
+    from pipeline.components import build_nlp
+
+    items = list(_items(threads, settings))
+    answers, errors = corpus.segment_chunk(items, settings)
+    texts = {item.thread_id: item.text for item in items if not isinstance(item, InputError)}
+    claims, answers, failed = corpus.extract_chunk(nlp or build_nlp(settings), answers, texts, settings)
+    model = None
+    if model_dir is not None and registry.current_version(model_dir):
+        model, _ = registry.load_model(registry.resolve(model_dir))
+    answers, claims, summary = corpus.classify_chunk(model, answers, claims, settings)
+    tables = {"answers": answers, "claims": claims, "summary": summary,
+              "errors": corpus.error_frame(errors + failed)}
+    return {name: typed(frame.loc[:, list(schemas.TABLES[name])]) for name, frame in tables.items()}
+
+
+def extract_claims(text_or_thread, settings: Settings = DEFAULT_SETTINGS, nlp=None) -> pd.DataFrame:
+    """claims.csv's rows for one thread (page text, a JSONL-shaped dict or a ThreadSource), stance left empty.
+
+    Bad input raises InputError, as a file would be named in errors.csv.
+    """
+    thread = as_thread(text_or_thread, 1, settings)
+    tables = process([thread], model_dir=None, settings=settings, nlp=nlp)
+    if len(tables["errors"]):
+        raise InputError(thread.source, tables["errors"]["error"].iloc[0])
+    return tables["claims"]
+
+
+def read_outputs(folder: Path | str = config.PROCESSED_DIR, format: str = "csv") -> dict[str, pd.DataFrame]:
+    """The tables of a run's folder, typed, from its CSVs or (format="parquet", after `claims run --format parquet`)
+    its Parquet files: the same columns and dtypes either way; checked against its manifest (pipeline.outputs)."""
+    from pipeline.io.outputs import read_csv, table_path
+
+    if format not in ("csv", "parquet"):
+        raise ValueError(f"format must be 'csv' or 'parquet', not {format!r}")
+    folder = Path(folder)
+    tables = {}
+    for name in schemas.TABLES:
+        path = folder / f"{name}.{format}"
+        if path.exists():
+            tables[name] = typed(read_csv(path, "run") if format == "csv" else pd.read_parquet(table_path(path)))
+    if not tables:
+        raise InputError(folder, f"no {format} tables here; run 'claims run'"
+                                 + (" --format parquet" if format == "parquet" else "") + " first")
+    return tables

@@ -1,0 +1,1 @@
+"""Reading and writing: thread files in, tables out, model files trusted."""

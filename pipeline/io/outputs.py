@@ -1,0 +1,286 @@
+"""The output folder as one unit: a lock per writer, and the tables of a run switched in together.
+
+A run's tables (answers.csv, claims.csv, summary.csv, errors.csv) are first
+written complete beside their final names (``.answers.csv.next``), then one
+atomic rename of ``manifest.json``, which records each table's sha256, commits
+the set; only then are the tables renamed into place. A reader checks each
+table against the manifest, so it never takes tables of two runs for one:
+
+- killed before the commit: the old tables and the old manifest are intact;
+- killed after it, during the renames: a table that does not match the
+  manifest is read from its ``.next`` file, and the next writer finishes the
+  renames (``recover``);
+- a table a later stage made stale (claims.csv after a new ``segment``) is no
+  longer in the manifest, and reading it is an error naming the stage to run;
+- a table edited by hand no longer matches its sha256: an error, not a silent
+  mixture (delete manifest.json to use the tables as they are).
+
+A folder without a manifest (written by hand, or by an older version) is read
+as it is. Writers hold an exclusive lock on the folder (an fcntl/flock lock
+through filelock, released by the system if the process dies), so a second
+run on the same --out is refused with a message naming the first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from pipeline.io import files
+
+MANIFEST = "manifest.json"
+LOCK_FILE = ".lock"
+OWNER_FILE = ".lock.owner.json"
+NEXT_SUFFIX = ".next"
+TABLE_FILES = ("answers.csv", "claims.csv", "summary.csv", "errors.csv",
+               "answers.parquet", "claims.parquet", "summary.parquet", "errors.parquet")
+
+
+class OutputFolderError(RuntimeError):
+    """The output folder is in use by another run, or its tables do not form one run's set; the message says why."""
+
+
+def staged_path(target: Path) -> Path:
+    """Where a table is written before the switch: hidden, beside its final name, with no thread-file suffix."""
+    return target.with_name(f".{target.name}{NEXT_SUFFIX}")
+
+
+def _stamp(path: Path) -> dict:
+    """What identifies a file's content cheaply: a rename keeps inode, size and modification time."""
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino}
+
+
+def read_manifest(out: Path) -> dict | None:
+    path = Path(out) / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(manifest.get("tables"), dict):
+            raise ValueError("no 'tables' object")
+        return manifest
+    except (ValueError, AttributeError) as err:
+        raise OutputFolderError(f"{path}: not a manifest this tool wrote ({err}); delete it to read the tables "
+                                "as they are") from err
+
+
+def _matches(path: Path, entry: dict) -> bool:
+    if not path.is_file():
+        return False
+    stamp = _stamp(path)
+    if all(entry.get(key) == value for key, value in stamp.items()):
+        return True
+    return stamp["size"] == entry.get("size") and files.sha256_file(path) == entry.get("sha256")
+
+
+def publish(out: Path, staged: Iterable[str], stage: str, drop: Iterable[str] = ()) -> None:
+    """Switch the staged tables (written to staged_path of each name) into place, as one set.
+
+    `drop` names tables of the folder that this stage makes stale: they leave
+    the manifest, so a reader refuses them until the stage that writes them runs.
+    """
+    out = Path(out)
+    manifest = read_manifest(out) or {"tables": {}}
+    tables = {name: entry for name, entry in manifest["tables"].items() if name not in set(drop)}
+    staged = list(staged)
+    for name in staged:
+        path = staged_path(out / name)
+        tables[name] = {"sha256": files.sha256_file(path), **_stamp(path), "stage": stage}
+    body = {"tables": dict(sorted(tables.items())), "written_by": stage}
+    files.atomic_write_bytes(out / MANIFEST, (json.dumps(body, indent=2) + "\n").encode())  # the commit
+    for name in staged:
+        os.replace(staged_path(out / name), out / name)
+    for name in drop:
+        (out / name).unlink(missing_ok=True)
+
+
+def write_tables(out: Path, tables: dict[str, bytes], stage: str, drop: Iterable[str] = ()) -> None:
+    """Write each table's bytes to its staged file, then publish them together."""
+    for name, data in tables.items():
+        files.atomic_write_bytes(staged_path(Path(out) / name), data)
+    publish(out, tables, stage, drop)
+
+
+def recover(out: Path) -> list[str]:
+    """Finish a switch a killed writer left half done: rename each staged table the manifest names into place.
+
+    Staged files the manifest does not name are what a run killed before its
+    commit left: they are removed. Call with the folder's lock held.
+    """
+    out = Path(out)
+    manifest = read_manifest(out)
+    finished = []
+    for name in TABLE_FILES:
+        staged = staged_path(out / name)
+        if not staged.exists():
+            continue
+        entry = (manifest or {"tables": {}})["tables"].get(name)
+        if entry is not None and not _matches(out / name, entry) and _matches(staged, entry):
+            os.replace(staged, out / name)
+            finished.append(name)
+        else:
+            staged.unlink()
+    return finished
+
+
+def table_path(path: Path) -> Path:
+    """The file to read for the table at `path`: itself, or its staged copy mid-switch; an error if stale or changed."""
+    path = Path(path)
+    if path.name not in TABLE_FILES:
+        return path
+    manifest = read_manifest(path.parent)
+    if manifest is None:
+        return path
+    entry = manifest["tables"].get(path.name)
+    if entry is None:
+        if not path.exists():
+            return path
+        raise OutputFolderError(
+            f"{path}: older than the other tables here (the last stage run in this folder, "
+            f"'{manifest.get('written_by')}', made it stale); run {_writer_hint(path.name)} first")
+    if _matches(path, entry):
+        return path
+    if _matches(staged_path(path), entry):  # a switch in progress, or killed midway: the committed set is this
+        return staged_path(path)
+    raise OutputFolderError(
+        f"{path}: changed since '{entry.get('stage')}' wrote it (its sha256 differs from {MANIFEST}), so it may "
+        f"not belong with the other tables; run 'claims {entry.get('stage')}' again, or delete {MANIFEST} "
+        "to use the tables as they are")
+
+
+def read_csv(path: Path | str, what: str):
+    """Read an output table as a DataFrame, text columns as text, checked against the folder's manifest.
+
+    A missing table is an error naming the stage that writes it (`what`).
+    """
+    import pandas as pd
+
+    from pipeline.schemas import TEXT_COLUMNS
+
+    path = Path(path)
+    if not path.exists() and not staged_path(path).exists():
+        raise files.InputError(path, f"missing; run the '{what}' stage first")
+    frame = pd.read_csv(table_path(path), keep_default_na=False, na_values=[""], dtype={c: str for c in TEXT_COLUMNS})
+    for column in frame.columns:
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+            frame[column] = frame[column].map(files.restore)
+    return frame
+
+
+PANDAS_DTYPES = {"text": "string", "integer": "Int64", "number": "float64", "flag": "boolean"}
+
+
+def typed(frame):
+    """The frame with each known column in its documented dtype (schemas.COLUMN_KINDS): text as pandas' string
+    dtype, counts and offsets as nullable integers, flags as nullable booleans, scores and months as floats."""
+    from pipeline.schemas import COLUMN_KINDS
+
+    kinds = {c: PANDAS_DTYPES[COLUMN_KINDS[c]] for c in frame.columns if c in COLUMN_KINDS}
+    converted = frame.copy()
+    for column, dtype in kinds.items():
+        if dtype == "boolean" and converted[column].dtype == object:  # "True"/"False" read as text
+            converted[column] = converted[column].map({"True": True, "False": False, True: True, False: False})
+        converted[column] = converted[column].astype(dtype)
+    return converted
+
+
+PARQUET_TYPES = {"text": "string", "integer": "int64", "number": "float64", "flag": "bool_"}  # pyarrow type names
+PARQUET_ROWS = 100_000  # rows converted at a time: memory stays flat on any corpus
+
+
+def write_parquet(csv_path: Path, parquet_path: Path) -> None:
+    """A table as Parquet, with the dtypes of pipeline.faces.api.typed (pyarrow, an optional extra), a chunk at a time."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as err:
+        raise files.MissingExtraError("--format parquet needs pyarrow, an optional extra: pip install -e \".[parquet]\" "
+                                "(or pip install pyarrow)") from err
+    import pandas as pd
+
+    from pipeline.schemas import COLUMN_KINDS, TEXT_COLUMNS
+
+    header = pd.read_csv(csv_path, nrows=0).columns
+    schema = pa.schema([(c, getattr(pa, PARQUET_TYPES[COLUMN_KINDS[c]])()) for c in header])
+    tmp = parquet_path.with_name(parquet_path.name + ".tmp")
+    try:
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for chunk in pd.read_csv(csv_path, keep_default_na=False, na_values=[""], chunksize=PARQUET_ROWS,
+                                     dtype={c: str for c in TEXT_COLUMNS}):
+                for column in chunk.columns:
+                    if chunk[column].dtype == object:
+                        chunk[column] = chunk[column].map(files.restore)
+                writer.write_table(pa.Table.from_pandas(typed(chunk), schema=schema, preserve_index=False))
+        os.replace(tmp, parquet_path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def intact(out: Path, names: Iterable[str]) -> bool:
+    """Every named table is present and is the one the manifest records (used to decide a stage is up to date)."""
+    try:
+        return all(table_path(Path(out) / name) == Path(out) / name and (Path(out) / name).exists() for name in names)
+    except OutputFolderError:
+        return False
+
+
+def _writer_hint(name: str) -> str:
+    return {"claims.csv": "'claims extract' (or 'claims run')", "summary.csv": "'claims classify' (or 'claims run')"
+            }.get(name, "'claims run'")
+
+
+_HELD: dict[Path, int] = {}  # folders this process holds the lock of, with how many times (re-entrant)
+
+
+@contextmanager
+def locked(folder: Path, command: str = "") -> Iterator[None]:
+    """Hold the folder's exclusive lock while writing; another holder is named in the error, not waited for."""
+    from filelock import FileLock, Timeout
+
+    folder = Path(folder).resolve()
+    if folder in _HELD:
+        _HELD[folder] += 1
+        try:
+            yield
+        finally:
+            _HELD[folder] -= 1
+        return
+    if folder.exists() and not folder.is_dir():
+        raise OutputFolderError(f"{folder} is a file, not a folder: give a folder for the outputs")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputFolderError(f"cannot create the folder {folder}: {err.strerror or err}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputFolderError(f"cannot write in {folder}: permission denied")
+    lock = FileLock(str(folder / LOCK_FILE), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise OutputFolderError(f"{folder} is in use by another claims process ({_owner(folder)}); wait for it to "
+                                "finish, or give another folder") from None
+    _HELD[folder] = 1
+    try:
+        owner = {"pid": os.getpid(), "host": socket.gethostname(), "command": command or " ".join(sys.argv),
+                 "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+        files.atomic_write_bytes(folder / OWNER_FILE, json.dumps(owner).encode())
+        yield
+    finally:
+        del _HELD[folder]
+        lock.release()
+
+
+def _owner(folder: Path) -> str:
+    try:
+        owner = json.loads((folder / OWNER_FILE).read_text(encoding="utf-8"))
+        return f"pid {owner['pid']} on {owner['host']}, started {owner['started']}: {owner['command'][:200]}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "its details are unknown"

@@ -1,0 +1,1 @@
+"""Learning from labels: the stance model's training, versions, weak labels and the labelling loop."""

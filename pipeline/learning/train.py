@@ -1,0 +1,280 @@
+"""Training the stance model: its rows, the weak-label combination, the frozen-set comparison, promotion.
+
+The stage wiring (fingerprints, skipping) is in pipeline.stages; this module
+holds what a training does, so that the commands, the benchmarks and the
+tests share one path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedGroupKFold
+
+from pipeline import config
+from pipeline.stages import classify as dataset
+from pipeline.measuring import evaluation
+from pipeline.stages import extract
+from pipeline.io import files
+from pipeline.learning import labeling
+from pipeline.io import readers
+from pipeline.learning import registry
+from pipeline.stages import segment
+from pipeline.learning import labels as hand_labels
+from pipeline.stages import stance_model
+from pipeline.stages.stance_model import aligned_proba
+from pipeline.measuring.evaluation import score_predictions
+from pipeline.measuring import gold_sets as stance_corpus
+from pipeline.config import DEFAULT_SETTINGS, Settings
+from pipeline.io.files import InputError, log, write_csv
+from pipeline.schemas import STANCES
+
+
+def labelled_corpus(input_path: Path, settings: Settings = DEFAULT_SETTINGS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """answers and claims of the threads the labels refer to, built in memory; the input must read cleanly."""
+    threads = []
+    for item in readers.iter_threads(input_path, settings):
+        if isinstance(item, InputError):
+            raise item  # training data must be read whole
+        threads.append(item)
+    texts = {t.thread_id: t.text for t in threads}
+    answers = pd.concat([segment.segment_source(t, settings) for t in threads], ignore_index=True)
+    return answers, extract.extract_from_answers(answers, texts, settings)
+
+
+@dataclass
+class GoldCorpus:
+    """Where the annotated corpus lives: its dev part trains, its test part is the frozen evaluation set."""
+
+    gold_dir: Path = config.GOLD_DIR
+    corpus_dir: Path = config.CORPUS_DIR
+    split_path: Path = config.CORPUS_SPLIT_FILE
+
+    def sets(self) -> dict:
+        return stance_corpus.corpus_sets(self.gold_dir, self.corpus_dir, self.split_path)
+
+
+def training_rows(input_path: Path, labels: pd.DataFrame, labels_path: Path, sets: dict,
+                  settings: Settings = DEFAULT_SETTINGS) -> dict:
+    """Hand-labelled claims of the corpus's dev part, plus the labels file's claims of --input with weak labels.
+
+    Only claims of threads that ask a yes/no question are rows: elsewhere a
+    stance means nothing.
+    """
+    answers, claims = labelled_corpus(input_path, settings)
+    claims = dataset.with_question(claims, answers)
+    claims = claims[dataset.asks_yes_no(claims, answers).to_numpy()]
+    table = training_table(claims, answers, labels, labels_path, settings)
+    corpus_rows = sets["train_claims"]
+    corpus_answers = sets["train_answers"]
+    columns = list(table["rows"].columns)
+    rows = pd.concat([table["rows"], corpus_rows.reindex(columns=columns)], ignore_index=True)
+    return {**table, "rows": rows,
+            "y": pd.concat([table["y"], corpus_rows["label"]], ignore_index=True),
+            "weights": np.concatenate([table["weights"], np.ones(len(corpus_rows))]),
+            "is_gold": np.concatenate([table["is_gold"], np.ones(len(corpus_rows), bool)]),
+            "answer_labels": pd.concat([table["answer_labels"], corpus_answers.set_index("answer_id")["label"]]),
+            "spans": pd.concat([answers[["answer_id", "title_start", "title_end"]],
+                                corpus_answers[["answer_id", "title_start", "title_end"]]], ignore_index=True)}
+
+
+def frozen_systems(model, training: dict, sets: dict, settings: Settings = DEFAULT_SETTINGS,
+                   current: tuple[str, object] | None = None) -> dict:
+    """The new model and what it must beat, predicted on the frozen rows in the same run.
+
+    - majority: the most frequent hand label of the training rows;
+    - keyword script: pipeline.measuring.baseline.keyword_stance;
+    - first model: the question-blind design trained on the labels file alone, as before the corpus;
+    - question-blind design on the same rows, to show what pairing with the question adds;
+    - the current model, when there is one.
+    """
+    rows, y, weights, is_gold = training["rows"], training["y"], training["weights"], training["is_gold"]
+    claims, answers = sets["frozen_claims"], sets["frozen_answers"]
+    answer_majority = training["answer_labels"].value_counts().sort_index().idxmax()
+    systems = {"this model": evaluation.model_predictions(model, claims, answers, settings),
+               "majority baseline": evaluation.majority_predictions(
+                   claims, answers, y[is_gold].value_counts().sort_index().idxmax(), answer_majority),
+               "keyword baseline": evaluation.keyword_predictions(claims, answers)}
+    from_labels_file = is_gold & ~rows["thread_id"].isin(sets["train_claims"]["thread_id"]).to_numpy()
+    if from_labels_file.sum() >= 2 and y[from_labels_file].nunique() > 1:
+        first = stance_model.build_model(settings, None, design="blind").fit(rows[from_labels_file], y[from_labels_file])
+        systems["first model (blind, labels file)"] = evaluation.model_predictions(first, claims, answers, settings)
+    blind = stance_model.build_model(settings, y[is_gold].value_counts(), design="blind").fit(
+        rows, y, classify__sample_weight=weights)
+    systems["question-blind, same rows"] = evaluation.model_predictions(blind, claims, answers, settings)
+    if current is not None:
+        systems[f"current model ({current[0]})"] = evaluation.model_predictions(current[1], claims, answers, settings)
+    return systems
+
+
+def promote_if_better(model_dir, version, new_metrics, current, comparison, asked):
+    """Make `version` current if asked, if there is none, or if it beats the current one by more than noise.
+
+    "More than noise": the 95% thread-bootstrap interval of the difference in
+    frozen claim macro-F1 lies above zero, so one flipped claim decides nothing.
+    """
+    new_score = evaluation.headline(new_metrics)
+    if asked or current is None or comparison is None:
+        registry.set_current(model_dir, version)
+        log(f"train: {version} is now current (frozen claim macro-F1 {new_score:.3f})")
+        return
+    low, high = comparison["interval"]
+    if low > 0:
+        registry.set_current(model_dir, version)
+        log(f"train: {version} is now current: frozen claim macro-F1 {comparison['difference']:+.3f} against "
+            f"{current}, 95% interval [{low:+.3f}, {high:+.3f}]")
+    else:
+        log(f"train: {version} kept but not made current: its frozen claim macro-F1 differs from {current}'s by "
+            f"{comparison['difference']:+.3f}, 95% interval [{low:+.3f}, {high:+.3f}], not clearly better; "
+            f"'claims models use {version}' or 'claims train --promote' overrides")
+
+
+def training_table(claims: pd.DataFrame, answers: pd.DataFrame, labels: pd.DataFrame, labels_path: Path,
+                   settings: Settings = DEFAULT_SETTINGS) -> dict:
+    """Join hand labels to claims and add weak labels for the rest.
+
+    Labels whose sentence or answer is not in the training input (labelled on
+    another corpus, or text changed since) are skipped with a warning naming
+    them, so that one stray label does not stop training.
+    """
+    sentence_labels = labels[labels["level"] == "sentence"]
+    known = set(zip(claims["answer_id"], claims["text"]))
+    unmatched = [i for i, r in sentence_labels.iterrows() if (r["answer_id"], r["text"]) not in known]
+    if unmatched:
+        first = sentence_labels.loc[unmatched[0]]
+        log(f"train: warning: {len(unmatched)} sentence labels in {labels_path.name} match no claim of the training "
+            f"input and are skipped (first at line {unmatched[0] + 2}: {first['answer_id']} {first['text'][:50]!r}); "
+            "put their threads in --train-input / --input")
+    answer_labels = labels[labels["level"] == "answer"].set_index("answer_id")["label"]
+    unknown_answers = sorted(set(answer_labels.index) - set(answers["answer_id"]))
+    if unknown_answers:
+        log(f"train: warning: answer labels for {len(unknown_answers)} answers not in the training input are "
+            f"skipped, e.g. {unknown_answers[:3]}")
+        answer_labels = answer_labels[~answer_labels.index.isin(unknown_answers)]
+    claims = claims.reset_index(drop=True)
+    gold = hand_labels.attach_labels(claims, labels)
+    polarity = claims["proposition_polarity"] if "proposition_polarity" in claims else pd.Series("lasting", claims.index)
+    lf_matrix = labeling.toward_proposition(labeling.apply_labeling_functions(claims), polarity)
+    # combined, not concatenated: a hand label wins; elsewhere the functions vote with weights from
+    # their accuracy on the hand labels, and the row's weight follows the vote's confidence
+    weak, confidence = labeling.weighted_vote(lf_matrix, labeling.lf_weights(lf_matrix, gold))
+    is_gold = gold.ne(labeling.ABSTAIN).to_numpy()
+    use = is_gold | (weak.ne(labeling.ABSTAIN).to_numpy() & (settings.weak_label_weight > 0))
+    y = gold.where(is_gold, weak)
+    weights = np.where(is_gold, 1.0, settings.weak_label_weight * confidence.to_numpy())
+    return {
+        "rows": claims[use].reset_index(drop=True),
+        "y": y[use].reset_index(drop=True),
+        "weights": weights[use],
+        "is_gold": is_gold[use],
+        "gold": gold,
+        "claim_ids": claims["claim_id"],
+        "lf_matrix": lf_matrix,
+        "answer_labels": answer_labels,
+    }
+
+
+def format_metrics(metrics: dict) -> str:
+    if "error" in metrics:
+        return f"cross-validation: {metrics['error']}"
+    return evaluation.readable_table(
+        metrics, f"cross-validated over {metrics['folds']} folds grouped by {metrics['grouped_by']}:")
+
+
+def train_version(input_path: Path, labels: pd.DataFrame, labels_path: Path, model_dir: Path, out: Path, key: str,
+                  settings: Settings = DEFAULT_SETTINGS, corpus: GoldCorpus | None = None,
+                  promote: bool = False) -> str:
+    """Fit, cross-validate and score a new version on the frozen set; save it with its card; promote it if better.
+
+    `key` is the training fingerprint recorded in the card. Returns the version.
+    """
+    corpus = corpus or GoldCorpus()
+    report = Path(out) / config.LF_REPORT_CSV
+    current = registry.current_version(model_dir)
+    sets = corpus.sets()
+    training = training_rows(input_path, labels, labels_path, sets, settings)
+    lf_report = labeling.analyse(training["lf_matrix"], training["gold"], training["claim_ids"])
+    write_csv(lf_report, report, list(lf_report.columns))
+    rows, y, weights, is_gold = training["rows"], training["y"], training["weights"], training["is_gold"]
+    spans = training["spans"]
+    model = stance_model.build_model(settings, y[is_gold].value_counts(), design=settings.stance_design)
+    by_thread = cross_validate(model, rows, y, weights, is_gold, training["answer_labels"], spans, settings,
+                                      group_by="thread_id")
+    hand_only = cross_validate(model, rows[is_gold], y[is_gold], weights[is_gold], is_gold[is_gold],
+                                      training["answer_labels"], spans, settings, group_by="thread_id")
+    model.fit(rows, y, classify__sample_weight=weights)
+    current_model = None
+    if current:
+        try:
+            current_model = (current, registry.load_model(registry.model_file(model_dir, current))[0])
+        except registry.ModelTrustError as err:
+            log(f"train: the current model cannot be checked ({err}); it is left out of the comparison")
+    systems = frozen_systems(model, training, sets, settings, current_model)
+    frozen = evaluation.frozen_report(systems, sets["frozen_claims"], sets["frozen_answers"], settings.random_state)
+    version = registry.next_version(model_dir)
+    write_csv(lf_report, registry.model_file(model_dir, version).with_suffix(".labeling_functions.csv"),
+              list(lf_report.columns))
+    table_bytes = rows.assign(label=y, weight=weights).to_csv(index=False, lineterminator="\n").encode()
+    comparison = None
+    if current_model is not None:
+        comparison = evaluation.paired_difference(sets["frozen_claims"]["label"], systems["this model"]["claims"],
+                                                  systems[f"current model ({current})"]["claims"],
+                                                  sets["frozen_claims"]["thread_id"], settings.random_state)
+    registry.save_model(model, registry.model_file(model_dir, version), {
+        "version": version,
+        "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "training_key": key,
+        "training_data_sha256": files.sha256_bytes(table_bytes),
+        "training_rows": {"hand_labelled": int(is_gold.sum()), "weak_only": int((~is_gold).sum()),
+                          "threads": int(rows["thread_id"].nunique())},
+        "design": settings.stance_design,
+        "calibrated": stance_model.is_calibrated(model),
+        "majority": {"claims": str(y[is_gold].value_counts().sort_index().idxmax()),
+                     "answers": str(training["answer_labels"].value_counts().sort_index().idxmax())},
+        "labels_file": labels_path.name,
+        "settings": settings.as_dict(),
+        "cross_validation": {"by_thread": by_thread, "by_thread_hand_labels_only": hand_only},
+        "frozen_evaluation": frozen["this model"],
+        "frozen_systems": frozen,
+        "frozen_questions": sets["questions"],
+        "compared_with_current": comparison,
+        "labeling_functions": lf_report.drop(columns=["wrong_examples"]).to_dict("records"),
+    })
+    log(f"train: {version}: {int(is_gold.sum())} hand-labelled and {int((~is_gold).sum())} weakly labelled claims "
+        f"from {rows['thread_id'].nunique()} threads; the corpus's test part is the frozen set")
+    log(format_metrics(by_thread))
+    log("frozen set (the corpus's test part), yes/no threads:\n"
+        + evaluation.frozen_table(frozen, sets["questions"]))
+    promote_if_better(model_dir, version, frozen["this model"], current, comparison, promote)
+    return version
+
+
+def cross_validate(model, rows: pd.DataFrame, y: pd.Series, weights: np.ndarray, is_gold: np.ndarray,
+                   answer_labels: pd.Series, title_spans: pd.DataFrame,
+                   settings: Settings = DEFAULT_SETTINGS, group_by: str = "answer_id") -> dict:
+    """Out-of-fold scores on hand-labelled rows only, folds grouped by `group_by` (answer or thread).
+
+    Weakly labelled rows are used for training in every fold (unless their group
+    is being scored) but never scored themselves. The majority baseline is the
+    most frequent hand label, as a model that always predicts it would score.
+    """
+    groups = rows[group_by].to_numpy()
+    gold_index = np.flatnonzero(is_gold)
+    n_splits = min(settings.cv_folds, len(np.unique(groups[gold_index])))
+    if n_splits < 2:
+        return {"error": f"fewer than two labelled {group_by.replace('_id', 's')}: cannot cross-validate"}
+    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=settings.random_state)
+    probabilities = np.zeros((len(gold_index), len(STANCES)))
+    for train_part, test_part in folds.split(gold_index, y.to_numpy()[gold_index], groups[gold_index]):
+        test_rows = gold_index[test_part]
+        train_mask = ~np.isin(groups, groups[test_rows])
+        fitted = clone(model).fit(rows[train_mask], y[train_mask], classify__sample_weight=weights[train_mask])
+        probabilities[test_part] = aligned_proba(fitted, rows.iloc[test_rows])
+    return {"folds": n_splits, "grouped_by": group_by,
+            **score_predictions(rows.iloc[gold_index], y.iloc[gold_index], probabilities, answer_labels,
+                                title_spans, settings)}

@@ -1,0 +1,1 @@
+"""Measuring against the annotated corpus: gold files, accuracy, baselines and stance evaluation."""

@@ -1,0 +1,117 @@
+"""Stance examples from the hand-annotated corpus (data/raw/labels/gold).
+
+Every claim of a yes/no thread carries a hand stance toward the thread's
+proposition, and so does every answer. This module turns those gold files into
+rows shaped like claims.csv and answers.csv (plus the question's reading), so
+the stance model trains and is judged on the same columns it sees at run time:
+
+- claim rows: one per (sentence, claim type), as the extractor writes them,
+  with the gold flags and duration; the claim's stance is the gold one.
+- answer rows: one per answer with its gold stance, its title span and text.
+
+The question columns come from reading the question as the pipeline does
+(pipeline.question) or, for training, from the annotator's proposition
+(`reading="gold"`), so a mistake of the question reader does not teach the
+model a wrong pairing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.stages import question
+from pipeline.config import CORPUS_DIR, CORPUS_SPLIT_FILE, GOLD_DIR
+from pipeline.measuring.gold import GoldThread, load_corpus_gold
+
+QUESTION_COLUMNS = ["proposition", "question_kind", "proposition_polarity", "question_source"]
+CLAIM_ROW_COLUMNS = ["claim_id", "thread_id", "answer_id", "role", "claim_type", "text", "char_start", "char_end",
+                     "negated", "hedged", "cue", "duration_min_months", "duration_max_months", "label"]
+ANSWER_ROW_COLUMNS = ["thread_id", "answer_id", "position", "title", "text", "title_start", "title_end", "label"]
+
+
+def _span_text(thread: GoldThread, span) -> str:
+    return thread.text[span[0]:span[1]] if span else ""
+
+
+def thread_reading(thread: GoldThread, lexicon, reading: str = "pipeline") -> question.Question:
+    """The question's reading: as the pipeline reads the page, or from the annotator's proposition."""
+    if reading == "gold":
+        kind = question.YES_NO if thread.question_kind == "yes/no" else question.OPEN
+        return question.Question(thread.proposition, kind,
+                                 question.polarity(thread.proposition, lexicon) if kind == question.YES_NO
+                                 else question.OTHER, "given")
+    head = thread.segments[0]
+    return question.read_question(_span_text(thread, head.title_span), _span_text(thread, head.body_span), lexicon,
+                                  thread.thread_id)
+
+
+def claim_rows(threads: list[GoldThread], lexicon, reading: str = "pipeline") -> pd.DataFrame:
+    """Claim rows of the threads' yes/no questions that have a hand stance."""
+    rows = []
+    for thread in threads:
+        asked = thread_reading(thread, lexicon, reading).as_row()
+        for number, claim in enumerate(thread.claims):
+            if not claim.stance:
+                continue
+            for claim_type in claim.types:
+                low, high = claim.months if (claim.months and claim_type == "duration") else (None, None)
+                rows.append({
+                    "claim_id": f"{thread.thread_id}:c{number}:{claim_type}", "thread_id": thread.thread_id,
+                    "answer_id": f"{thread.thread_id}:{claim.position}", "role": claim.role,
+                    "claim_type": claim_type, "text": claim.text, "char_start": claim.start, "char_end": claim.end,
+                    "negated": claim_type in claim.negated, "hedged": claim_type in claim.hedged, "cue": "",
+                    "duration_min_months": low, "duration_max_months": high, "label": claim.stance, **asked})
+    return pd.DataFrame(rows, columns=CLAIM_ROW_COLUMNS + QUESTION_COLUMNS)
+
+
+def answer_rows(threads: list[GoldThread], lexicon, reading: str = "pipeline") -> pd.DataFrame:
+    """Answer rows that have a hand stance, with their title span (for title-weighted aggregation)."""
+    rows = []
+    for thread in threads:
+        asked = thread_reading(thread, lexicon, reading).as_row()
+        for segment in thread.answers:
+            if not segment.stance:
+                continue
+            start = (segment.title_span or segment.body_span)[0]
+            rows.append({
+                "thread_id": thread.thread_id, "answer_id": f"{thread.thread_id}:{segment.position}",
+                "position": segment.position, "title": _span_text(thread, segment.title_span),
+                "text": _span_text(thread, segment.body_span),
+                "title_start": segment.title_span[0] if segment.title_span else start,
+                "title_end": segment.title_span[1] if segment.title_span else start,
+                "label": segment.stance, **asked})
+    return pd.DataFrame(rows, columns=ANSWER_ROW_COLUMNS + QUESTION_COLUMNS)
+
+
+def question_reading_scores(threads: list[GoldThread], lexicon) -> dict:
+    """How well the question reader finds the kind: open questions recognised, and kind right overall."""
+    read = [thread_reading(t, lexicon).question_kind for t in threads]
+    gold = [t.question_kind for t in threads]
+    open_ = [r for r, g in zip(read, gold) if g == question.OPEN]
+    yes_no = [r for r, g in zip(read, gold) if g == question.YES_NO]
+    return {"threads": len(threads), "open_questions": len(open_),
+            "open_recognised": round(sum(r == question.OPEN for r in open_) / len(open_), 4) if open_ else None,
+            "yes_no_recognised": round(sum(r == question.YES_NO for r in yes_no) / len(yes_no), 4) if yes_no else None,
+            "kind_right": round(sum(r == g for r, g in zip(read, gold)) / len(gold), 4) if gold else None,
+            "no_question_read": sum(r == question.NONE for r in read)}
+
+
+def corpus_sets(gold_dir: Path = GOLD_DIR, corpus_dir: Path = CORPUS_DIR, split_path: Path = CORPUS_SPLIT_FILE,
+                lexicon=None) -> dict:
+    """Training rows from the dev part (the annotator's proposition), frozen rows from the test part (as read).
+
+    Only yes/no threads have stance labels; the test part's open threads count
+    in the question-reading figures.
+    """
+    lexicon = lexicon or question.load_lexicon()
+    threads = load_corpus_gold(gold_dir, corpus_dir, split_path)
+    dev = [t for t in threads if t.part == "dev" and t.question_kind == question.YES_NO]
+    test = [t for t in threads if t.part == "test"]
+    asked = [t for t in test if t.question_kind == question.YES_NO]
+    return {"train_claims": claim_rows(dev, lexicon, "gold"), "train_answers": answer_rows(dev, lexicon, "gold"),
+            "frozen_claims": claim_rows(asked, lexicon), "frozen_answers": answer_rows(asked, lexicon),
+            "questions": question_reading_scores(test, lexicon),
+            "files": sorted(Path(gold_dir).glob("*.json")) + [Path(split_path)]
+            + [Path(corpus_dir) / f"{t.thread_id}.txt" for t in threads]}

@@ -1,0 +1,1 @@
+"""Running stages: the declared graph, fingerprints and skipping, chunks in processes or on Dask."""

@@ -1,0 +1,1 @@
+"""The stages: segment, extract, classify (and report), each a plain function over tables."""

@@ -1,0 +1,97 @@
+"""Stage 4: apply the stance model and write the dataset's tables.
+
+claims.csv and answers.csv get their stance columns; summary.csv has one row
+per thread: answers by stance, claims by type, and the range of stated durations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import DEFAULT_SETTINGS, Settings
+from pipeline.schemas import CLAIM_COLUMNS, CLAIM_TYPES, QUESTION_COLUMNS, STANCES, SUMMARY_COLUMNS, YES_NO
+from pipeline.stages.stance_model import answer_stance, predict, with_direct_answers
+
+def with_question(claims: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
+    """`claims` with their thread's question reading (QUESTION_COLUMNS), which the stance model pairs them with."""
+    reading = (answers[answers["role"] == "question"].drop_duplicates("thread_id")
+               .set_index("thread_id")[QUESTION_COLUMNS])
+    joined = reading.reindex(claims["thread_id"]).fillna("")
+    return claims.drop(columns=[c for c in QUESTION_COLUMNS if c in claims]).assign(
+        **{c: joined[c].astype(str).to_numpy() for c in QUESTION_COLUMNS})
+
+
+def asks_yes_no(frame: pd.DataFrame, answers: pd.DataFrame) -> pd.Series:
+    """Per row of `frame` (by thread_id), whether its thread asks a yes/no question: only those take a stance."""
+    kinds = answers[answers["role"] == "question"].drop_duplicates("thread_id").set_index("thread_id")["question_kind"]
+    return frame["thread_id"].map(kinds).eq(YES_NO)
+
+
+def classify(model, answers: pd.DataFrame, claims: pd.DataFrame,
+             settings: Settings = DEFAULT_SETTINGS) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Copies of `answers` and `claims` with stance and stance_score filled in.
+
+    Claims take the most probable class, read against their thread's
+    proposition. Answers combine their title and claims (see
+    stance_model.answer_stance); an answer with no claim is neutral with no score,
+    and the question row (position 0) takes no stance. In a thread whose
+    question is open ("How long does it last?") or missing, nothing takes a
+    stance: there is no proposition to be for or against.
+    """
+    answers = answers.copy()
+    claims = with_question(claims, answers)
+    stanced = asks_yes_no(claims, answers).to_numpy()
+    probabilities, classes = predict(model, claims[stanced])
+    claims["stance"], claims["stance_score"] = None, np.nan
+    if stanced.any():
+        claims.loc[stanced, "stance"] = np.asarray(classes, dtype=object)[probabilities.argmax(axis=1)]
+        claims.loc[stanced, "stance_score"] = probabilities.max(axis=1).round(settings.score_decimals)
+    by_answer = answer_stance(claims[stanced].reset_index(drop=True), probabilities, classes,
+                              answers[["answer_id", "title_start", "title_end"]], settings).set_index("answer_id")
+    is_answer = answers["role"].eq("answer") & asks_yes_no(answers, answers)
+    answers["stance"] = answers["answer_id"].map(by_answer["stance"]).astype(object).where(is_answer)
+    answers.loc[is_answer & answers["stance"].isna(), "stance"] = "neutral"
+    answers["stance_score"] = answers["answer_id"].map(by_answer["stance_score"]).where(is_answer).astype("float64")
+    # an answer that opens with a plain yes or no says its stance itself (no probability: the score is emptied)
+    direct = with_direct_answers(answers, answers["stance"])
+    answers.loc[direct.ne(answers["stance"]) & is_answer, "stance_score"] = np.nan
+    answers["stance"] = direct
+    return answers, claims[CLAIM_COLUMNS]
+
+
+def summarise(answers: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
+    """One row per thread, in thread order (grouped aggregations: no per-thread loop)."""
+    order = pd.Index(answers["thread_id"].drop_duplicates(), name="thread_id")
+    replies = answers[answers["role"] == "answer"]
+    question_rows = answers[answers["role"] == "question"].drop_duplicates("thread_id").set_index("thread_id")
+    questions = question_rows["title"]
+    # a page whose copy has no question is read as answers only (the segmenter warns): its question row is empty
+    found = question_rows["title"].fillna("").ne("") | question_rows["text"].fillna("").ne("")
+
+    def counts(frame: pd.DataFrame, column: str, values) -> pd.DataFrame:
+        # groupby-size, not crosstab: crosstab aggregates group by group in Python
+        table = frame.groupby(["thread_id", column]).size().unstack(fill_value=0) if len(frame) else pd.DataFrame()
+        return table.reindex(index=order, columns=list(values), fill_value=0).fillna(0).astype(int)
+
+    answer_counts = counts(replies, "stance", STANCES)
+    claim_counts = counts(claims, "claim_type", CLAIM_TYPES)
+    stated = claims[claims[["duration_min_months", "duration_max_months"]].notna().any(axis=1)]
+    by_thread = stated.groupby("thread_id")
+    open_ended = (stated["duration_min_months"].notna() & stated["duration_max_months"].isna()).groupby(
+        stated["thread_id"]).any()
+    summary = pd.DataFrame({
+        "thread_id": order,
+        "question": questions.reindex(order).fillna("").to_numpy(),
+        "question_found": found.reindex(order, fill_value=False).astype(bool).to_numpy(),
+        **{c: question_rows[c].reindex(order).fillna("").to_numpy() for c in QUESTION_COLUMNS},
+        "answers": replies.groupby("thread_id").size().reindex(order, fill_value=0).to_numpy(),
+        **{f"answers_{s}": answer_counts[s].to_numpy() for s in STANCES},
+        "claims": claims.groupby("thread_id").size().reindex(order, fill_value=0).to_numpy(),
+        **{f"claims_{t}": claim_counts[t].to_numpy() for t in CLAIM_TYPES},
+        "durations_stated": by_thread.size().reindex(order, fill_value=0).to_numpy(),
+        "duration_min_months": by_thread["duration_min_months"].min().reindex(order).to_numpy(dtype=float),
+        "duration_max_months": by_thread["duration_max_months"].max().reindex(order).to_numpy(dtype=float),
+        "duration_open_ended": open_ended.reindex(order, fill_value=False).astype(bool).to_numpy(),
+    })
+    return summary[SUMMARY_COLUMNS]

@@ -1,0 +1,418 @@
+"""The analyst's view of a run: what do the experts say, at a glance, traceable to the sentences.
+
+``claims report`` reads a run's answers.csv and claims.csv and writes one
+self-contained HTML file (figures embedded, no network needed; every piece of
+input text escaped) and the figures as PNG files.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline import config
+from pipeline.io.files import atomic_write_bytes
+from pipeline.io.outputs import read_csv
+from pipeline.schemas import CLAIM_TYPES, NONE, OPEN, STANCES, YES_NO
+
+ANSWER_WORD = {"against": "against (no)", "favor": "in favour (yes)", "neutral": "neutral"}
+CONTEXT_CHARS = 300
+# Limits that keep the report readable on a corpus of many thousand threads (everything stays in the CSVs).
+MAX_THREAD_ROWS = 500  # rows of the thread table, most disputed first
+MAX_THREAD_FIGURES = 20  # per-thread duration figures and bars in the stance figure
+MAX_EVIDENCE_ROWS = 3000  # claims in the evidence table, most disputed threads first
+MAX_LABELLED_RANGES = 60  # above this, the pooled duration figure draws thin unlabelled lines
+MAX_ERROR_ROWS = 200  # rows of the skipped-input table
+
+
+def load_run(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return read_csv(Path(out) / config.ANSWERS_CSV, "run"), read_csv(Path(out) / config.CLAIMS_CSV, "run")
+
+
+def load_errors(out: Path) -> pd.DataFrame | None:
+    """errors.csv of the run, if it wrote one."""
+    path = Path(out) / "errors.csv"
+    return read_csv(path, "run") if path.exists() else None
+
+
+NO_STANCE = {OPEN: "no stance: an open question (nothing to be for or against)",
+             NONE: "no stance: no question found (give the proposition by hand)"}
+
+
+def _no_stance_note(overview: pd.DataFrame) -> str:
+    """Why some threads' answers carry no stance."""
+    open_ = int(overview["consensus"].eq(NO_STANCE[OPEN]).sum())
+    missing = int(overview["consensus"].eq(NO_STANCE[NONE]).sum())
+    if not open_ and not missing:
+        return ""
+    return (f"<p>{open_} threads ask an open question (how long, when, what) and {missing} have no question the "
+            "pipeline could read: their answers and claims carry no stance, since there is no yes/no proposition "
+            "to be for or against. A proposition given by hand (see the README) gives them one.</p>")
+
+
+def thread_overview(answers: pd.DataFrame) -> pd.DataFrame:
+    """Per thread: the question, answers by stance, a one-line consensus and a disagreement score.
+
+    Disagreement is the normalised entropy of the answers' stances (0: all
+    agree, 1: evenly split over the three); threads come most disputed first.
+    A thread whose question is open or missing has no stance, and says so.
+    """
+    replies = answers[answers["role"] == "answer"]
+    order = answers["thread_id"].drop_duplicates()
+    heads = answers[answers["role"] == "question"].drop_duplicates("thread_id").set_index("thread_id")
+    questions = heads["title"]
+    kinds = heads["question_kind"].fillna("") if "question_kind" in heads else pd.Series(YES_NO, index=heads.index)
+    replied = replies.groupby("thread_id").size()
+    counts = pd.crosstab(replies["thread_id"], replies["stance"]) if len(replies) else pd.DataFrame()
+    counts = counts.reindex(index=order, columns=list(STANCES), fill_value=0).fillna(0).astype(int)
+    rows = []
+    for thread_id, row in counts.iterrows():
+        n, kind = int(replied.get(thread_id, 0)), kinds.get(thread_id, YES_NO)
+        shares = row.to_numpy() / row.sum() if row.sum() else np.zeros(len(STANCES))
+        nonzero = shares[shares > 0]
+        disagreement = float(-(nonzero * np.log(nonzero)).sum() / np.log(len(STANCES))) if row.sum() else 0.0
+        top = row.idxmax() if row.sum() else None
+        if n and kind != YES_NO:
+            consensus = NO_STANCE.get(kind, NO_STANCE[OPEN])
+        else:
+            consensus = f"{int(row.max())} of {n} answers: {ANSWER_WORD[top]}" if top else "no answers"
+        rows.append({"thread_id": thread_id, "question": questions.get(thread_id, ""), "answers": n,
+                     **{s: int(row[s]) for s in STANCES}, "consensus": consensus,
+                     "disagreement": round(disagreement, 3) + 0.0})  # + 0.0: never "-0.0"
+    frame = pd.DataFrame(rows, columns=["thread_id", "question", "answers", *STANCES, "consensus", "disagreement"])
+    return frame.sort_values(["disagreement", "thread_id"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
+
+
+def stated_durations(claims: pd.DataFrame) -> pd.DataFrame:
+    """Every claim with a duration figure: its range in months, open ends marked."""
+    stated = claims[claims[["duration_min_months", "duration_max_months"]].notna().any(axis=1)]
+    return stated.assign(open_ended=stated["duration_max_months"].isna() & stated["duration_min_months"].notna(),
+                         open_start=stated["duration_min_months"].isna())[
+        ["thread_id", "answer_id", "claim_id", "text", "duration_min_months", "duration_max_months",
+         "open_ended", "open_start", "stance"]].reset_index(drop=True)
+
+
+def median_range(durations: pd.DataFrame) -> tuple[float | None, float | None]:
+    """The median lower bound and the median upper bound of the stated ranges."""
+    low, high = durations["duration_min_months"].dropna(), durations["duration_max_months"].dropna()
+    return (float(low.median()) if len(low) else None, float(high.median()) if len(high) else None)
+
+
+def types_by_answer(claims: pd.DataFrame) -> pd.DataFrame:
+    """Per claim type: how many claims, and which answers make it with what stance."""
+    rows = []
+    for claim_type in CLAIM_TYPES:
+        of_type = claims[claims["claim_type"] == claim_type]
+        per_answer = of_type.groupby("answer_id", sort=False)["stance"].agg(
+            lambda s: s.value_counts().sort_index().idxmax() if s.notna().any() else "")
+        rows.append({"claim_type": claim_type, "claims": len(of_type), "answers": len(per_answer),
+                     **{s: int((of_type["stance"] == s).sum()) for s in STANCES},
+                     "answers_and_stance": "; ".join(f"{a} ({s})" for a, s in per_answer.items())})
+    return pd.DataFrame(rows)
+
+
+# ---- figures -------------------------------------------------------------------------------------------
+
+def _png(figure) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    matplotlib.rcParams["text.parse_math"] = False  # "$300" in a question is money, not mathematics
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def durations_figure(durations: pd.DataFrame, title: str) -> bytes:
+    """One horizontal bar per stated duration, min to max months; open ends drawn as arrows; the median range shaded."""
+    plt = _pyplot()
+    n = max(len(durations), 1)
+    labelled = n <= MAX_LABELLED_RANGES
+    figure, axes = plt.subplots(figsize=(7, 1.2 + 0.28 * n if labelled else 6))
+    width = 4 if labelled else max(0.3, 300 / n)
+    bounds = durations[["duration_min_months", "duration_max_months"]].to_numpy(dtype=float)
+    finite = bounds[~np.isnan(bounds)]
+    # many ranges: sorted by where they start, and the axis cut at the 95th percentile so a few long ones do not squash the rest
+    if not labelled:
+        durations = durations.sort_values(["duration_min_months", "duration_max_months"], kind="mergesort",
+                                          na_position="first")
+    top = float(finite.max() if labelled else np.percentile(finite, 95)) if finite.size else 12.0
+    right = max(12.0, top * 1.3)
+    low, high = median_range(durations)
+    if low is not None and high is not None:
+        axes.axvspan(low, high, color="#dddddd", label=f"median range {low:g}-{high:g} months")
+    colours = {"favor": "#2b8a3e", "against": "#c92a2a", "neutral": "#868e96"}
+    for y, row in enumerate(durations.itertuples()):
+        start = min(row.duration_min_months, right) if pd.notna(row.duration_min_months) else 0.0
+        end = min(row.duration_max_months, right) if pd.notna(row.duration_max_months) else right * 0.95
+        colour = colours.get(row.stance, "#1c7ed6")
+        if row.open_ended:
+            axes.annotate("", xy=(end, y), xytext=(start, y),
+                          arrowprops={"arrowstyle": "->", "color": colour, "lw": min(2, width)})
+        elif row.open_start:
+            axes.annotate("", xy=(0, y), xytext=(end, y), arrowprops={"arrowstyle": "->", "color": colour, "lw": min(2, width)})
+        else:
+            axes.plot([start, end], [y, y], color=colour, lw=width, solid_capstyle="butt")
+            if start == end:
+                axes.plot([start], [y], marker="|", color=colour, markersize=12 if labelled else 2)
+    if labelled:
+        names = durations["label"] if "label" in durations else durations["answer_id"]
+        axes.set_yticks(range(len(durations)), [str(name)[:70] for name in names], fontsize=7)
+    else:
+        axes.set_yticks([])
+        axes.set_ylabel(f"{n:,} stated durations")
+    axes.set_xlim(0, right)
+    axes.set_ylim(-1, n)
+    axes.invert_yaxis()
+    axes.set_xlabel("months; colour: the claim's stance (green favor, red against, grey neutral); arrows: open-ended")
+    axes.set_title(title, fontsize=10)
+    if low is not None and high is not None:
+        axes.legend(fontsize=7, loc="lower right")
+    return _png(figure)
+
+
+def stacked_figure(table: pd.DataFrame, label_column: str, title: str) -> bytes:
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(7, 1.2 + 0.35 * max(len(table), 1)))
+    left = np.zeros(len(table))
+    colours = {"favor": "#2b8a3e", "against": "#c92a2a", "neutral": "#868e96"}
+    labels = [str(x)[:60] for x in table[label_column]]
+    for stance in STANCES:
+        values = table[stance].to_numpy(dtype=float) if len(table) else np.zeros(0)
+        axes.barh(labels, values, left=left, color=colours[stance], label=stance)
+        left += values
+    axes.invert_yaxis()
+    axes.set_title(title, fontsize=10)
+    axes.legend(fontsize=7, loc="lower right")
+    axes.tick_params(axis="y", labelsize=7)
+    return _png(figure)
+
+
+# ---- HTML ----------------------------------------------------------------------------------------------
+
+def _table(frame: pd.DataFrame) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape('' if pd.isna(v) else str(v))}</td>" for v in row) + "</tr>"
+                   for row in frame.itertuples(index=False))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _img(data: bytes, alt: str) -> str:
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
+
+
+def evidence_rows(answers: pd.DataFrame, claims: pd.DataFrame) -> list[dict]:
+    """Each claim with its answer's text around it, the sentence marked (all text escaped)."""
+    by_id = answers.set_index("answer_id")
+    rows = []
+    for claim in claims.itertuples():
+        answer = by_id.loc[claim.answer_id]
+        in_title = answer["title_start"] <= claim.char_start < answer["title_end"]
+        base, text = (answer["title_start"], answer["title"]) if in_title else (answer["char_start"], answer["text"])
+        text = "" if pd.isna(text) else str(text)
+        start, end = int(claim.char_start - base), int(claim.char_end - base)
+        before = text[max(0, start - CONTEXT_CHARS):start]
+        after = text[end:end + CONTEXT_CHARS]
+        context = (("&hellip;" if start > CONTEXT_CHARS else "") + html.escape(before) + "<mark>"
+                   + html.escape(text[start:end]) + "</mark>" + html.escape(after)
+                   + ("&hellip;" if end + CONTEXT_CHARS < len(text) else ""))
+        rows.append({"thread_id": claim.thread_id, "answer_id": claim.answer_id, "claim_id": claim.claim_id,
+                     "claim_type": claim.claim_type, "stance": claim.stance if isinstance(claim.stance, str) else "",
+                     "score": "" if pd.isna(claim.stance_score) else f"{claim.stance_score:.2f}",
+                     "negated": str(claim.negated), "hedged": str(claim.hedged), "context": context,
+                     "answer_title": "" if pd.isna(answer["title"]) else str(answer["title"])})
+    return rows
+
+
+_STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:72em;color:#222}
+table{border-collapse:collapse;margin:1em 0;font-size:.9em}td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top}
+th{background:#f1f3f5}mark{background:#ffe066}.muted{color:#666}img{max-width:100%}
+.filters select,.filters input{margin-right:1em}#evidence th{cursor:pointer}#evidence th[aria-sort]::after{content:" \u2195"}
+#evidence th[aria-sort=ascending]::after{content:" \u2191"}#evidence th[aria-sort=descending]::after{content:" \u2193"}"""
+
+# Filters, search and sorting of the evidence table. The state can come from the page's address
+# (report.html#search=atrophy&claimType=duration&sort=-score, a minus for descending), so a filtered view can
+# be shared, and tested in a browser.
+_SCRIPT = """const rows=[...document.querySelectorAll('#evidence tbody tr')];
+const search=document.getElementById('search'),shown=document.getElementById('shown');
+function applyFilters(){const f={};document.querySelectorAll('.filters select').forEach(s=>f[s.name]=s.value);
+const words=search.value.trim().toLowerCase();let n=0;
+rows.forEach(r=>{let show=true;for(const k in f){if(f[k]&&r.dataset[k]!==f[k])show=false;}
+if(words&&!r.textContent.toLowerCase().includes(words))show=false;r.style.display=show?'':'none';if(show)n++;});
+shown.textContent=n+' of '+rows.length+' claims shown';}
+function sortBy(th){const i=[...th.parentNode.children].indexOf(th),up=th.getAttribute('aria-sort')!=='ascending';
+document.querySelectorAll('#evidence th').forEach(h=>h.setAttribute('aria-sort','none'));
+th.setAttribute('aria-sort',up?'ascending':'descending');const key=r=>{const c=r.children[i];
+const v=c.dataset.sort!==undefined?c.dataset.sort:c.textContent.trim();const x=parseFloat(v);
+return v!==''&&!isNaN(x)&&String(x)===v?x:v.toLowerCase();};
+const body=document.querySelector('#evidence tbody');rows.sort((a,b)=>{const x=key(a),y=key(b);
+return (x<y?-1:x>y?1:0)*(up?1:-1);}).forEach(r=>body.appendChild(r));}
+document.querySelectorAll('#evidence th').forEach(th=>{th.setAttribute('aria-sort','none');
+th.addEventListener('click',()=>sortBy(th));});
+document.querySelectorAll('.filters select').forEach(s=>s.addEventListener('change',applyFilters));
+search.addEventListener('input',applyFilters);
+const wanted=new URLSearchParams(location.hash.slice(1));
+document.querySelectorAll('.filters select').forEach(s=>{if(wanted.has(s.name))s.value=wanted.get(s.name);});
+if(wanted.has('search'))search.value=wanted.get('search');
+if(wanted.has('sort')){const by=wanted.get('sort'),name=by.replace(/^-/,'');
+const th=[...document.querySelectorAll('#evidence th')].find(h=>h.textContent.trim()===name);
+if(th){sortBy(th);if(by.startsWith('-'))sortBy(th);}}
+applyFilters();"""
+
+
+def skipped_section(errors: pd.DataFrame | None) -> str:
+    """What the run could not read (errors.csv), so the figures are not taken for the whole input."""
+    if errors is None or errors.empty:
+        return "<h2>Skipped input</h2><p>Every input file was read.</p>"
+    shown = errors.head(MAX_ERROR_ROWS).astype(object).fillna("")
+    return ("<h2>Skipped input</h2>"
+            f"<p>{len(errors):,} input item{'s' if len(errors) != 1 else ''} could not be read and "
+            f"{'are' if len(errors) != 1 else 'is'} not in the figures (all in errors.csv):</p>"
+            + _limit_note(len(shown), len(errors), "skipped items", most_disputed=False)
+            + _table(shown.assign(line=shown["line"].map(lambda v: "" if v == "" else str(int(v))))))
+
+
+def durations_table(durations: pd.DataFrame) -> str:
+    """Each stated duration readably: thread, answer title, range; the sentence on hover."""
+    body = []
+    for row in durations.head(MAX_EVIDENCE_ROWS).itertuples():
+        low = "" if pd.isna(row.duration_min_months) else f"{row.duration_min_months:g}"
+        high = "" if pd.isna(row.duration_max_months) else f"{row.duration_max_months:g}"
+        span = f"{low} to {high}" if low and high and low != high else (low or high)
+        span += " months" + (" or more" if row.open_ended else "") if span else ""
+        body.append(f"<tr title=\"{html.escape(row.text)}\"><td>{html.escape(str(row.thread_id))}</td>"
+                    f"<td>{html.escape(str(row.answer_title))}</td><td>{html.escape(span)}</td>"
+                    f"<td>{html.escape(row.stance if isinstance(row.stance, str) else '')}</td></tr>")
+    return ("<table id='durations'><thead><tr><th>thread</th><th>answer</th><th>stated duration</th><th>stance</th>"
+            "</tr></thead><tbody>" + "".join(body) + "</tbody></table>")
+
+
+def _select(label: str, key: str, values) -> str:
+    """A filter over the evidence rows' data-* attribute whose dataset key is `key`."""
+    options = "".join(f'<option value="{html.escape(v)}">{html.escape(v)}</option>' for v in values)
+    return f'<label>{label} <select name="{key}"><option value="">all</option>{options}</select></label>'
+
+
+def _limit_note(shown: int, total: int, what: str, most_disputed: bool = True) -> str:
+    if shown >= total:
+        return ""
+    which = " of the most disputed threads" if most_disputed else ""
+    return f"<p class='muted'>The {shown:,} of {total:,} {what}{which} are shown; all are in the CSV files.</p>"
+
+
+MAX_SHOWN_ID_CHARS = 120
+
+
+def shown_id(value):
+    """An id as the report shows it: whole up to 120 characters, else its start and a hash that keeps it unique.
+
+    A thread id of a million characters once made the figures take minutes and
+    gigabytes (a title and tick labels that long); the CSVs keep every id whole.
+    """
+    if not isinstance(value, str) or len(value) <= MAX_SHOWN_ID_CHARS:
+        return value
+    import hashlib
+
+    return f"{value[:100]}\u2026{hashlib.sha256(value.encode('utf-8', 'replace')).hexdigest()[:8]}"
+
+
+def build_report(answers: pd.DataFrame, claims: pd.DataFrame,
+                 errors: pd.DataFrame | None = None) -> tuple[str, dict[str, bytes]]:
+    """The HTML text and the figures (name -> PNG bytes)."""
+    ids = ["thread_id", "answer_id", "claim_id"]
+    answers = answers.assign(**{c: answers[c].map(shown_id) for c in ids if c in answers})
+    claims = claims.assign(**{c: claims[c].map(shown_id) for c in ids if c in claims})
+    overview = thread_overview(answers)
+    titles = answers.set_index("answer_id")["title"].fillna("").astype(str)
+    durations = stated_durations(claims)
+    durations = durations.assign(answer_title=durations["answer_id"].map(titles).fillna(""))
+    durations = durations.assign(label=durations["thread_id"].astype(str).str.slice(0, 30) + " \u00b7 "
+                                 + durations["answer_title"].str.slice(0, 36))
+    types = types_by_answer(claims)
+    low, high = median_range(durations)
+    top = overview.head(MAX_THREAD_FIGURES)
+    figures = {
+        "answers_by_stance.png": stacked_figure(top, "question", "Answers by stance, most disputed thread first"),
+        "durations.png": durations_figure(durations, "Stated durations of the effect, every claim, pooled"),
+        "claim_types.png": stacked_figure(types, "claim_type", "Claims by type and stance"),
+    }
+    thread_figure = {}  # file names by position, never from a thread id (ids can hold any character)
+    for position, thread_id in enumerate(top["thread_id"], 1):
+        if (durations["thread_id"] == thread_id).any():
+            thread_figure[thread_id] = f"durations_thread_{position:04d}.png"
+            figures[thread_figure[thread_id]] = durations_figure(
+                durations[durations["thread_id"] == thread_id], f"Stated durations: {thread_id}")
+    shown_threads = overview.head(MAX_THREAD_ROWS)
+    evidence_order = {t: i for i, t in enumerate(overview["thread_id"])}
+    evidence = claims.assign(_order=claims["thread_id"].map(evidence_order)).sort_values(
+        "_order", kind="mergesort").head(MAX_EVIDENCE_ROWS)
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>What do the experts say?</title>"
+             f"<style>{_STYLE}</style></head><body>",
+             "<h1>What do the experts say?</h1>",
+             f"<p class='muted'>{len(overview)} threads, {int(overview['answers'].sum())} answers, "
+             f"{len(claims)} claims. Stance is toward each thread's question read as a yes/no proposition.</p>",
+             _no_stance_note(overview),
+             "<h2>Threads, most disputed first</h2>",
+             _limit_note(len(shown_threads), len(overview), "threads"),
+             _table(shown_threads.rename(columns={"disagreement": "disagreement (0-1)"})),
+             _img(figures["answers_by_stance.png"], "answers by stance per thread"),
+             "<h2>Durations</h2>",
+             f"<p>{len(durations)} claims state a duration. Median range: "
+             + (f"{low:g} to {high:g} months" if low is not None and high is not None else "not enough figures")
+             + f"; {int(durations['open_ended'].sum())} open-ended.</p>",
+             _img(figures["durations.png"], "stated durations pooled"),
+             _limit_note(min(len(durations), MAX_EVIDENCE_ROWS), len(durations), "stated durations"),
+             durations_table(durations)]
+    for thread_id, name in thread_figure.items():
+        parts.append(f"<h3>{html.escape(thread_id)}</h3>")
+        parts.append(_img(figures[name], f"stated durations {thread_id}"))
+    parts += ["<h2>Claim types</h2>", _table(types), _img(figures["claim_types.png"], "claims by type and stance"),
+              "<h2>Evidence</h2>",
+              "<p>Each claim's sentence in its answer (click a column to sort; the claim id is on hover).</p>",
+              _limit_note(len(evidence), len(claims), "claims"),
+              "<div class='filters'><label>search <input type='search' id='search' "
+              "placeholder='words in the sentence, title or thread'></label>"
+              + _select("thread", "threadId", overview["thread_id"])
+              + _select("claim type", "claimType", CLAIM_TYPES) + _select("stance", "stance", STANCES)
+              + "<span id='shown' class='muted'></span></div>",
+              "<table id='evidence'><thead><tr><th>thread</th><th>sentence, in its answer</th><th>type</th>"
+              "<th>negated</th><th>hedged</th><th>stance</th><th>score</th></tr></thead><tbody>"]
+    for row in evidence_rows(answers, evidence):
+        data = " ".join(f'data-{k.replace("_", "-")}="{html.escape(row[k])}"' for k in ("thread_id", "claim_type", "stance"))
+        parts.append(f"<tr {data} title=\"{html.escape(row['claim_id'])}\"><td>{html.escape(row['thread_id'])}</td>"
+                     f"<td><b>{html.escape(row['answer_title'])}</b><br>{row['context']}</td>"
+                     f"<td>{html.escape(row['claim_type'])}</td><td>{html.escape(str(row['negated']))}</td>"
+                     f"<td>{html.escape(str(row['hedged']))}</td><td>{html.escape(row['stance'])}</td>"
+                     f"<td>{row['score']}</td></tr>")
+    parts += ["</tbody></table>", skipped_section(errors), f"<script>{_SCRIPT}</script>", "</body></html>"]
+    return "\n".join(parts), figures
+
+
+def write_report(out: Path, report_dir: Path | None = None) -> list[Path]:
+    """report.html and the PNG figures into `report_dir` (default OUT/report)."""
+    answers, claims = load_run(out)
+    report_dir = Path(report_dir or Path(out) / "report")
+    page, figures = build_report(answers, claims, load_errors(out))
+    written = []
+    for name, data in figures.items():
+        atomic_write_bytes(report_dir / name, data)
+        written.append(report_dir / name)
+    atomic_write_bytes(report_dir / "report.html", page.encode("utf-8"))
+    atomic_write_bytes(report_dir / "threads.json", json.dumps(
+        thread_overview(answers).to_dict("records"), indent=2).encode())  # every thread, whatever the limits
+    return [report_dir / "report.html", *written]
