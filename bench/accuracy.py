@@ -19,6 +19,8 @@ from pathlib import Path
 from pipeline import config
 from pipeline.measuring import accuracy
 from pipeline.measuring import gold
+from pipeline.runner.execute import execute
+from pipeline.runner.sinks import MemorySink, Source
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     if not threads:
         print(f"no gold files in {args.gold}", file=sys.stderr)
         return 2
-    columns, scores = accuracy.evaluate_corpus(threads, args.corpus)
+    # the corpus folder read the way `claims run` reads it; the gold threads' rows are scored
+    tables = execute(["segment", "extract"], Source(threads=args.corpus), MemorySink()).artifacts
+    columns, scores = accuracy.evaluate_corpus(threads, tables)
     if args.errors:
         dev = [s for s in scores["pipeline"] if s.part == "dev"]
         print("\n".join(accuracy.error_lines(dev)))

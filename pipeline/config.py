@@ -6,7 +6,7 @@ module reads nothing and changes nothing.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +28,7 @@ DURATION_LEXICON_FILE = RESOURCES_DIR / "duration_lexicon.json"
 SEGMENT_LEXICON_FILE = RESOURCES_DIR / "segment_lexicon.json"
 LABELING_LEXICON_FILE = RESOURCES_DIR / "labeling_lexicon.json"
 QUESTION_LEXICON_FILE = RESOURCES_DIR / "question_lexicon.json"
+SHIPPED_MODELS_FILE = RESOURCES_DIR / "shipped_models.json"  # sha256 of the model versions models/ ships with
 
 # A project folder (`claims init`): the command line's defaults, relative to the folder it runs in. In a
 # clone of this repository they are the bundled data above; the annotated corpus (GOLD_DIR) stays the
@@ -39,52 +40,107 @@ PROJECT_LABELS = PROJECT_INPUT / "labels" / "stance_labels.csv"
 
 MODEL_NAME = "stance"  # models/stance.joblib beside models/stance.card.json
 
-ANSWERS_CSV = "answers.csv"
-CLAIMS_CSV = "claims.csv"
-SUMMARY_CSV = "summary.csv"
-LF_REPORT_CSV = "labeling_functions.csv"
-STAMPS_DIR = ".stamps"
+LF_REPORT_CSV = "labeling_functions.csv"  # the labelling functions' figures, written by `train`
+
+
+# Settings come in one block per stage, as a spaCy component has its own config block: a stage reads, and its
+# fingerprint holds, only the blocks it declares (pipeline.runner.graph), so changing the stance model's
+# regularisation re-runs no segmentation. Fields named in SPEED_SETTINGS change how fast, never what: no
+# fingerprint holds them.
+
+@dataclass(frozen=True)
+class ReadSettings:
+    """How thread files are read (pipeline.io.readers), before any stage sees them."""
+
+    max_thread_bytes: int = 10 * 2**20  # a single-thread file or one JSONL line; larger is an error
+    max_line_chars: int = 100_000  # a longer line is a dump, not a page
+    max_thread_id_chars: int = 200  # a longer id (a JSONL "id", a CSV thread_id) is an input error, not a table key
+    follow_links: bool = False  # read symbolic links to files outside the input folder (--follow-links)
+    propositions_file: str = ""  # CSV of thread_id, proposition[, question_kind] given by hand (docs in README)
 
 
 @dataclass(frozen=True)
-class Settings:
-    """Settings of a run; those that change outputs are part of each stage's fingerprint (see outputs())."""
+class SegmentSettings:
+    """Splitting page text into the question and the answers (pipeline.stages.segment)."""
 
-    spacy_model: str = "blank:en"  # or the name of an installed trained pipeline
     max_title_words: int = 16
     max_lead_line_words: int = 12  # a shorter first line of an answer, over its paragraph, may be its title
     max_question_title_words: int = 30  # a longer first line is the question's body, not its title
     max_multi_sentence_title_words: int = 6  # "Weaker, yes. Permanently, no."
-    batch_size: int = 64
-    doc_chars: int = 100_000  # a thread's titles and bodies go to spaCy joined in docs of at most this size
-    chunk_threads: int = 200  # threads per chunk: the unit of streaming, parallel work and resuming
+
+
+@dataclass(frozen=True)
+class ExtractSettings:
+    """Sentences and claims (pipeline.stages.extract and the spaCy components)."""
+
+    spacy_model: str = "blank:en"  # or the name of an installed trained pipeline
+    batch_size: int = 64  # speed only
+    doc_chars: int = 100_000  # speed only: a thread's titles and bodies go to spaCy joined in docs of at most this size
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Training and judging the stance model (pipeline.learning)."""
+
     cv_folds: int = 5
     random_state: int = 0
     weak_label_weight: float = 0.0  # times the weak vote's confidence; 0: weak labels unused (no gain on dev, see README)
     calibration: str = "temperature"  # or "sigmoid" / "isotonic" (CalibratedClassifierCV) or "none"
     calibration_ensemble: bool = True  # sigmoid / isotonic: mean of per-fold calibrated models, or one
-    min_labels_to_calibrate: int = 15  # hand labels per class before probabilities get sigmoid calibration
+    min_labels_to_calibrate: int = 15  # hand labels per class before probabilities get calibrated
     stance_design: str = "paired"  # "paired" reads each claim against its question; "blind" does not
     stance_c: float = 1.0  # inverse regularisation of the stance logistic regression (chosen by dev CV)
+
+
+@dataclass(frozen=True)
+class ClassifySettings:
+    """Applying the stance model to claims and answers (pipeline.stages.classify)."""
+
     title_weight: float = 2.0  # weight of title claims in answer-level stance
     score_decimals: int = 4
-    max_thread_bytes: int = 10 * 2**20  # a single-thread file or one JSONL line; larger is an error
-    max_line_chars: int = 100_000  # a longer line is a dump, not a page
-    max_thread_id_chars: int = 200  # a longer id (a JSONL "id", a CSV thread_id) is an input error, not a table key
-    follow_links: bool = False  # read symbolic links to files outside the input folder (--follow-links)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How a run is carried out (pipeline.runner)."""
+
+    chunk_threads: int = 200  # speed only: threads per chunk, the unit of streaming, parallel work and resuming
     output_format: str = "csv"  # "parquet": the run's tables also as Parquet files, typed (needs pyarrow)
-    propositions_file: str = ""  # CSV of thread_id, proposition[, question_kind] given by hand (docs in README)
+
+
+SPEED_SETTINGS = frozenset({"batch_size", "doc_chars", "chunk_threads"})  # tests/runner check they change no table
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every block of settings; `DEFAULT_SETTINGS.replace(stance_c=0.5)` changes a field by its name."""
+
+    read: ReadSettings = field(default_factory=ReadSettings)
+    segment: SegmentSettings = field(default_factory=SegmentSettings)
+    extract: ExtractSettings = field(default_factory=ExtractSettings)
+    train: TrainSettings = field(default_factory=TrainSettings)
+    classify: ClassifySettings = field(default_factory=ClassifySettings)
+    run: RunSettings = field(default_factory=RunSettings)
+
+    def replace(self, **changes) -> "Settings":
+        """A copy with fields changed by name (field names are unique across blocks); an unknown name is an error."""
+        by_block: dict[str, dict] = {}
+        for name, value in changes.items():
+            block = FIELD_BLOCKS.get(name)
+            if block is None:
+                raise TypeError(f"no setting named {name!r}; known: {', '.join(sorted(FIELD_BLOCKS))}")
+            by_block.setdefault(block, {})[name] = value
+        return replace(self, **{block: replace(getattr(self, block), **values) for block, values in by_block.items()})
 
     def as_dict(self) -> dict:
         return asdict(self)
 
-    def outputs(self) -> dict:
-        """The settings that can change an output: what fingerprints hold (speed settings re-run nothing)."""
-        return {k: v for k, v in asdict(self).items() if k not in SPEED_SETTINGS}
+    def fingerprint(self, blocks) -> dict:
+        """What a stage reading `blocks` is keyed on: their fields, speed settings left out."""
+        return {block: {k: v for k, v in asdict(getattr(self, block)).items() if k not in SPEED_SETTINGS}
+                for block in blocks}
 
 
-# Settings that change only how fast a run goes, never its tables (tests/test_corpus.py checks chunk sizes)
-SPEED_SETTINGS = ("batch_size", "doc_chars", "chunk_threads")
-
-
+BLOCKS = tuple(f.name for f in fields(Settings))
+FIELD_BLOCKS = {f.name: block for block in BLOCKS for f in fields(Settings.__dataclass_fields__[block].default_factory)}
 DEFAULT_SETTINGS = Settings()

@@ -4,11 +4,11 @@ from spacy.tokens import Doc, Span
 
 NEGATED = "negated"  # Span._.negated, set by the negspacy component named "negation"
 HEDGED = "hedged"  # Span._.hedged, set by the negspacy component named "hedging"
-CLAIMS = "claim_records"  # Doc._.claim_records: list[nlp.Claim], set by the "claim_detector" component
+CLAIMS = "claim_records"  # Doc._.claim_records: list[Claim], set by "claim_detector", completed by "claim_flags"
 CLAIM_SPANS = "claims"  # Doc._.claims: the claims as Spans, label_ the claim type, each with its record in Span._.claim
-CLAIM = "claim"  # Span._.claim: the nlp.Claim of a span of Doc._.claims (type, negated, hedged, cue, duration range)
-SOURCE_TEXT = "source_text"  # Doc._.source_text: the string the doc was made from, set by nlp.TextKeepingTokenizer
-SENTENCE_BOUNDS = "sentence_bounds"  # Doc._.sentence_bounds: nlp.SentenceBounds, set on first use after the sentencizer
+CLAIM = "claim"  # Span._.claim: the Claim of a span of Doc._.claims (type, negated, hedged, cue, duration range)
+SOURCE_TEXT = "source_text"  # Doc._.source_text: the string the doc was made from, set by text.TextKeepingTokenizer
+SENTENCE_BOUNDS = "sentence_bounds"  # Doc._.sentence_bounds: SentenceBounds, set on first use after the sentencizer
 
 
 def claim_spans(doc: Doc) -> list[Span]:

@@ -32,7 +32,7 @@ def load(settings: Settings = DEFAULT_SETTINGS):
     each with ``span._.claim`` (negated, hedged, cue, duration_min_months, duration_max_months)."""
     from pipeline.components import build_nlp
 
-    return build_nlp(settings)
+    return build_nlp(settings.extract)
 
 
 def as_thread(item, position: int = 1, settings: Settings = DEFAULT_SETTINGS):
@@ -45,9 +45,9 @@ def as_thread(item, position: int = 1, settings: Settings = DEFAULT_SETTINGS):
     if isinstance(item, str):
         if not item.strip():
             raise InputError(STRING_SOURCE, "the text is empty", line=position)
-        return _checked(ThreadSource(f"text-{position}", STRING_SOURCE, position, item), settings)
+        return _checked(ThreadSource(f"text-{position}", STRING_SOURCE, position, item), settings.read)
     if isinstance(item, dict):
-        return thread_from_record(item, STRING_SOURCE, position, settings)
+        return thread_from_record(item, STRING_SOURCE, position, settings.read)
     raise TypeError(f"a thread is page text (str), a dict like a JSONL line or a ThreadSource, not {type(item).__name__}")
 
 
@@ -59,7 +59,7 @@ def _items(threads, settings: Settings) -> Iterable:
     from pipeline.io import readers
 
     if isinstance(threads, Path):
-        yield from readers.iter_threads(threads, settings)
+        yield from readers.iter_threads(threads, settings.read)
         return
     if isinstance(threads, (str, dict, readers.ThreadSource)):
         threads = [threads]
@@ -74,22 +74,23 @@ def process(threads, model_dir: Path | str | None = config.MODELS_DIR, settings:
             nlp=None) -> dict[str, pd.DataFrame]:
     """answers, claims, summary and errors for `threads`, typed, with stance from the current model of
     `model_dir` if it has one (None: no stance). `threads` is a Path (a thread file or folder), one thread, or an
-    iterable of threads (page text, JSONL-shaped dicts); bad ones become rows of errors."""
-    from pipeline.runner import chunked as corpus
+    iterable of threads (page text, JSONL-shaped dicts); bad ones become rows of errors. `nlp`: a pipeline from
+    load() to use instead of building one (repeated calls keep theirs anyway)."""
     from pipeline.learning import registry
-    from pipeline.components import build_nlp
+    from pipeline.runner.execute import execute
+    from pipeline.runner.graph import THREAD_STAGES, Context
+    from pipeline.runner.sinks import MemorySink, Source, as_table
 
     items = list(_items(threads, settings))
-    answers, errors = corpus.segment_chunk(items, settings)
-    texts = {item.thread_id: item.text for item in items if not isinstance(item, InputError)}
-    claims, answers, failed = corpus.extract_chunk(nlp or build_nlp(settings), answers, texts, settings)
-    model = None
-    if model_dir is not None and registry.current_version(model_dir):
-        model, _ = registry.load_model(registry.resolve(model_dir))
-    answers, claims, summary = corpus.classify_chunk(model, answers, claims, settings)
-    tables = {"answers": answers, "claims": claims, "summary": summary,
-              "errors": corpus.error_frame(errors + failed)}
-    return {name: typed(frame.loc[:, list(schemas.TABLES[name])]) for name, frame in tables.items()}
+    has_model = model_dir is not None and registry.current_version(model_dir) is not None
+    context = Context(nlp, settings.extract) if nlp is not None else _CONTEXTS.setdefault("default", Context())
+    outcome = execute(list(THREAD_STAGES), Source(threads=items, model_dir=Path(model_dir) if has_model else None),
+                      MemorySink(), settings, context=context)
+    return {name: typed(as_table(name, outcome.artifacts[name]).reindex(columns=list(schemas.TABLES[name])))
+            for name in schemas.TABLES}
+
+
+_CONTEXTS: dict = {}  # the spaCy pipeline built by one call, kept for the next (Context keys it by its settings)
 
 
 def extract_claims(text_or_thread, settings: Settings = DEFAULT_SETTINGS, nlp=None) -> pd.DataFrame:

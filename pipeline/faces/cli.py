@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from pipeline import config
@@ -15,9 +14,9 @@ DESCRIPTION = """Turn medical Q&A threads into a traceable claim dataset.
 Stages (each skipped when nothing it depends on changed; --force re-runs it):
   segment   thread files -> answers.csv (question and answers, title and body)
   extract   answers.csv -> claims.csv (typed claims with negation, hedging, durations)
-  train     hand labels + weak labels -> a new model version in models/
+  train     the annotated corpus + hand labels -> a new model version in models/
   classify  stance for claims and answers, and summary.csv
-  run       all of the above
+  run       segment, extract and classify with the current model (the shipped one if there is none)
 
 The labelling loop:
   label export   the claims the current model is least sure of, as a CSV to fill in
@@ -57,7 +56,7 @@ def _add_common(parser: argparse.ArgumentParser, with_input: bool = True) -> Non
     parser.add_argument("--out", type=Path, default=config.PROJECT_OUT,
                         help="folder for the output tables (default: %(default)s)")
     parser.add_argument("--force", action="store_true", help="re-run even if nothing changed")
-    parser.add_argument("--spacy-model", default=DEFAULT_SETTINGS.spacy_model,
+    parser.add_argument("--spacy-model", default=DEFAULT_SETTINGS.extract.spacy_model,
                         help="'blank:en' (default, no download) or an installed trained pipeline such as en_core_web_sm")
 
 
@@ -102,7 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"claims {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_common(commands.add_parser("segment", parents=[_loudness()], help="split threads into question and answers -> answers.csv"))
-    _add_common(commands.add_parser("extract", parents=[_loudness()], help="sentences and typed claims -> claims.csv"))
+    extract = commands.add_parser("extract", parents=[_loudness()],
+                                  help="sentences and typed claims of OUT/answers.csv -> claims.csv")
+    _add_common(extract, with_input=False)
+    extract.add_argument("--input", type=Path, help=argparse.SUPPRESS)  # accepted as before, not read: answers.csv
+    # carries the text
     train = commands.add_parser("train", parents=[_loudness()], help="train a new stance model version from the labels")
     _add_common(train)
     _add_models(train)
@@ -150,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", parents=[_loudness()], help="a model's report on the frozen set -> metrics.json, metrics.txt, PNGs")
     evaluate.add_argument("--out", type=Path, default=config.PROJECT_OUT, help="folder for the report")
     evaluate.add_argument("--model", help="a version (default: the current one)")
+    evaluate.add_argument("--force", action="store_true", help="re-run even if nothing changed")
     _add_models(evaluate)
     _add_gold(evaluate)
 
@@ -168,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", parents=[_loudness()], help="an HTML report with figures of a run -> OUT/report/")
     report.add_argument("--out", type=Path, default=config.PROJECT_OUT, help="folder of a run (default: %(default)s)")
     report.add_argument("--report-dir", type=Path, help="where to write (default: OUT/report)")
+    report.add_argument("--force", action="store_true", help="re-run even if nothing changed")
 
     models = commands.add_parser("models", parents=[_loudness()], help="list, compare or choose model versions").add_subparsers(
         dest="action", required=True, metavar="ACTION")
@@ -215,38 +220,41 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
 
 
-def _corpus(args):
-    from pipeline.learning.train import GoldCorpus
+def _gold(args):
+    from pipeline.measuring.gold_sets import GoldCorpus
 
     return GoldCorpus(args.gold, args.gold_threads)
 
 
-def _dispatch(args) -> int:
-    from pipeline.learning import registry
-    from pipeline.runner import stages
-    from pipeline.io.files import InputError, log
-
+def settings_of(args):
+    """The settings the command line changes: the spaCy pipeline, propositions, links, the output format."""
     propositions = getattr(args, "propositions", None)
-    settings = replace(DEFAULT_SETTINGS, spacy_model=getattr(args, "spacy_model", DEFAULT_SETTINGS.spacy_model),
-                       propositions_file=str(propositions) if propositions else "",
-                       follow_links=getattr(args, "follow_links", False),
-                       output_format=getattr(args, "output_format", "csv"))
+    return DEFAULT_SETTINGS.replace(spacy_model=getattr(args, "spacy_model", DEFAULT_SETTINGS.extract.spacy_model),
+                                    propositions_file=str(propositions) if propositions else "",
+                                    follow_links=getattr(args, "follow_links", False),
+                                    output_format=getattr(args, "output_format", "csv"))
+
+
+def _dispatch(args) -> int:
+    from pipeline.io.files import InputError, log
+    from pipeline.learning import annotate, registry, versions
+    from pipeline.runner import commands
+
+    settings = settings_of(args)
     if args.command == "label":
         if args.action == "export":
-            stages.label_export(args.out, args.models, args.labels, args.n, args.by, args.answers, args.file)
+            annotate.label_export(args.out, args.models, args.labels, args.n, args.by, args.answers, args.file)
         else:
-            stages.label_import(args.file, args.out, args.labels, args.annotator)
+            annotate.label_import(args.file, args.out, args.labels, args.annotator)
         return EXIT_OK
     if args.command == "report":
-        from pipeline.stages.report import write_report
-
-        paths = write_report(args.out, args.report_dir)
-        log(f"report: {paths[0]} and {len(paths) - 1} figures")
+        outcome = commands.report(args.out, args.report_dir, args.force)
+        where = Path(args.report_dir or Path(args.out) / "report")
+        if outcome.ran:
+            log(f"report: {where / 'report.html'} and {len(outcome.artifacts['report']) - 2} figures")
         return EXIT_OK
     if args.command == "init":
-        from pipeline.runner.stages import init_project
-
-        made = init_project(args.folder)
+        made = commands.init_project(args.folder)
         log(f"init: {args.folder}: " + (", ".join(str(p) for p in made) if made else "already laid out")
             + "; put thread files in data/raw/ and run 'claims run' there")
         return EXIT_OK
@@ -258,11 +266,13 @@ def _dispatch(args) -> int:
             log(f"show: span view -> {args.html}")
         return EXIT_OK
     if args.command == "evaluate":
-        stages.run_evaluate(args.models, args.out, settings, args.model, _corpus(args))
+        outcome = commands.evaluate(args.models, args.out, settings, args.model, _gold(args), args.force)
+        if outcome.ran:
+            print(outcome.artifacts["metrics"]["metrics.txt"].decode("utf-8"))
         return EXIT_OK
     if args.command == "models":
         if args.action == "list":
-            table = stages.models_table(args.models)
+            table = versions.models_table(args.models)
             print(table.to_string(index=False) if len(table) else f"no model versions in {args.models}")
         elif args.action == "trust":
             from pipeline.io import trust
@@ -270,11 +280,14 @@ def _dispatch(args) -> int:
             sha256 = trust.trust_file(args.file)
             print(f"{args.file} (sha256 {sha256[:12]}...) is trusted: recorded in {trust.store_path()}")
         elif args.action == "use":
-            registry.set_current(args.models, args.version)
+            from pipeline.io import outputs
+
+            with outputs.locked(args.models):
+                registry.set_current(args.models, args.version)
             print(f"{args.version} is now current")
         else:
-            table, changed = stages.compare_models(args.models, args.first, args.second, settings, _corpus(args),
-                                                   args.out)
+            table, changed = versions.compare_models(args.models, args.first, args.second, settings, _gold(args),
+                                                     args.out)
             print(table.to_string())
             print(f"\n{len(changed)} claims of the frozen set change their predicted stance"
                   + (":" if len(changed) else "."))
@@ -282,20 +295,18 @@ def _dispatch(args) -> int:
                 print(changed.to_string(index=False, max_colwidth=70))
         return EXIT_OK
 
-    skipped = []
+    outcome = None
     if args.command == "segment":
-        skipped += stages.run_segment(args.input, args.out, settings, args.force).errors
+        outcome = commands.segment(args.input, args.out, settings, args.force)
     if args.command == "extract":
-        skipped += stages.run_extract(args.input, args.out, settings, args.force).errors
+        outcome = commands.extract(args.out, settings, args.force)
     if args.command == "train":
-        stages.run_train(args.input, args.labels, args.models, args.out, settings, args.force, args.promote, _corpus(args))
+        commands.train(args.input, args.labels, args.models, args.out, settings, args.force, args.promote, _gold(args))
     if args.command == "classify":
-        stages.run_classify(args.out, args.models, settings, args.force, args.model)
+        outcome = commands.classify(args.out, args.models, settings, args.force, args.model)
     if args.command == "run":
-        from pipeline.io.readers import discover_threads
-
-        discover_threads(args.input)  # a wrong --input: said before anything is trained or written
-        stages.ensure_model(args.train_input, args.labels, args.models, args.out, settings, _corpus(args))
+        commands.check_input(args.input, args.out)  # a wrong --input: said before anything is trained or written
+        commands.ensure_model(args.train_input, args.labels, args.models, args.out, settings, _gold(args))
         tls = None
         if args.tls_ca_file or args.tls_cert or args.tls_key:
             from pipeline.runner.chunked import TLSFiles
@@ -303,8 +314,9 @@ def _dispatch(args) -> int:
             if not (args.tls_ca_file and args.tls_cert):
                 raise InputError("--tls-cert", "TLS needs both --tls-ca-file and --tls-cert")
             tls = TLSFiles(args.tls_ca_file, args.tls_cert, args.tls_key)
-        skipped += stages.run_pipeline(args.input, args.out, args.models, settings, args.force, args.jobs,
-                                       args.backend, args.scheduler, tls).errors
+        outcome = commands.run(args.input, args.out, args.models, settings, args.force, args.jobs, args.backend,
+                               args.scheduler, tls)
+    skipped = outcome.errors if outcome is not None and args.command in ("segment", "extract", "run") else []
     if skipped:
         if args.command != "run":  # run's closing summary says so
             log(f"claims {args.command}: {len(skipped)} input item(s) skipped; see errors.csv in {args.out}")

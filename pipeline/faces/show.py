@@ -32,8 +32,9 @@ def thread_docs(path: Path, model_dir: Path | None, settings: Settings = DEFAULT
 
     from pipeline.faces import api
     from pipeline.io import readers
+    from pipeline.threads import ThreadSource
 
-    items = [item for item in readers.iter_threads(path, settings) if isinstance(item, readers.ThreadSource)]
+    items = [item for item in readers.iter_threads(path, settings.read) if isinstance(item, ThreadSource)]
     tables = api.process(items, model_dir=model_dir, settings=settings)
     blank = spacy.blank("en")
     for thread in items:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -22,6 +23,41 @@ class InputError(ValueError):
         self.problem = problem
         where = f"{self.source}:{line}" if line else self.source
         super().__init__(f"{where}: {problem}")
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    """An input error as a row of errors.csv, in a form that crosses process boundaries (an exception with its own
+    arguments does not unpickle)."""
+
+    source: str
+    line: int | None
+    problem: str
+
+    @classmethod
+    def of(cls, err: "InputError | ErrorRecord") -> "ErrorRecord":
+        return err if isinstance(err, ErrorRecord) else cls(err.source, err.line, err.problem)
+
+
+def thread_failure(source: str, line, thread_id: str, step: str, err: Exception) -> ErrorRecord:
+    """The record of a thread on which a step failed in a way no check foresaw: the thread is skipped, the run goes on."""
+    detail = str(err) if len(str(err)) <= 200 else str(err)[:200] + "..."
+    return ErrorRecord(source, None if line is None or pd.isna(line) else int(line),
+                       f"thread {thread_id[:80]!r}: {step} failed ({type(err).__name__}: {detail}); thread skipped")
+
+
+def error_frame(errors: Iterable) -> pd.DataFrame:
+    """errors.csv's rows from ErrorRecords or InputErrors (both name a source, a line and the problem)."""
+    from pipeline.schemas import ERROR_COLUMNS
+
+    rows = [{"source": e.source, "line": e.line, "error": e.problem} for e in errors]
+    return pd.DataFrame(rows, columns=ERROR_COLUMNS).astype({"line": "Int64"})
+
+
+def error_records(frame: pd.DataFrame) -> list[ErrorRecord]:
+    """errors.csv's rows back as ErrorRecords."""
+    return [ErrorRecord(str(r["source"]), None if pd.isna(r["line"]) or str(r["line"]).strip() == "" else int(r["line"]),
+                        str(r["error"])) for r in frame.to_dict("records")]
 
 
 class MissingExtraError(RuntimeError):

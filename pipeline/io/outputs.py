@@ -16,9 +16,10 @@ table against the manifest, so it never takes tables of two runs for one:
   mixture (delete manifest.json to use the tables as they are).
 
 A folder without a manifest (written by hand, or by an older version) is read
-as it is. Writers hold an exclusive lock on the folder (an fcntl/flock lock
-through filelock, released by the system if the process dies), so a second
-run on the same --out is refused with a message naming the first.
+as it is. Writers hold an exclusive lock on the folder (filelock's
+reader/writer lock, released by the system if the process dies), so a second
+run on the same --out is refused with a message naming the first; readers (runs
+reading one models folder) share it.
 """
 
 from __future__ import annotations
@@ -80,11 +81,16 @@ def _matches(path: Path, entry: dict) -> bool:
     return stamp["size"] == entry.get("size") and files.sha256_file(path) == entry.get("sha256")
 
 
-def publish(out: Path, staged: Iterable[str], stage: str, drop: Iterable[str] = ()) -> None:
+def publish(out: Path, staged: Iterable[str], stage: str, drop: Iterable[str] = (), stages: dict | None = None,
+            clear: Iterable[str] = (), other_files: dict | None = None) -> None:
     """Switch the staged tables (written to staged_path of each name) into place, as one set.
 
     `drop` names tables of the folder that this stage makes stale: they leave
     the manifest, so a reader refuses them until the stage that writes them runs.
+    `stages` records the key of each stage that ran (what says it is up to date),
+    `clear` removes those of stages whose results no longer hold, and `other_files`
+    records the other files a stage wrote (artifact -> names): all in the same
+    commit as the tables.
     """
     out = Path(out)
     manifest = read_manifest(out) or {"tables": {}}
@@ -93,7 +99,11 @@ def publish(out: Path, staged: Iterable[str], stage: str, drop: Iterable[str] = 
     for name in staged:
         path = staged_path(out / name)
         tables[name] = {"sha256": files.sha256_file(path), **_stamp(path), "stage": stage}
-    body = {"tables": dict(sorted(tables.items())), "written_by": stage}
+    keys = {name: key for name, key in manifest.get("stages", {}).items() if name not in set(clear)}
+    keys.update(stages or {})
+    written = {**manifest.get("files", {}), **(other_files or {})}
+    body = {"tables": dict(sorted(tables.items())), "stages": dict(sorted(keys.items())),
+            "files": dict(sorted(written.items())), "written_by": stage}
     files.atomic_write_bytes(out / MANIFEST, (json.dumps(body, indent=2) + "\n").encode())  # the commit
     for name in staged:
         os.replace(staged_path(out / name), out / name)
@@ -237,45 +247,59 @@ def _writer_hint(name: str) -> str:
             }.get(name, "'claims run'")
 
 
-_HELD: dict[Path, int] = {}  # folders this process holds the lock of, with how many times (re-entrant)
+_HELD: dict[Path, list] = {}  # folders this process holds the lock of: [shared?, how many times] (re-entrant)
 
 
 @contextmanager
-def locked(folder: Path, command: str = "") -> Iterator[None]:
-    """Hold the folder's exclusive lock while writing; another holder is named in the error, not waited for."""
-    from filelock import FileLock, Timeout
+def locked(folder: Path, command: str = "", shared: bool = False) -> Iterator[None]:
+    """Hold the folder's lock: exclusive to write, shared to read (any number of readers at once, no writer).
+
+    Another holder that excludes us is named in the error, not waited for. The
+    lock is filelock's reader/writer lock (SQLite's locking, released by the
+    system if the process dies). A folder that cannot be written cannot change
+    under a reader, so reading it takes no lock.
+    """
+    from filelock import ReadWriteLock, Timeout
 
     folder = Path(folder).resolve()
     if folder in _HELD:
-        _HELD[folder] += 1
+        if _HELD[folder][0] and not shared:
+            raise OutputFolderError(f"{folder}: this process reads it and cannot also write it")
+        _HELD[folder][1] += 1
         try:
             yield
         finally:
-            _HELD[folder] -= 1
+            _HELD[folder][1] -= 1
         return
     if folder.exists() and not folder.is_dir():
         raise OutputFolderError(f"{folder} is a file, not a folder: give a folder for the outputs")
+    if shared and folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        yield
+        return
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise OutputFolderError(f"cannot create the folder {folder}: {err.strerror or err}") from None
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputFolderError(f"cannot write in {folder}: permission denied")
-    lock = FileLock(str(folder / LOCK_FILE), timeout=0)
+    lock = ReadWriteLock(str(folder / LOCK_FILE), timeout=0, blocking=False, is_singleton=False)
     try:
-        lock.acquire()
+        holding = lock.read_lock() if shared else lock.write_lock()
+        holding.__enter__()
     except Timeout:
         raise OutputFolderError(f"{folder} is in use by another claims process ({_owner(folder)}); wait for it to "
                                 "finish, or give another folder") from None
-    _HELD[folder] = 1
+    _HELD[folder] = [shared, 1]
     try:
-        owner = {"pid": os.getpid(), "host": socket.gethostname(), "command": command or " ".join(sys.argv),
-                 "started": time.strftime("%Y-%m-%d %H:%M:%S")}
-        files.atomic_write_bytes(folder / OWNER_FILE, json.dumps(owner).encode())
+        if not shared:
+            owner = {"pid": os.getpid(), "host": socket.gethostname(), "command": command or " ".join(sys.argv),
+                     "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+            files.atomic_write_bytes(folder / OWNER_FILE, json.dumps(owner).encode())
         yield
     finally:
         del _HELD[folder]
-        lock.release()
+        holding.__exit__(None, None, None)
+        lock.close()
 
 
 def _owner(folder: Path) -> str:

@@ -30,7 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Iterator, Mapping
 
-from pipeline.config import DEFAULT_SETTINGS, Settings
+from pipeline.config import DEFAULT_SETTINGS, ReadSettings
 from pipeline.io.files import InputError
 from pipeline.schemas import QUESTION_KINDS
 from pipeline.threads import Segment, ThreadSource
@@ -71,7 +71,7 @@ _FILE_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"), (sta
                (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
 
 
-def input_problem(path: Path, input_path: Path | str, settings: Settings = DEFAULT_SETTINGS) -> str | None:
+def input_problem(path: Path, input_path: Path | str, settings: ReadSettings = DEFAULT_SETTINGS.read) -> str | None:
     """Why `path`, found under `input_path`, is not read as a thread file, or None.
 
     Nothing is opened here (opening a named pipe would block). A symbolic link
@@ -119,7 +119,7 @@ def decode(data: bytes, path: Path | str, first_line: int = 1) -> str:
         raise InputError(path, f"not valid UTF-8 at byte {err.start}; save the file as UTF-8", line=line) from err
 
 
-def read_bytes(path: Path, settings: Settings) -> bytes:
+def read_bytes(path: Path, settings: ReadSettings) -> bytes:
     try:
         size = path.stat().st_size
         if size > settings.max_thread_bytes:
@@ -130,7 +130,7 @@ def read_bytes(path: Path, settings: Settings) -> bytes:
         raise InputError(path, f"cannot be read ({err.strerror or err})") from err
 
 
-def check_lines(text: str, path: Path | str, settings: Settings, first_line: int = 1) -> None:
+def check_lines(text: str, path: Path | str, settings: ReadSettings, first_line: int = 1) -> None:
     """Refuse a text with a line longer than settings.max_line_chars (a dump, not a thread)."""
     for number, line in enumerate(re.split(r"\r\n|\r|\n", text), first_line):
         if len(line) > settings.max_line_chars:
@@ -138,7 +138,7 @@ def check_lines(text: str, path: Path | str, settings: Settings, first_line: int
                                    "not a thread page", line=number)
 
 
-def read_text_file(path: Path, settings: Settings = DEFAULT_SETTINGS) -> str:
+def read_text_file(path: Path, settings: ReadSettings = DEFAULT_SETTINGS.read) -> str:
     text = decode(read_bytes(path, settings), path)
     if not text.strip():
         raise InputError(path, "the file is empty")
@@ -276,7 +276,7 @@ def read_propositions(path: Path | str) -> dict[str, dict[str, str]]:
     return table
 
 
-def _checked(thread: ThreadSource, settings: Settings) -> ThreadSource:
+def _checked(thread: ThreadSource, settings: ReadSettings) -> ThreadSource:
     """Refuse a thread that would break a table: too long, an id too long to be a key, text that is not Unicode."""
     if len(thread.text) > settings.max_thread_bytes:
         raise InputError(thread.source, f"thread {thread.thread_id[:80]!r} has {len(thread.text):,} characters; "
@@ -304,7 +304,7 @@ def _field(record: dict, name: str, path: Path, line: int, kind=str):
 
 
 def thread_from_record(record, path: Path | str, line: int | None = None,
-                       settings: Settings = DEFAULT_SETTINGS) -> ThreadSource:
+                       settings: ReadSettings = DEFAULT_SETTINGS.read) -> ThreadSource:
     """A thread from a JSONL-shaped record ({"id", "question_title", "question_body", "answers": [...]}), checked."""
     if not isinstance(record, dict):
         raise InputError(path, "not a JSON object", line=line)
@@ -331,7 +331,7 @@ def thread_from_record(record, path: Path | str, line: int | None = None,
     return _checked(with_question(thread, given, path, line), settings)
 
 
-def read_jsonl(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Iterator[ThreadSource | InputError]:
+def read_jsonl(path: Path, settings: ReadSettings = DEFAULT_SETTINGS.read) -> Iterator[ThreadSource | InputError]:
     """One thread per line; a bad line is reported and skipped, the others are read."""
     try:
         handle = open(path, "rb")
@@ -378,7 +378,7 @@ def _bounded_lines(handle, limit: int) -> Iterator[bytes | None]:
         yield line
 
 
-def read_csv_threads(path: Path, settings: Settings = DEFAULT_SETTINGS) -> Iterator[ThreadSource | InputError]:
+def read_csv_threads(path: Path, settings: ReadSettings = DEFAULT_SETTINGS.read) -> Iterator[ThreadSource | InputError]:
     """One row per answer; a thread's rows share thread_id and question fields (they need not be adjacent).
 
     A CSV file is a corpus: the size limit applies to each thread, not to the file.
@@ -442,7 +442,7 @@ def unexpected(path: Path | str, err: Exception, line: int | None = None) -> Inp
     return InputError(path, f"could not be read ({type(err).__name__}: {detail})", line=line)
 
 
-def read_path(path: Path, settings: Settings = DEFAULT_SETTINGS,
+def read_path(path: Path, settings: ReadSettings = DEFAULT_SETTINGS.read,
               input_path: Path | str | None = None) -> Iterator[ThreadSource | InputError]:
     """The threads of one file, with an InputError for each problem; never raises for what the file holds."""
     problem = input_problem(path, path if input_path is None else input_path, settings)
@@ -463,7 +463,7 @@ def read_path(path: Path, settings: Settings = DEFAULT_SETTINGS,
         yield unexpected(path, err)
 
 
-def _read_page(path: Path, suffix: str, settings: Settings) -> ThreadSource:
+def _read_page(path: Path, suffix: str, settings: ReadSettings) -> ThreadSource:
     """A one-thread file (text or HTML), read whole."""
     hints: dict[int, int] = {}
     if suffix in HTML_SUFFIXES:
@@ -502,7 +502,7 @@ def estimate_threads(input_path: Path | str) -> int:
     return max(count, 1)
 
 
-def iter_threads(input_path: Path | str, settings: Settings = DEFAULT_SETTINGS) -> Iterator[ThreadSource | InputError]:
+def iter_threads(input_path: Path | str, settings: ReadSettings = DEFAULT_SETTINGS.read) -> Iterator[ThreadSource | InputError]:
     """Every thread under `input_path`, in file order, with errors in-band; ids must be unique.
 
     Propositions given in settings.propositions_file replace those of the input.

@@ -6,8 +6,10 @@ not a crafted one: whoever can write the model can write its card too. So the
 sha256 of every model trained here is also recorded in a store in the user's
 data folder (``$XDG_DATA_HOME/claims-pipeline/trusted_models.json``, or the
 file named by ``CLAIMS_TRUST_STORE``), and a model is loaded only if it is
-there. A model copied in from elsewhere needs ``claims models trust FILE``,
-said by a person who knows where it came from.
+there, or if the package itself lists it as a model it ships
+(``resources/shipped_models.json``: the sha256 of models/stance-NNNN.joblib as
+committed, as trusted as the package's code). A model copied in from elsewhere
+needs ``claims models trust FILE``, said by a person who knows where it came from.
 
 Why not skops: the model holds estimators of our own (PairedFeatures,
 TemperatureCalibrated) and scikit-learn internals that skops would each need
@@ -24,6 +26,7 @@ import sys
 import time
 from pathlib import Path
 
+from pipeline.config import SHIPPED_MODELS_FILE
 from pipeline.io import files
 
 STORE_ENV = "CLAIMS_TRUST_STORE"
@@ -53,8 +56,15 @@ def trusted() -> dict[str, dict]:
                       "for each model you trust") from err
 
 
+def shipped() -> dict[str, dict]:
+    """sha256 -> the model file the package ships in models/ (trusted as the package's own code is)."""
+    if not SHIPPED_MODELS_FILE.exists():
+        return {}
+    return dict(json.loads(SHIPPED_MODELS_FILE.read_text(encoding="utf-8"))["models"])
+
+
 def is_trusted(sha256: str) -> bool:
-    return sha256 in trusted()
+    return sha256 in shipped() or sha256 in trusted()
 
 
 def add(sha256: str, model_file: Path | str, how: str) -> None:

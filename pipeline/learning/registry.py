@@ -15,6 +15,7 @@ import platform
 import re
 import stat
 from pathlib import Path
+from typing import NamedTuple
 
 from pipeline.config import MODEL_NAME
 from pipeline.io import trust
@@ -23,6 +24,13 @@ from pipeline.schemas import STANCES
 
 CURRENT_FILE = "current.json"
 _VERSION = re.compile(rf"^{MODEL_NAME}-(\d{{4,}})$")
+
+
+class LoadedModel(NamedTuple):
+    """A model and its card, as loaded (unpacks as `model, card`)."""
+
+    estimator: object
+    card: dict
 
 
 class ModelTrustError(RuntimeError):
@@ -152,7 +160,7 @@ def read_model_bytes(model_path: Path) -> bytes:
         os.close(handle)
 
 
-def load_model(model_path: Path | str) -> tuple[object, dict]:
+def load_model(model_path: Path | str) -> LoadedModel:
     """Load a model only if its sha256 matches its card and is trusted here (see pipeline.io.trust).
 
     The card catches a damaged file; the trust store, outside the models
@@ -176,7 +184,7 @@ def load_model(model_path: Path | str) -> tuple[object, dict]:
             f"in {trust.store_path()}). Loading a joblib file runs code; if you know where this file comes from, "
             f"run 'claims models trust {model_path}' first.")
     try:
-        return joblib.load(io.BytesIO(data)), card
+        return LoadedModel(joblib.load(io.BytesIO(data)), card)
     except (ModuleNotFoundError, AttributeError) as err:  # a class the package no longer has where the pickle says
         raise ModelTrustError(f"{model_path}: written by another version of this package ({err}); "
                               "'claims train' makes a new one") from None

@@ -1,13 +1,16 @@
-"""Training the stance model: its rows, the weak-label combination, the frozen-set comparison, promotion.
+"""Training the stance model: its rows, the weak-label combination, cross-validation, the frozen-set comparison.
 
-The stage wiring (fingerprints, skipping) is in pipeline.stages; this module
-holds what a training does, so that the commands, the benchmarks and the
-tests share one path.
+The `train` stage (pipeline.runner.graph) gives `fit_version` the labelled
+threads already segmented and extracted, the labels and the annotated corpus;
+it returns a Candidate, which the models folder's sink saves as a new version
+and makes current if it is better (`publish_version`). Each phase says what it
+does as it starts; the full figures go to the card and to `claims evaluate`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,60 +18,46 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedGroupKFold
+from tqdm import tqdm
 
-from pipeline import config
-from pipeline.stages import classify as dataset
-from pipeline.measuring import evaluation
-from pipeline.stages import extract
-from pipeline.io import files
-from pipeline.learning import labeling
-from pipeline.io import readers
-from pipeline.learning import registry
-from pipeline.stages import segment
-from pipeline.learning import labels as hand_labels
-from pipeline.stages import stance_model
-from pipeline.stages.stance_model import aligned_proba
-from pipeline.measuring.evaluation import score_predictions
-from pipeline.measuring import gold_sets as stance_corpus
 from pipeline.config import DEFAULT_SETTINGS, Settings
-from pipeline.io.files import InputError, log, write_csv
+from pipeline.io import files
+from pipeline.io.files import VERBOSE, log, write_csv
+from pipeline.learning import labeling, registry
+from pipeline.learning import labels as hand_labels
+from pipeline.measuring import evaluation
+from pipeline.measuring.evaluation import score_predictions
 from pipeline.schemas import STANCES
+from pipeline.stages import stance_model
+from pipeline.stages.classify import asks_yes_no, with_question
+from pipeline.stages.stance_model import aligned_proba
 
 
-def labelled_corpus(input_path: Path, settings: Settings = DEFAULT_SETTINGS) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """answers and claims of the threads the labels refer to, built in memory; the input must read cleanly."""
-    threads = []
-    for item in readers.iter_threads(input_path, settings):
-        if isinstance(item, InputError):
-            raise item  # training data must be read whole
-        threads.append(item)
-    texts = {t.thread_id: t.text for t in threads}
-    answers = pd.concat([segment.segment_source(t, settings) for t in threads], ignore_index=True)
-    return answers, extract.extract_from_answers(answers, texts, settings)
+class Phases:
+    """'train: 2/5 cross-validating ...' as each phase starts, and how long the whole took."""
+
+    def __init__(self, total: int):
+        self.total, self.done, self.started = total, 0, time.monotonic()
+
+    def next(self, what: str) -> None:
+        self.done += 1
+        log(f"train: {self.done}/{self.total} {what}")
+
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
 
 
-@dataclass
-class GoldCorpus:
-    """Where the annotated corpus lives: its dev part trains, its test part is the frozen evaluation set."""
-
-    gold_dir: Path = config.GOLD_DIR
-    corpus_dir: Path = config.CORPUS_DIR
-    split_path: Path = config.CORPUS_SPLIT_FILE
-
-    def sets(self) -> dict:
-        return stance_corpus.corpus_sets(self.gold_dir, self.corpus_dir, self.split_path)
-
-
-def training_rows(input_path: Path, labels: pd.DataFrame, labels_path: Path, sets: dict,
+def training_rows(training: dict, labels: pd.DataFrame, labels_path: Path, sets: dict,
                   settings: Settings = DEFAULT_SETTINGS) -> dict:
-    """Hand-labelled claims of the corpus's dev part, plus the labels file's claims of --input with weak labels.
+    """Hand-labelled claims of the corpus's dev part, plus the labels file's claims of the training threads with
+    weak labels.
 
     Only claims of threads that ask a yes/no question are rows: elsewhere a
     stance means nothing.
     """
-    answers, claims = labelled_corpus(input_path, settings)
-    claims = dataset.with_question(claims, answers)
-    claims = claims[dataset.asks_yes_no(claims, answers).to_numpy()]
+    answers, claims = training["answers"], training["claims"]
+    claims = with_question(claims, answers)
+    claims = claims[asks_yes_no(claims, answers).to_numpy()]
     table = training_table(claims, answers, labels, labels_path, settings)
     corpus_rows = sets["train_claims"]
     corpus_answers = sets["train_answers"]
@@ -96,19 +85,19 @@ def frozen_systems(model, training: dict, sets: dict, settings: Settings = DEFAU
     rows, y, weights, is_gold = training["rows"], training["y"], training["weights"], training["is_gold"]
     claims, answers = sets["frozen_claims"], sets["frozen_answers"]
     answer_majority = training["answer_labels"].value_counts().sort_index().idxmax()
-    systems = {"this model": evaluation.model_predictions(model, claims, answers, settings),
+    systems = {"this model": evaluation.model_predictions(model, claims, answers, settings.classify),
                "majority baseline": evaluation.majority_predictions(
                    claims, answers, y[is_gold].value_counts().sort_index().idxmax(), answer_majority),
                "keyword baseline": evaluation.keyword_predictions(claims, answers)}
     from_labels_file = is_gold & ~rows["thread_id"].isin(sets["train_claims"]["thread_id"]).to_numpy()
     if from_labels_file.sum() >= 2 and y[from_labels_file].nunique() > 1:
-        first = stance_model.build_model(settings, None, design="blind").fit(rows[from_labels_file], y[from_labels_file])
-        systems["first model (blind, labels file)"] = evaluation.model_predictions(first, claims, answers, settings)
-    blind = stance_model.build_model(settings, y[is_gold].value_counts(), design="blind").fit(
+        first = stance_model.build_model(settings.train, None, design="blind").fit(rows[from_labels_file], y[from_labels_file])
+        systems["first model (blind, labels file)"] = evaluation.model_predictions(first, claims, answers, settings.classify)
+    blind = stance_model.build_model(settings.train, y[is_gold].value_counts(), design="blind").fit(
         rows, y, classify__sample_weight=weights)
-    systems["question-blind, same rows"] = evaluation.model_predictions(blind, claims, answers, settings)
+    systems["question-blind, same rows"] = evaluation.model_predictions(blind, claims, answers, settings.classify)
     if current is not None:
-        systems[f"current model ({current[0]})"] = evaluation.model_predictions(current[1], claims, answers, settings)
+        systems[f"current model ({current[0]})"] = evaluation.model_predictions(current[1], claims, answers, settings.classify)
     return systems
 
 
@@ -164,9 +153,9 @@ def training_table(claims: pd.DataFrame, answers: pd.DataFrame, labels: pd.DataF
     # their accuracy on the hand labels, and the row's weight follows the vote's confidence
     weak, confidence = labeling.weighted_vote(lf_matrix, labeling.lf_weights(lf_matrix, gold))
     is_gold = gold.ne(labeling.ABSTAIN).to_numpy()
-    use = is_gold | (weak.ne(labeling.ABSTAIN).to_numpy() & (settings.weak_label_weight > 0))
+    use = is_gold | (weak.ne(labeling.ABSTAIN).to_numpy() & (settings.train.weak_label_weight > 0))
     y = gold.where(is_gold, weak)
-    weights = np.where(is_gold, 1.0, settings.weak_label_weight * confidence.to_numpy())
+    weights = np.where(is_gold, 1.0, settings.train.weak_label_weight * confidence.to_numpy())
     return {
         "rows": claims[use].reset_index(drop=True),
         "y": y[use].reset_index(drop=True),
@@ -186,57 +175,63 @@ def format_metrics(metrics: dict) -> str:
         metrics, f"cross-validated over {metrics['folds']} folds grouped by {metrics['grouped_by']}:")
 
 
-def train_version(input_path: Path, labels: pd.DataFrame, labels_path: Path, model_dir: Path, out: Path, key: str,
-                  settings: Settings = DEFAULT_SETTINGS, corpus: GoldCorpus | None = None,
-                  promote: bool = False) -> str:
-    """Fit, cross-validate and score a new version on the frozen set; save it with its card; promote it if better.
+@dataclass
+class Candidate:
+    """A fitted model not yet saved: what its card will say, and how it compares with the current model."""
 
-    `key` is the training fingerprint recorded in the card. Returns the version.
-    """
-    corpus = corpus or GoldCorpus()
-    report = Path(out) / config.LF_REPORT_CSV
-    current = registry.current_version(model_dir)
-    sets = corpus.sets()
-    training = training_rows(input_path, labels, labels_path, sets, settings)
-    lf_report = labeling.analyse(training["lf_matrix"], training["gold"], training["claim_ids"])
-    write_csv(lf_report, report, list(lf_report.columns))
-    rows, y, weights, is_gold = training["rows"], training["y"], training["weights"], training["is_gold"]
-    spans = training["spans"]
-    model = stance_model.build_model(settings, y[is_gold].value_counts(), design=settings.stance_design)
-    by_thread = cross_validate(model, rows, y, weights, is_gold, training["answer_labels"], spans, settings,
-                                      group_by="thread_id")
+    estimator: object
+    card: dict
+    lf_report: pd.DataFrame
+    comparison: dict | None  # claim macro-F1 difference with the current model, with its interval
+    current: str | None  # the current version it was compared with
+    seconds: float = 0.0
+
+
+def fit_version(training: dict, labels: tuple[pd.DataFrame, Path], gold, current: tuple[str, object] | None,
+                settings: Settings = DEFAULT_SETTINGS) -> Candidate:
+    """Fit, cross-validate and score a new model on the frozen set (the annotated corpus's test part, never trained
+    on), beside the baselines and the current model, with thread-bootstrap intervals."""
+    labels_frame, labels_path = labels
+    phases = Phases(5)
+    phases.next("reading the annotated corpus and the labels")
+    sets = gold.sets()
+    rows_of = training_rows(training, labels_frame, labels_path, sets, settings)
+    lf_report = labeling.analyse(rows_of["lf_matrix"], rows_of["gold"], rows_of["claim_ids"])
+    rows, y, weights, is_gold = rows_of["rows"], rows_of["y"], rows_of["weights"], rows_of["is_gold"]
+    spans = rows_of["spans"]
+    model = stance_model.build_model(settings.train, y[is_gold].value_counts(), design=settings.train.stance_design)
+    phases.next(f"cross-validating on {int(is_gold.sum())} hand labels from {rows['thread_id'].nunique()} threads "
+                f"({settings.train.cv_folds} folds grouped by thread, twice)")
+    by_thread = cross_validate(model, rows, y, weights, is_gold, rows_of["answer_labels"], spans, settings,
+                               group_by="thread_id")
     hand_only = cross_validate(model, rows[is_gold], y[is_gold], weights[is_gold], is_gold[is_gold],
-                                      training["answer_labels"], spans, settings, group_by="thread_id")
+                               rows_of["answer_labels"], spans, settings, group_by="thread_id")
+    phases.next("fitting the model on every row" + (" and calibrating it" if settings.train.calibration != "none"
+                                                     else ""))
     model.fit(rows, y, classify__sample_weight=weights)
-    current_model = None
-    if current:
-        try:
-            current_model = (current, registry.load_model(registry.model_file(model_dir, current))[0])
-        except registry.ModelTrustError as err:
-            log(f"train: the current model cannot be checked ({err}); it is left out of the comparison")
-    systems = frozen_systems(model, training, sets, settings, current_model)
-    frozen = evaluation.frozen_report(systems, sets["frozen_claims"], sets["frozen_answers"], settings.random_state)
-    version = registry.next_version(model_dir)
-    write_csv(lf_report, registry.model_file(model_dir, version).with_suffix(".labeling_functions.csv"),
-              list(lf_report.columns))
-    table_bytes = rows.assign(label=y, weight=weights).to_csv(index=False, lineterminator="\n").encode()
+    phases.next("scoring the frozen set beside the baselines"
+                + (f" and the current model {current[0]}" if current else "")
+                + f" ({evaluation.N_BOOTSTRAP:,} thread resamples)")
+    systems = frozen_systems(model, rows_of, sets, settings, current)
+    frozen = evaluation.frozen_report(systems, sets["frozen_claims"], sets["frozen_answers"],
+                                      settings.train.random_state)
     comparison = None
-    if current_model is not None:
+    if current is not None:
         comparison = evaluation.paired_difference(sets["frozen_claims"]["label"], systems["this model"]["claims"],
-                                                  systems[f"current model ({current})"]["claims"],
-                                                  sets["frozen_claims"]["thread_id"], settings.random_state)
-    registry.save_model(model, registry.model_file(model_dir, version), {
-        "version": version,
+                                                  systems[f"current model ({current[0]})"]["claims"],
+                                                  sets["frozen_claims"]["thread_id"], settings.train.random_state)
+    phases.next("saving")
+    table_bytes = rows.assign(label=y, weight=weights).to_csv(index=False, lineterminator="\n").encode()
+    card = {
         "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "training_key": key,
         "training_data_sha256": files.sha256_bytes(table_bytes),
         "training_rows": {"hand_labelled": int(is_gold.sum()), "weak_only": int((~is_gold).sum()),
                           "threads": int(rows["thread_id"].nunique())},
-        "design": settings.stance_design,
+        "design": settings.train.stance_design,
         "calibrated": stance_model.is_calibrated(model),
         "majority": {"claims": str(y[is_gold].value_counts().sort_index().idxmax()),
-                     "answers": str(training["answer_labels"].value_counts().sort_index().idxmax())},
-        "labels_file": labels_path.name,
+                     "answers": str(rows_of["answer_labels"].value_counts().sort_index().idxmax())},
+        "labels_file": Path(labels_path).name,
         "settings": settings.as_dict(),
         "cross_validation": {"by_thread": by_thread, "by_thread_hand_labels_only": hand_only},
         "frozen_evaluation": frozen["this model"],
@@ -244,14 +239,38 @@ def train_version(input_path: Path, labels: pd.DataFrame, labels_path: Path, mod
         "frozen_questions": sets["questions"],
         "compared_with_current": comparison,
         "labeling_functions": lf_report.drop(columns=["wrong_examples"]).to_dict("records"),
-    })
-    log(f"train: {version}: {int(is_gold.sum())} hand-labelled and {int((~is_gold).sum())} weakly labelled claims "
-        f"from {rows['thread_id'].nunique()} threads; the corpus's test part is the frozen set")
-    log(format_metrics(by_thread))
+    }
+    return Candidate(model, card, lf_report, comparison, current[0] if current else None, phases.seconds())
+
+
+def publish_version(model_dir: Path, candidate: Candidate, key: str, promote: bool = False) -> str:
+    """Save the candidate as the next version with its card and labelling-function report; make it current if it is
+    better (or asked). Returns the version."""
+    version = registry.next_version(model_dir)
+    model_file = registry.model_file(model_dir, version)
+    write_csv(candidate.lf_report, model_file.with_suffix(".labeling_functions.csv"), list(candidate.lf_report.columns))
+    card = registry.save_model(candidate.estimator, model_file,
+                               {**candidate.card, "version": version, "training_key": key})
+    log(summary_line(version, card, candidate.seconds))
+    log(format_metrics(card["cross_validation"]["by_thread"]), VERBOSE)
     log("frozen set (the corpus's test part), yes/no threads:\n"
-        + evaluation.frozen_table(frozen, sets["questions"]))
-    promote_if_better(model_dir, version, frozen["this model"], current, comparison, promote)
+        + evaluation.frozen_table(card["frozen_systems"], card["frozen_questions"]), VERBOSE)
+    promote_if_better(model_dir, version, card["frozen_evaluation"], candidate.current, candidate.comparison, promote)
     return version
+
+
+def summary_line(version: str, card: dict, seconds: float) -> str:
+    """What a training made, in two lines: the full figures are in the card and `claims evaluate` (or -v)."""
+    rows = card["training_rows"]
+    cv = card["cross_validation"]["by_thread"].get("claims", {}).get("macro_f1")
+    systems = card["frozen_systems"]
+    frozen = systems["this model"]["claims"]
+    low, high = frozen.get("macro_f1_interval", [frozen["macro_f1"]] * 2)
+    cv_text = f"cross-validated claim macro-F1 {cv:.3f}; " if cv is not None else ""
+    return (f"train: {version} from {rows['hand_labelled']} hand labels in {rows['threads']} threads in {seconds:.0f} s: "
+            f"{cv_text}frozen set claim macro-F1 {frozen['macro_f1']:.3f} [{low:.3f}, {high:.3f}] "
+            f"(keyword script {systems['keyword baseline']['claims']['macro_f1']:.3f}, majority "
+            f"{systems['majority baseline']['claims']['macro_f1']:.3f}); 'claims evaluate' shows every figure")
 
 
 def cross_validate(model, rows: pd.DataFrame, y: pd.Series, weights: np.ndarray, is_gold: np.ndarray,
@@ -265,16 +284,18 @@ def cross_validate(model, rows: pd.DataFrame, y: pd.Series, weights: np.ndarray,
     """
     groups = rows[group_by].to_numpy()
     gold_index = np.flatnonzero(is_gold)
-    n_splits = min(settings.cv_folds, len(np.unique(groups[gold_index])))
+    n_splits = min(settings.train.cv_folds, len(np.unique(groups[gold_index])))
     if n_splits < 2:
         return {"error": f"fewer than two labelled {group_by.replace('_id', 's')}: cannot cross-validate"}
-    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=settings.random_state)
+    folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=settings.train.random_state)
     probabilities = np.zeros((len(gold_index), len(STANCES)))
-    for train_part, test_part in folds.split(gold_index, y.to_numpy()[gold_index], groups[gold_index]):
+    splits = folds.split(gold_index, y.to_numpy()[gold_index], groups[gold_index])
+    for train_part, test_part in tqdm(splits, total=n_splits, desc="train: folds", unit="fold", disable=None,
+                                      leave=False):
         test_rows = gold_index[test_part]
         train_mask = ~np.isin(groups, groups[test_rows])
         fitted = clone(model).fit(rows[train_mask], y[train_mask], classify__sample_weight=weights[train_mask])
         probabilities[test_part] = aligned_proba(fitted, rows.iloc[test_rows])
     return {"folds": n_splits, "grouped_by": group_by,
             **score_predictions(rows.iloc[gold_index], y.iloc[gold_index], probabilities, answer_labels,
-                                title_spans, settings)}
+                                title_spans, settings.classify)}

@@ -225,33 +225,20 @@ def baseline_predictions(threads: Iterable[GoldThread]) -> dict[str, Prediction]
     return predictions
 
 
-def pipeline_predictions(threads: Iterable[GoldThread], corpus_dir: Path, settings=None) -> dict[str, Prediction]:
-    """The pipeline's rows for each gold thread, read from its file the way `claims run` reads it."""
-    from pipeline.stages import extract
-    from pipeline.components import build_nlp
-    from pipeline.io import readers
-    from pipeline.stages import segment
-    from pipeline.config import DEFAULT_SETTINGS
-    from pipeline.io.files import InputError
-    from pipeline.stages.segment import segment_rows
-
-    settings = settings or DEFAULT_SETTINGS
-    rows, texts, predictions = [], {}, {}
+def pipeline_predictions(threads: Iterable[GoldThread], tables: dict) -> dict[str, Prediction]:
+    """The pipeline's rows for each gold thread, from the tables of a run over their files (answers, claims and
+    errors, as pipeline.runner.execute leaves them in memory); a thread file it refused has its error instead."""
+    answers, claims = tables["answers"], tables["claims"]
+    refused = {Path(e.source).stem: e.problem for e in tables["errors"]}
+    by_thread = dict(tuple(answers.groupby("thread_id", sort=False)))
+    predictions = {}
     for gold in threads:
-        try:
-            thread = next(readers.read_path(Path(corpus_dir) / f"{gold.thread_id}.txt", settings))
-            if isinstance(thread, InputError):
-                raise thread
-            thread_rows = segment_rows(thread, settings)
-        except InputError as err:
-            predictions[gold.thread_id] = Prediction(None, pd.DataFrame(columns=["claim_type"]), err.problem)
-            continue
-        rows += thread_rows
-        texts[gold.thread_id] = thread.text
-    answers = segment.answers_frame(rows)
-    claims = extract.extract_claims(build_nlp(settings), answers, texts, settings)
-    for thread_id, group in answers.groupby("thread_id", sort=False):
-        predictions[thread_id] = Prediction(group, claims[claims["thread_id"] == thread_id])
+        if gold.thread_id in by_thread:
+            predictions[gold.thread_id] = Prediction(by_thread[gold.thread_id],
+                                                     claims[claims["thread_id"] == gold.thread_id])
+        else:
+            predictions[gold.thread_id] = Prediction(None, pd.DataFrame(columns=["claim_type"]),
+                                                     refused.get(gold.thread_id, "not read"))
     return predictions
 
 
@@ -278,9 +265,10 @@ def error_lines(scores: list[ThreadScore], kinds: Callable[[str], bool] = lambda
     return [f"{s.thread_id}: {kind}: {detail}" for s in scores for kind, detail in s.errors if kinds(kind)]
 
 
-def evaluate_corpus(threads: list[GoldThread], corpus_dir: Path, settings=None) -> tuple[dict, dict]:
-    """(figures per "part system" column, thread scores per system) for the pipeline and the baseline."""
-    systems = {"pipeline": pipeline_predictions(threads, corpus_dir, settings), "baseline": baseline_predictions(threads)}
+def evaluate_corpus(threads: list[GoldThread], tables: dict) -> tuple[dict, dict]:
+    """(figures per "part system" column, thread scores per system) for the pipeline (its tables on the threads'
+    files) and the baseline."""
+    systems = {"pipeline": pipeline_predictions(threads, tables), "baseline": baseline_predictions(threads)}
     scores = {name: score_all(threads, predictions) for name, predictions in systems.items()}
     columns = {}
     for part in sorted({t.part for t in threads}):

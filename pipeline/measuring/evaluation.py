@@ -10,13 +10,12 @@ a difference larger than noise, not for one flipped claim.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pipeline.config import DEFAULT_SETTINGS, Settings
-from pipeline.io.files import atomic_write_bytes
+from pipeline.config import DEFAULT_SETTINGS, ClassifySettings
+from pipeline.io.figures import png_bytes, pyplot
 from pipeline.schemas import AGAINST, STANCES
 from pipeline.stages.stance_model import aligned_proba, answer_probabilities, answer_stance, with_direct_answers
 
@@ -63,34 +62,30 @@ def readable_table(metrics: dict, title: str) -> str:
     return "\n".join(lines)
 
 
-def write_report(metrics: dict, out: Path, title: str, comparison: str = "") -> list[Path]:
+def report_files(metrics: dict, title: str, comparison: str = "") -> dict[str, bytes]:
     """metrics.json, metrics.txt (with `comparison`, the systems side by side), confusion and reliability PNGs."""
-    out = Path(out)
-    paths = [out / "metrics.json", out / "metrics.txt", out / "confusion_matrix.png", out / "reliability.png"]
-    atomic_write_bytes(paths[0], (json.dumps(metrics, indent=2, sort_keys=True) + "\n").encode())
-    atomic_write_bytes(paths[1], (readable_table(metrics, title) + ("\n" + comparison + "\n" if comparison else "")).encode())
-    atomic_write_bytes(paths[2], _confusion_png(metrics["claims"]["confusion_matrix"], title))
-    atomic_write_bytes(paths[3], _reliability_png(metrics["claims"]["calibration"], title))
-    return paths
+    return {"metrics.json": (json.dumps(metrics, indent=2, sort_keys=True) + "\n").encode(),
+            "metrics.txt": (readable_table(metrics, title) + ("\n" + comparison + "\n" if comparison else "")).encode(),
+            "confusion_matrix.png": _confusion_png(metrics["claims"]["confusion_matrix"], title),
+            "reliability.png": _reliability_png(metrics["claims"]["calibration"], title)}
 
 
-def _figure_bytes(figure) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
-    import matplotlib.pyplot as plt
-
-    plt.close(figure)
-    return buffer.getvalue()
+def evaluate_model(model, card: dict, sets: dict, settings) -> dict[str, bytes]:
+    """The `evaluate` stage: a model and the baselines on the frozen set, as report files (see report_files)."""
+    claims, answers = sets["frozen_claims"], sets["frozen_answers"]
+    majority = card.get("majority", {"claims": "against", "answers": "against"})
+    systems = {"this model": model_predictions(model, claims, answers, settings.classify),
+               "majority baseline": majority_predictions(claims, answers, majority["claims"], majority["answers"]),
+               "keyword baseline": keyword_predictions(claims, answers)}
+    report = frozen_report(systems, claims, answers, settings.train.random_state)
+    metrics = {**report["this model"], "systems": report, "questions": sets["questions"],
+               "model": card.get("version", "a model given in memory"), "evaluated_on": "the corpus's test part"}
+    title = f"{metrics['model']} on {metrics['evaluated_on']}"
+    return report_files(metrics, title, frozen_table(report, sets["questions"]))
 
 
 def _confusion_png(confusion: dict, title: str) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     matrix = np.asarray(confusion["matrix"])
     figure, axes = plt.subplots(figsize=(4.2, 3.6))
     axes.imshow(matrix, cmap="Blues")
@@ -101,15 +96,11 @@ def _confusion_png(confusion: dict, title: str) -> bytes:
     for (i, j), count in np.ndenumerate(matrix):
         axes.text(j, i, str(count), ha="center", va="center", color="white" if count > matrix.max() / 2 else "black")
     axes.set_title(f"Claim stance: {title}", fontsize=9)
-    return _figure_bytes(figure)
+    return png_bytes(figure)
 
 
 def _reliability_png(calibration: dict, title: str) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(4.2, 3.6))
     axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
     bins = calibration["bins"]
@@ -122,7 +113,7 @@ def _reliability_png(calibration: dict, title: str) -> bytes:
     axes.set_ylabel("share correct")
     axes.set_title(f"Reliability (ECE {calibration['ece']:.3f}): {title}", fontsize=9)
     axes.legend(fontsize=7, loc="upper left")
-    return _figure_bytes(figure)
+    return png_bytes(figure)
 
 
 def changed_predictions(rows: pd.DataFrame, gold: pd.Series, proba_a: np.ndarray, proba_b: np.ndarray) -> pd.DataFrame:
@@ -216,7 +207,7 @@ def paired_difference(y_true, pred_new, pred_old, threads, seed: int = 0) -> dic
 
 
 def model_predictions(model, claims: pd.DataFrame, answers: pd.DataFrame,
-                      settings: Settings = DEFAULT_SETTINGS) -> dict:
+                      settings: ClassifySettings = DEFAULT_SETTINGS.classify) -> dict:
     """A model's claim and answer stances on stance_corpus rows, as the classify stage makes them.
 
     Rows whose question the pipeline did not read as yes/no get no stance.
@@ -311,7 +302,7 @@ def reliability(y_true, probabilities: np.ndarray, n_bins: int = 5) -> dict:
 
 
 def score_predictions(rows: pd.DataFrame, gold: pd.Series, probabilities: np.ndarray, answer_labels: pd.Series,
-                      title_spans: pd.DataFrame, settings: Settings = DEFAULT_SETTINGS) -> dict:
+                      title_spans: pd.DataFrame, settings: ClassifySettings = DEFAULT_SETTINGS.classify) -> dict:
     """Claim- and answer-level scores, majority baselines and calibration for given probabilities."""
     predicted = [STANCES[i] for i in probabilities.argmax(axis=1)]
     majority = gold.value_counts().sort_index().idxmax() if len(gold) else AGAINST

@@ -1,4 +1,4 @@
-"""Stance examples from the hand-annotated corpus (data/raw/labels/gold).
+"""Stance examples from the annotated corpus (data/raw/corpus, gold in data/raw/labels/gold).
 
 Every claim of a yes/no thread carries a hand stance toward the thread's
 proposition, and so does every answer. This module turns those gold files into
@@ -17,6 +17,7 @@ model a wrong pairing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -115,3 +116,15 @@ def corpus_sets(gold_dir: Path = GOLD_DIR, corpus_dir: Path = CORPUS_DIR, split_
             "questions": question_reading_scores(test, lexicon),
             "files": sorted(Path(gold_dir).glob("*.json")) + [Path(split_path)]
             + [Path(corpus_dir) / f"{t.thread_id}.txt" for t in threads]}
+
+
+@dataclass
+class GoldCorpus:
+    """Where the annotated corpus lives: its dev part trains, its test part is the frozen evaluation set."""
+
+    gold_dir: Path = GOLD_DIR
+    corpus_dir: Path = CORPUS_DIR
+    split_path: Path = CORPUS_SPLIT_FILE
+
+    def sets(self) -> dict:
+        return corpus_sets(self.gold_dir, self.corpus_dir, self.split_path)

@@ -1,16 +1,18 @@
-"""The whole pipeline over a corpus in chunks: streaming, parallel, resumable.
+"""The chunked runner: the per-thread stages over any number of threads, streaming, parallel and resumable.
 
-Threads are read lazily and grouped into chunks of ``settings.chunk_threads``.
-Each chunk is segmented, its claims extracted and classified, and its rows of
-answers.csv, claims.csv, summary.csv and errors.csv written as part files in
-``OUT/.parts/<run key>/``; when every chunk is done the parts are concatenated,
-in chunk order, into the final tables. Memory therefore does not grow with the
-corpus, chunks can run in any process or on any Dask worker with the same
-result byte for byte, and an interrupted run starts again at the first chunk
-whose parts are missing.
+Threads are read lazily (or a table's rows taken thread by thread) and grouped
+into chunks of ``settings.run.chunk_threads`` threads. Each chunk goes through
+every stage of the run in one worker, and its rows of each table are written as
+part files in ``OUT/.parts/<run key>/``; when every chunk is done the parts are
+concatenated, in chunk order, into the tables, which the output folder's sink
+switches in as one set. Memory therefore does not grow with the input, chunks
+can run in any process or on any Dask worker with the same result byte for
+byte, and an interrupted run starts again at the first chunk whose parts are
+missing.
 
-Workers receive thread texts and return CSV bytes, so a Dask cluster needs no
-shared file system: only the client reads inputs and writes outputs.
+Workers receive thread texts (or table rows) and return CSV bytes, so a Dask
+cluster needs no shared file system: only the client reads inputs and writes
+outputs.
 """
 
 from __future__ import annotations
@@ -27,32 +29,28 @@ from typing import Iterable, Iterator
 
 import pandas as pd
 
-from pipeline.stages import classify as dataset
-from pipeline.stages import extract
+from pipeline.config import Settings
 from pipeline.io import files
-from pipeline.components import build_nlp
-from pipeline.io import outputs
-from pipeline.io import readers
+from pipeline.io.files import ErrorRecord, InputError, MissingExtraError, atomic_write_bytes, csv_bytes
 from pipeline.learning import registry
-from pipeline.config import DEFAULT_SETTINGS, Settings
-from pipeline.io.files import InputError, MissingExtraError, atomic_write_bytes, csv_bytes  # noqa: F401 (re-exported)
-from pipeline.schemas import ANSWERS_OUTPUT_COLUMNS, ERROR_COLUMNS  # noqa: F401 (re-exported)
-from pipeline.schemas import TABLES as COLUMNS
-from pipeline.stages.segment import answers_frame, segment_rows
+from pipeline.runner.execute import Plan, model_path, read_input
+from pipeline.runner.graph import GRAPH, TABLE_ARTIFACTS, Context, Stage, published
+from pipeline.runner.sinks import as_table
+from pipeline.schemas import TABLES
 
-TABLES = tuple(COLUMNS)
 BACKENDS = ("local", "dask")
 # local workers are forked, warm, where that is safe and the default (Linux); joblib spawns them elsewhere
 FORK_WORKERS = sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
 
 
 @dataclass(frozen=True)
-class ErrorRecord:
-    """An InputError in a form that crosses process boundaries."""
+class ModelRef:
+    """The model a chunk's classify step reads: a path (local processes) or its bytes (Dask workers, which may not
+    see our files); either way loaded only if its sha256 is the one checked before the run."""
 
-    source: str
-    line: int | None
-    problem: str
+    path: str | None
+    sha256: str | None
+    data: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -63,125 +61,62 @@ class ChunkResult:
     errors: int
 
 
-def chunks(input_path: Path, settings: Settings) -> Iterator[tuple[int, list]]:
-    """(index, items) for consecutive groups of threads, errors carried along as ErrorRecords."""
-    items = (ErrorRecord(i.source, i.line, i.problem) if isinstance(i, InputError) else i
-             for i in readers.iter_threads(input_path, settings))
-    for index, group in enumerate(iter(lambda: list(islice(items, settings.chunk_threads)), [])):
+def chunks_of(items: Iterable, size: int) -> Iterator[tuple[int, list]]:
+    """(index, items) for consecutive groups of `size` threads, input errors carried along as ErrorRecords."""
+    items = (ErrorRecord.of(i) if isinstance(i, InputError) else i for i in items)
+    for index, group in enumerate(iter(lambda: list(islice(items, size)), [])):
         yield index, group
 
 
-_WORKER: dict = {}  # per process: the spaCy pipeline and the model, built once
+def table_chunks(tables: dict[str, pd.DataFrame], size: int) -> Iterator[tuple[int, dict]]:
+    """(index, {name: rows}) for consecutive groups of `size` threads of tables that share thread_id, in order."""
+    first = next(iter(tables.values()))
+    order = list(pd.unique(first["thread_id"]))
+    for index, start in enumerate(range(0, len(order), size)):
+        wanted = set(order[start:start + size])
+        yield index, {name: frame[frame["thread_id"].isin(wanted)] for name, frame in tables.items()}
 
 
-def _worker_nlp(settings: Settings):
-    key = ("nlp", settings)
-    if key not in _WORKER:
-        _WORKER[key] = build_nlp(settings)
-    return _WORKER[key]
+_CONTEXT = Context()  # per process: the spaCy pipeline, built once
+_MODELS: dict = {}  # per process: models by sha256, loaded once
 
 
-def _worker_model(model_source: str | bytes | None, model_sha: str | None):
-    """The model, from a path (local processes) or from its bytes (Dask workers, which may not see our files).
-
-    Either way it is loaded only if its sha256 is the one checked against its card before the run.
-    """
-    if model_source is None:
+def worker_model(ref: ModelRef | None):
+    """The model of `ref`, loaded once per process and checked against the sha256 taken before the run."""
+    if ref is None:
         return None
-    key = ("model", model_sha)
-    if key not in _WORKER:
-        if isinstance(model_source, bytes):
-            if files.sha256_bytes(model_source) != model_sha:
+    if ref.sha256 not in _MODELS:
+        if ref.data is not None:
+            if files.sha256_bytes(ref.data) != ref.sha256:
                 raise registry.ModelTrustError("the model sent to this worker does not match its card")
             import io
 
             import joblib
 
-            _WORKER[key] = joblib.load(io.BytesIO(model_source))
+            _MODELS[ref.sha256] = registry.LoadedModel(joblib.load(io.BytesIO(ref.data)), {})
         else:
-            model, card = registry.load_model(model_source)
-            if card.get("model_sha256") != model_sha:
-                raise registry.ModelTrustError(f"{model_source}: changed while the run was going on")
-            _WORKER[key] = model
-    return _WORKER[key]
+            loaded = registry.load_model(ref.path)
+            if loaded.card.get("model_sha256") != ref.sha256:
+                raise registry.ModelTrustError(f"{ref.path}: changed while the run was going on")
+            _MODELS[ref.sha256] = loaded
+    return _MODELS[ref.sha256]
 
 
-def segment_chunk(items: Iterable, settings: Settings = DEFAULT_SETTINGS) -> tuple[pd.DataFrame, list[ErrorRecord]]:
-    """answers.csv rows of the items' threads, and an ErrorRecord for each item that is or raised an input error.
-
-    The one segmenting step of every path: `run`'s chunks and the `segment` command.
-    """
-    rows, errors = [], []
-    for item in items:
-        if isinstance(item, (ErrorRecord, InputError)):
-            errors.append(item if isinstance(item, ErrorRecord) else ErrorRecord(item.source, item.line, item.problem))
-            continue
-        try:
-            rows.extend(segment_rows(item, settings))
-        except InputError as err:
-            errors.append(ErrorRecord(err.source, err.line, err.problem))
-        except Exception as err:  # noqa: BLE001 - a thread no rule foresaw: its row in errors.csv, the others go on
-            errors.append(thread_failure(item.source, item.line, item.thread_id, "segmenting", err))
-    return answers_frame(rows), errors
-
-
-def thread_failure(source: str, line, thread_id: str, step: str, err: Exception) -> ErrorRecord:
-    detail = str(err) if len(str(err)) <= 200 else str(err)[:200] + "..."
-    return ErrorRecord(source, None if pd.isna(line) else int(line),
-                       f"thread {thread_id[:80]!r}: {step} failed ({type(err).__name__}: {detail}); thread skipped")
-
-
-def extract_chunk(nlp, answers: pd.DataFrame, texts: dict[str, str], settings: Settings = DEFAULT_SETTINGS,
-                  progress=None) -> tuple[pd.DataFrame, pd.DataFrame, list[ErrorRecord]]:
-    """Claims of the answers, and the answers kept: a thread whose extraction fails is dropped with an error.
-
-    The chunk is extracted at once; only if that fails is each thread tried on
-    its own, so the one that fails is named and the others keep their claims.
-    """
-    try:
-        return extract.extract_claims(nlp, answers, texts, settings, progress), answers, []
-    except Exception:  # noqa: BLE001 - find the thread
-        pass
-    kept, claims, errors = [], [], []
-    for thread_id, rows in answers.groupby("thread_id", sort=False):
-        try:
-            claims.append(extract.extract_claims(nlp, rows, texts, settings))
-            kept.append(rows)
-        except Exception as err:  # noqa: BLE001
-            first = rows.iloc[0]
-            errors.append(thread_failure(first["source"], first["source_line"], thread_id, "claim extraction", err))
-    empty = extract.extract_claims(nlp, answers.iloc[:0], texts, settings)
-    return (pd.concat([empty, *claims], ignore_index=True), pd.concat([answers.iloc[:0], *kept]), errors)
-
-
-def classify_chunk(model, answers: pd.DataFrame, claims: pd.DataFrame,
-                   settings: Settings = DEFAULT_SETTINGS) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Stance for answers and claims (none without a model) and the summary: the one classifying step of every path."""
+def process_chunk(index: int, names: tuple[str, ...], inputs: dict, settings: Settings,
+                  model: ModelRef | None = None, model_data: bytes | None = None) -> ChunkResult:
+    """Every stage of the run on one chunk; a pure function of its arguments (Dask sends the model's bytes as
+    `model_data`, a future it resolves)."""
+    values = dict(inputs)
     if model is not None:
-        answers, claims = dataset.classify(model, answers, claims, settings)
-    else:
-        answers = answers.assign(stance=None, stance_score=float("nan"))
-    return answers, claims, dataset.summarise(answers, claims)
-
-
-def error_frame(errors: list) -> pd.DataFrame:
-    """errors.csv's rows from ErrorRecords or InputErrors (both name a source, a line and the problem)."""
-    rows = [{"source": e.source, "line": e.line, "error": e.problem} for e in errors]
-    return pd.DataFrame(rows, columns=ERROR_COLUMNS).astype({"line": "Int64"})
-
-
-def process_chunk(index: int, items: list, settings: Settings, model_source: str | bytes | None = None,
-                  model_sha: str | None = None) -> ChunkResult:
-    """Segment, extract and classify one chunk; a pure function of its arguments."""
-    answers, errors = segment_chunk(items, settings)
-    texts = {item.thread_id: item.text for item in items if isinstance(item, readers.ThreadSource)}
-    claims, answers, failed = extract_chunk(_worker_nlp(settings), answers, texts, settings)
-    errors += failed
-    answers, claims, summary = classify_chunk(_worker_model(model_source, model_sha), answers, claims, settings)
-    threads = int(answers["thread_id"].nunique())
-    frames_by_table = {"answers": answers, "claims": claims, "summary": summary, "errors": error_frame(errors)}
-    tables = {name: csv_bytes(frame, COLUMNS[name]) for name, frame in frames_by_table.items()}
-    return ChunkResult(index, tables, threads, len(errors))
+        values["model"] = worker_model(model if model_data is None else ModelRef(None, model.sha256, model_data))
+    for name in names:
+        stage = GRAPH[name]
+        values.update(stage.step({a: values[a] for a in stage.inputs}, settings, _CONTEXT))
+    tables = {a: csv_bytes(as_table(a, values[a]).reindex(columns=TABLES[a]), TABLES[a])
+              for a in published(names) if a in TABLE_ARTIFACTS}
+    answers = values.get("answers")
+    threads = int(answers["thread_id"].nunique()) if answers is not None else 0
+    return ChunkResult(index, tables, threads, len(values.get("errors") or []))
 
 
 def _run_local(tasks: Iterable[tuple], jobs: int) -> Iterator[ChunkResult]:
@@ -214,9 +149,10 @@ def _run_forked(tasks: Iterator[tuple], jobs: int) -> Iterator[ChunkResult]:
     from concurrent.futures import ProcessPoolExecutor
 
     first = next(tasks)
-    _, _, settings, model_source, model_sha = first
-    _worker_nlp(settings)
-    _worker_model(model_source, model_sha)
+    _, names, _, settings, model = first
+    if "extract" in names:
+        _CONTEXT.nlp(settings.extract)
+    worker_model(model)
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=die_with_parent,
                              initargs=(os.getpid(),)) as pool:
         try:
@@ -325,11 +261,15 @@ def _run_dask(tasks: Iterable[tuple], jobs: int, scheduler: str | None,
         shipped: dict = {}
 
         def submit(task: tuple):
-            index, items, settings, model_path, model_sha = task
-            if model_path is not None and model_path not in shipped:
-                shipped[model_path] = client.scatter(Path(model_path).read_bytes(), broadcast=True)
-            model = shipped.get(model_path)
-            return client.submit(process_chunk, index, items, settings, model, model_sha, pure=False)
+            index, names, inputs, settings, model = task
+            if model is not None and model.sha256 not in shipped:
+                data = registry.read_model_bytes(Path(model.path))
+                if files.sha256_bytes(data) != model.sha256:
+                    raise registry.ModelTrustError(f"{model.path}: changed while the run was going on")
+                shipped[model.sha256] = client.scatter(data, broadcast=True)
+            sent = None if model is None else ModelRef(None, model.sha256)
+            return client.submit(process_chunk, index, names, inputs, settings, sent,
+                                 shipped.get(getattr(model, "sha256", None)), pure=False)
 
         yield from _in_order(submit, tasks, 2 * workers)
     finally:
@@ -346,51 +286,72 @@ def _done(parts: Path, index: int) -> Path:
     return parts / f"{index:06d}.done"
 
 
-def run_corpus(input_path: Path, out: Path, key: str, settings: Settings = DEFAULT_SETTINGS,
-               model_path: Path | None = None, jobs: int | None = None, backend: str = "local",
-               scheduler: str | None = None, progress=None, tls: TLSFiles | None = None) -> dict:
-    """Process every chunk not yet done for this run `key`, then merge the parts into OUT's tables."""
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
-    jobs = jobs or os.cpu_count() or 1
-    parts = Path(out) / ".parts" / key[:16]
-    parts.mkdir(parents=True, exist_ok=True)
-    for stale in (Path(out) / ".parts").iterdir():
-        if stale != parts:  # parts of an earlier, different run can never be merged
-            shutil.rmtree(stale, ignore_errors=True)
-    model_sha = files.sha256_file(model_path) if model_path else None
-    counts = {"chunks": 0, "resumed": 0}
+class Chunked:
+    """The per-thread stages chunk by chunk: in this process, in `jobs` local processes, or on a Dask cluster."""
 
-    def tasks():
-        for index, items in chunks(input_path, settings):
+    def __init__(self, jobs: int | None = None, backend: str = "local", scheduler: str | None = None,
+                 tls: "TLSFiles | None" = None, progress=None):
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+        self.jobs = jobs or os.cpu_count() or 1
+        self.backend, self.scheduler, self.tls, self.progress = backend, scheduler, tls, progress
+
+    def tasks(self, stages: list[Stage], plan: Plan, context: Context, parts: Path, counts: dict):
+        """(index, names, inputs, settings, model) of every chunk whose parts are not yet written."""
+        first, settings = stages[0], plan.settings
+        size = settings.run.chunk_threads
+        names = tuple(s.name for s in stages)
+        if "threads" in first.inputs:
+            groups = ((i, {"threads": items}) for i, items in chunks_of(read_input("threads", first.name, plan,
+                                                                                   context), size))
+        else:
+            tables = {a: read_input(a, first.name, plan, context) for a in first.inputs
+                      if a in TABLE_ARTIFACTS and a != "errors"}
+            groups = ((i, {**rows, "errors": []}) for i, rows in table_chunks(tables, size))
+        model = None
+        if any("model" in s.inputs for s in stages):
+            path = model_path(plan.source)
+            if path is not None:
+                registry.load_model(path)  # refuse an untrusted model before any work
+                model = ModelRef(str(path), files.sha256_file(path))
+        for index, inputs in groups:
             counts["chunks"] = index + 1
             if _done(parts, index).exists():
                 counts["resumed"] += 1
                 continue
-            yield index, items, settings, str(model_path) if model_path else None, model_sha
+            yield index, names, inputs, settings, model
 
-    results = _run_dask(tasks(), jobs, scheduler, tls) if backend == "dask" else _run_local(tasks(), jobs)
-    for result in (progress(results) if progress else results):
-        for table, data in result.tables.items():
-            atomic_write_bytes(part_path(parts, result.index, table), data)
-        atomic_write_bytes(_done(parts, result.index), b"")
-    merge_parts(parts, counts["chunks"], Path(out), settings.output_format)
-    shutil.rmtree(parts, ignore_errors=True)
-    return counts
+    def run_chunks(self, stages: list[Stage], plan: Plan, context: Context, sink, ran: dict, stale) -> dict:
+        """Process every chunk not yet done for this run, then merge the parts and publish them as one set."""
+        key = ran[stages[-1].name]
+        parts = sink.parts(key)
+        counts = {"chunks": 0, "resumed": 0}
+        tasks = self.tasks(stages, plan, context, parts, counts)
+        results = (_run_dask(tasks, self.jobs, self.scheduler, self.tls) if self.backend == "dask"
+                   else _run_local(tasks, self.jobs))
+        for result in (self.progress(results) if self.progress else results):
+            for table, data in result.tables.items():
+                atomic_write_bytes(part_path(parts, result.index, table), data)
+            atomic_write_bytes(_done(parts, result.index), b"")
+        tables = [a for a in published(list(ran)) if a in TABLE_ARTIFACTS]
+        prior = []
+        if "errors" in tables and "threads" not in stages[0].inputs:  # errors of the stages before this run's first
+            prior = read_input("errors", stages[0].name, plan, context)
+        merge_parts(parts, counts["chunks"], sink, tables, prior)
+        sink.commit(tables, ran, stale)
+        sink.drop_parts(key)
+        return counts
 
 
-def merge_parts(parts: Path, n_chunks: int, out: Path, output_format: str = "csv") -> None:
-    """Concatenate each table's parts in chunk order under one header, streaming, then switch the four in as one set.
-
-    Each table is staged complete beside its final name; pipeline.outputs
-    commits the set with one rename of its manifest (see there).
-    """
-    for table in TABLES:
-        staged = outputs.staged_path(out / f"{table}.csv")
+def merge_parts(parts: Path, n_chunks: int, sink, tables: list[str], prior_errors: list) -> None:
+    """Concatenate each table's parts in chunk order under one header, streaming, into the sink's staged files."""
+    for table in tables:
+        staged = sink.staged(table)
         tmp = staged.with_name(f"{staged.name}.tmp")
         try:
             with open(tmp, "wb") as merged:
-                merged.write(csv_bytes(pd.DataFrame(columns=COLUMNS[table]), COLUMNS[table]))
+                head = as_table(table, prior_errors) if table == "errors" else pd.DataFrame(columns=TABLES[table])
+                merged.write(csv_bytes(head.reindex(columns=TABLES[table]), TABLES[table]))
                 for index in range(n_chunks):
                     with open(part_path(parts, index, table), "rb") as part:
                         part.readline()  # its header
@@ -405,10 +366,3 @@ def merge_parts(parts: Path, n_chunks: int, out: Path, output_format: str = "csv
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-    names = [f"{table}.csv" for table in TABLES]
-    parquet = [f"{table}.parquet" for table in TABLES]
-    if output_format == "parquet":  # converted from the staged CSVs, so both say the same; switched in with them
-        for table in TABLES:
-            outputs.write_parquet(outputs.staged_path(out / f"{table}.csv"), outputs.staged_path(out / f"{table}.parquet"))
-    outputs.publish(out, names + (parquet if output_format == "parquet" else []), "run",
-                    drop=[] if output_format == "parquet" else parquet)

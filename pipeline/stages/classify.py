@@ -1,4 +1,4 @@
-"""Stage 4: apply the stance model and write the dataset's tables.
+"""The `classify` stage: the stance model applied to claims and answers, and the summary of each thread.
 
 claims.csv and answers.csv get their stance columns; summary.csv has one row
 per thread: answers by stance, claims by type, and the range of stated durations.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.config import DEFAULT_SETTINGS, Settings
+from pipeline.config import DEFAULT_SETTINGS, ClassifySettings
 from pipeline.schemas import CLAIM_COLUMNS, CLAIM_TYPES, QUESTION_COLUMNS, STANCES, SUMMARY_COLUMNS, YES_NO
 from pipeline.stages.stance_model import answer_stance, predict, with_direct_answers
 
@@ -29,7 +29,7 @@ def asks_yes_no(frame: pd.DataFrame, answers: pd.DataFrame) -> pd.Series:
 
 
 def classify(model, answers: pd.DataFrame, claims: pd.DataFrame,
-             settings: Settings = DEFAULT_SETTINGS) -> tuple[pd.DataFrame, pd.DataFrame]:
+             settings: ClassifySettings = DEFAULT_SETTINGS.classify) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Copies of `answers` and `claims` with stance and stance_score filled in.
 
     Claims take the most probable class, read against their thread's
@@ -95,3 +95,15 @@ def summarise(answers: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
         "duration_open_ended": open_ended.reindex(order, fill_value=False).astype(bool).to_numpy(),
     })
     return summary[SUMMARY_COLUMNS]
+
+
+def classify_threads(model, answers: pd.DataFrame, claims: pd.DataFrame,
+                     settings: ClassifySettings = DEFAULT_SETTINGS.classify
+                     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The `classify` stage: stance for answers and claims (none without a model), and the summary."""
+    if model is not None:
+        answers, claims = classify(model, answers, claims, settings)
+    else:
+        answers = answers.assign(stance=None, stance_score=float("nan"))
+        claims = claims.assign(stance=None, stance_score=float("nan"))
+    return answers, claims, summarise(answers, claims)

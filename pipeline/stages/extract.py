@@ -1,6 +1,8 @@
-"""Stage 2: sentences and typed claims, with offsets into the raw thread files.
+"""The `extract` stage: sentences and typed claims, with offsets into the thread text.
 
-Each answer has two pieces, its title and its body. A thread's pieces go to
+It reads answers.csv's rows only, never the thread files: each row carries its
+title and text and where they start in the thread. Each answer has two pieces,
+its title and its body. A thread's pieces go to
 spaCy joined by blank lines, several to a Doc (up to ``settings.doc_chars``
 characters; a piece is never cut): a blank line is a sentence boundary, so a
 title is always its own sentence and nothing carries over from one piece to the
@@ -22,10 +24,10 @@ import pandas as pd
 from spacy.attrs import IDX
 from spacy.language import Language
 
-from pipeline.config import DEFAULT_SETTINGS, Settings
+from pipeline.config import DEFAULT_SETTINGS, ExtractSettings
 from pipeline.components.extensions import CLAIMS
-from pipeline.io.files import InputError
-from pipeline.components import build_nlp, sentence_bounds
+from pipeline.io.files import ErrorRecord, thread_failure
+from pipeline.components import sentence_bounds
 from pipeline.schemas import CLAIM_COLUMNS
 from pipeline.stages.segment import mask_boilerplate
 
@@ -42,25 +44,21 @@ class Piece:
     thread_start: int
 
 
-def pieces_of(answers: pd.DataFrame, texts: dict[str, str]) -> Iterator[tuple[str, str, int, str]]:
+def pieces_of(answers: pd.DataFrame) -> Iterator[tuple[str, str, int, str]]:
     """(thread_id, answer_id, offset, piece text) for every title and body that is not blank, in file order."""
     for row in answers.itertuples(index=False):
-        text = texts[row.thread_id]
         structured = not pd.isna(row.source_line)
-        for start, end, stored in ((row.title_start, row.title_end, row.title), (row.char_start, row.char_end, row.text)):
-            piece = text[start:end]
-            if piece != ("" if pd.isna(stored) else stored):
-                raise InputError(row.thread_id, f"answers.csv does not match the thread file at {start}:{end}; "
-                                                "re-run the 'segment' stage")
+        for start, stored in ((row.title_start, row.title), (row.char_start, row.text)):
+            piece = "" if pd.isna(stored) else str(stored)
             if piece.strip():
                 # page text may hold debris inside an answer; fields of JSONL/CSV input (which have a source line)
                 # are taken as given, as they are not segmented either
                 yield row.thread_id, row.answer_id, int(start), piece if structured else mask_boilerplate(piece)
 
 
-def documents(answers: pd.DataFrame, texts: dict[str, str], max_chars: int) -> Iterator[tuple[str, tuple]]:
+def documents(answers: pd.DataFrame, max_chars: int) -> Iterator[tuple[str, tuple]]:
     """(doc text, (thread_id, pieces)): each thread's pieces joined by blank lines, at most `max_chars` a doc."""
-    for thread_id, group in groupby(pieces_of(answers, texts), key=lambda p: p[0]):
+    for thread_id, group in groupby(pieces_of(answers), key=lambda p: p[0]):
         parts: list[str] = []
         pieces: list[Piece] = []
         size = 0
@@ -81,8 +79,8 @@ def _normalised(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", str(text).lower()))
 
 
-def extract_claims(nlp: Language, answers: pd.DataFrame, texts: dict[str, str],
-                   settings: Settings = DEFAULT_SETTINGS, progress: Iterable | None = None) -> pd.DataFrame:
+def extract_claims(nlp: Language, answers: pd.DataFrame, settings: ExtractSettings = DEFAULT_SETTINGS.extract,
+                   progress: Iterable | None = None) -> pd.DataFrame:
     """Rows of claims.csv for the answers given, stance columns left empty."""
     rows = []
     sentences_so_far: dict[str, int] = {}  # per answer, its sentences in earlier docs
@@ -90,7 +88,7 @@ def extract_claims(nlp: Language, answers: pd.DataFrame, texts: dict[str, str],
     questions = {row.thread_id: _normalised(row.title)
                  for row in answers.itertuples(index=False) if row.role == "question" and not pd.isna(row.title)}
     roles = dict(zip(answers["answer_id"], answers["role"]))  # the asker's own claims keep role "question"
-    docs = nlp.pipe(documents(answers, texts, settings.doc_chars), as_tuples=True, batch_size=settings.batch_size)
+    docs = nlp.pipe(documents(answers, settings.doc_chars), as_tuples=True, batch_size=settings.batch_size)
     for doc, (thread_id, pieces) in (progress(docs) if progress else docs):
         sentence_chars = np.asarray(doc.to_array(IDX), dtype=np.int64)[sentence_bounds(doc).starts].tolist()
         piece_starts = [piece.doc_start for piece in pieces]
@@ -121,7 +119,26 @@ def extract_claims(nlp: Language, answers: pd.DataFrame, texts: dict[str, str],
     return frame
 
 
-def extract_from_answers(answers: pd.DataFrame, texts: dict[str, str], settings: Settings = DEFAULT_SETTINGS,
-                         progress=None) -> pd.DataFrame:
-    """claims.csv rows of every answer, with a spaCy pipeline built for the purpose."""
-    return extract_claims(build_nlp(settings), answers, texts, settings, progress=progress)
+def extract_threads(nlp: Language, answers: pd.DataFrame, settings: ExtractSettings = DEFAULT_SETTINGS.extract,
+                    progress=None) -> tuple[pd.DataFrame, pd.DataFrame, list[ErrorRecord]]:
+    """The `extract` stage: the answers kept, their claims, and an ErrorRecord for each thread dropped.
+
+    The threads are extracted at once; only if that fails is each thread tried
+    on its own, so the one that fails is named and skipped (its answers too: a
+    thread without its claims would read as experts who claim nothing) and the
+    others keep their claims.
+    """
+    try:
+        return answers, extract_claims(nlp, answers, settings, progress), []
+    except Exception:  # noqa: BLE001 - find the thread
+        pass
+    kept, claims, errors = [], [], []
+    for thread_id, rows in answers.groupby("thread_id", sort=False):
+        try:
+            claims.append(extract_claims(nlp, rows, settings))
+            kept.append(rows)
+        except Exception as err:  # noqa: BLE001
+            first = rows.iloc[0]
+            errors.append(thread_failure(first["source"], first["source_line"], thread_id, "claim extraction", err))
+    empty = extract_claims(nlp, answers.iloc[:0], settings)
+    return pd.concat([answers.iloc[:0], *kept]), pd.concat([empty, *claims], ignore_index=True), errors

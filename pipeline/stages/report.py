@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pipeline import config
-from pipeline.io.files import atomic_write_bytes
+from pipeline.io.figures import png_bytes, pyplot
+from pipeline.io.files import error_frame
 from pipeline.io.outputs import read_csv
 from pipeline.schemas import CLAIM_TYPES, NONE, OPEN, STANCES, YES_NO
 
@@ -32,13 +31,8 @@ MAX_ERROR_ROWS = 200  # rows of the skipped-input table
 
 
 def load_run(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return read_csv(Path(out) / config.ANSWERS_CSV, "run"), read_csv(Path(out) / config.CLAIMS_CSV, "run")
-
-
-def load_errors(out: Path) -> pd.DataFrame | None:
-    """errors.csv of the run, if it wrote one."""
-    path = Path(out) / "errors.csv"
-    return read_csv(path, "run") if path.exists() else None
+    """answers.csv and claims.csv of a run's folder, checked against its manifest (for notebooks)."""
+    return read_csv(Path(out) / "answers.csv", "run"), read_csv(Path(out) / "claims.csv", "run")
 
 
 NO_STANCE = {OPEN: "no stance: an open question (nothing to be for or against)",
@@ -119,28 +113,9 @@ def types_by_answer(claims: pd.DataFrame) -> pd.DataFrame:
 
 # ---- figures -------------------------------------------------------------------------------------------
 
-def _png(figure) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
-    plt.close(figure)
-    return buffer.getvalue()
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    matplotlib.rcParams["text.parse_math"] = False  # "$300" in a question is money, not mathematics
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def durations_figure(durations: pd.DataFrame, title: str) -> bytes:
     """One horizontal bar per stated duration, min to max months; open ends drawn as arrows; the median range shaded."""
-    plt = _pyplot()
+    plt = pyplot()
     n = max(len(durations), 1)
     labelled = n <= MAX_LABELLED_RANGES
     figure, axes = plt.subplots(figsize=(7, 1.2 + 0.28 * n if labelled else 6))
@@ -183,11 +158,11 @@ def durations_figure(durations: pd.DataFrame, title: str) -> bytes:
     axes.set_title(title, fontsize=10)
     if low is not None and high is not None:
         axes.legend(fontsize=7, loc="lower right")
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def stacked_figure(table: pd.DataFrame, label_column: str, title: str) -> bytes:
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(7, 1.2 + 0.35 * max(len(table), 1)))
     left = np.zeros(len(table))
     colours = {"favor": "#2b8a3e", "against": "#c92a2a", "neutral": "#868e96"}
@@ -200,7 +175,7 @@ def stacked_figure(table: pd.DataFrame, label_column: str, title: str) -> bytes:
     axes.set_title(title, fontsize=10)
     axes.legend(fontsize=7, loc="lower right")
     axes.tick_params(axis="y", labelsize=7)
-    return _png(figure)
+    return png_bytes(figure)
 
 
 # ---- HTML ----------------------------------------------------------------------------------------------
@@ -403,16 +378,10 @@ def build_report(answers: pd.DataFrame, claims: pd.DataFrame,
     return "\n".join(parts), figures
 
 
-def write_report(out: Path, report_dir: Path | None = None) -> list[Path]:
-    """report.html and the PNG figures into `report_dir` (default OUT/report)."""
-    answers, claims = load_run(out)
-    report_dir = Path(report_dir or Path(out) / "report")
-    page, figures = build_report(answers, claims, load_errors(out))
-    written = []
-    for name, data in figures.items():
-        atomic_write_bytes(report_dir / name, data)
-        written.append(report_dir / name)
-    atomic_write_bytes(report_dir / "report.html", page.encode("utf-8"))
-    atomic_write_bytes(report_dir / "threads.json", json.dumps(
-        thread_overview(answers).to_dict("records"), indent=2).encode())  # every thread, whatever the limits
-    return [report_dir / "report.html", *written]
+def report_files(answers: pd.DataFrame, claims: pd.DataFrame, errors=None) -> dict[str, bytes]:
+    """The `report` stage: report.html, its PNG figures and threads.json (every thread, whatever the limits)."""
+    if errors is not None and not isinstance(errors, pd.DataFrame):
+        errors = error_frame(errors)
+    page, figures = build_report(answers, claims, errors)
+    return {**figures, "report.html": page.encode("utf-8"),
+            "threads.json": json.dumps(thread_overview(answers).to_dict("records"), indent=2).encode()}

@@ -33,12 +33,12 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Iterable, Mapping
 
 import pandas as pd
 
-from pipeline.config import SEGMENT_LEXICON_FILE, DEFAULT_SETTINGS, Settings
-from pipeline.io.files import InputError, log, reread_when_changed
+from pipeline.config import DEFAULT_SETTINGS, SEGMENT_LEXICON_FILE, SegmentSettings
+from pipeline.io.files import ErrorRecord, InputError, log, reread_when_changed, thread_failure
 from pipeline.stages.question import thread_question
 from pipeline.schemas import ANSWER_COLUMNS, QUESTION_COLUMNS
 from pipeline.threads import Segment
@@ -297,7 +297,7 @@ def content_words(text: str, stopwords: frozenset) -> set[str]:
 
 
 def title_score(block: Block, question_words: set[str], previous: Block | None, following: Block | None,
-                lexicon: dict, settings: Settings) -> float:
+                lexicon: dict, settings: SegmentSettings) -> float:
     """How much `block` reads like an answer title; _NO_TITLE when it cannot be one.
 
     A title shares words with the question title or with the body it heads, is
@@ -373,7 +373,7 @@ class QuestionStart:
     answer_first: bool  # the page starts with an answer: the question is empty
 
 
-def read_question(blocks: list[Block], breaks: Breaks, lexicon: dict, settings: Settings) -> QuestionStart:
+def read_question(blocks: list[Block], breaks: Breaks, lexicon: dict, settings: SegmentSettings) -> QuestionStart:
     """The question title, after any banner lines above it; no title when the first line is a paragraph."""
     first = _skip_banners(blocks, settings.max_question_title_words)
     head = blocks[first]
@@ -402,7 +402,7 @@ def _banner_like(line: str) -> bool:
     return len(line.split()) <= 8 and not line.endswith(("?", ".", "!"))
 
 
-def segment_text(text: str, source: str = "<text>", settings: Settings = DEFAULT_SETTINGS,
+def segment_text(text: str, source: str = "<text>", settings: SegmentSettings = DEFAULT_SETTINGS.segment,
                  title_hints: Mapping[int, int] | frozenset[int] = frozenset(),
                  warnings: list[str] | None = None) -> list[Segment]:
     """The question and answers of one thread's text, in order.
@@ -458,7 +458,7 @@ def _question_reads_as_answer(blocks: list[Block], breaks: Breaks, question: Que
 
 
 def _answer_starts(text: str, blocks: list[Block], breaks: Breaks, question: QuestionStart, lexicon: dict,
-                   settings: Settings, title_hints: Mapping[int, int] | frozenset[int]) -> tuple[list[int], set[int]]:
+                   settings: SegmentSettings, title_hints: Mapping[int, int] | frozenset[int]) -> tuple[list[int], set[int]]:
     """(indices of the blocks after the question title where answers start, those that are titles)."""
     offset = question.first_block
     rest = blocks[offset:]
@@ -526,7 +526,7 @@ def _asked_titles(rest: list[Block], breaks: Breaks, offset: int) -> set[int]:
     return {i - 1 for i in range(2, len(rest)) if offset + i in breaks.answered and offset + i - 1 in breaks.asked}
 
 
-def _widget_marks(rest: list[Block], breaks: Breaks, offset: int, settings: Settings) -> tuple[set[int], set[int]]:
+def _widget_marks(rest: list[Block], breaks: Breaks, offset: int, settings: SegmentSettings) -> tuple[set[int], set[int]]:
     """Answer starts marked by a vote counter: the short line right above it is the answer's title (whatever it
     reads like: the counter says so); after running text, the counter opens an untitled answer."""
     marks = []
@@ -544,7 +544,7 @@ def _widget_marks(rest: list[Block], breaks: Breaks, offset: int, settings: Sett
     return titles, starts
 
 
-def _lead_line(i: int, rest: list[Block], breaks: Breaks, offset: int, settings: Settings) -> bool:
+def _lead_line(i: int, rest: list[Block], breaks: Breaks, offset: int, settings: SegmentSettings) -> bool:
     """A line of at most max_lead_line_words words that only a blank line separates from a longer paragraph of the
     same answer (or that ends the page): in the first place of an answer, it heads it. What is left of a line after
     a greeting was cut off is body."""
@@ -636,12 +636,7 @@ def answer_rows(thread_id: str, text: str, segments, source: str = "", source_li
     return rows
 
 
-def segment_source(thread, settings: Settings = DEFAULT_SETTINGS) -> pd.DataFrame:
-    """answers.csv rows for one thread: structured formats bring their segments, text is segmented."""
-    return answers_frame(segment_rows(thread, settings))
-
-
-def segment_rows(thread, settings: Settings = DEFAULT_SETTINGS) -> list[dict]:
+def segment_rows(thread, settings: SegmentSettings = DEFAULT_SETTINGS.segment) -> list[dict]:
     """answers.csv rows of one thread (a readers.ThreadSource); a thread read without a question is reported."""
     warnings: list[str] = []
     segments = thread.segments or segment_text(thread.text, thread.source, settings, thread.title_hints, warnings)
@@ -654,3 +649,22 @@ def segment_rows(thread, settings: Settings = DEFAULT_SETTINGS) -> list[dict]:
         thread.thread_id, thread.proposition, thread.question_kind)
     return answer_rows(thread.thread_id, thread.text, segments, Path(thread.source).name, thread.line,
                        asked.as_row())
+
+
+def segment_threads(items: Iterable, settings: SegmentSettings = DEFAULT_SETTINGS.segment
+                    ) -> tuple[pd.DataFrame, list[ErrorRecord]]:
+    """The `segment` stage: answers.csv rows of the items' threads, and an ErrorRecord for each item that is or
+    raises an input error. A thread on which segmenting fails in a way no rule foresaw is named and skipped; the
+    others go on."""
+    rows, errors = [], []
+    for item in items:
+        if isinstance(item, (ErrorRecord, InputError)):
+            errors.append(ErrorRecord.of(item))
+            continue
+        try:
+            rows.extend(segment_rows(item, settings))
+        except InputError as err:
+            errors.append(ErrorRecord.of(err))
+        except Exception as err:  # noqa: BLE001 - a thread no rule foresaw: its row in errors.csv, the others go on
+            errors.append(thread_failure(item.source, item.line, item.thread_id, "segmenting", err))
+    return answers_frame(rows), errors

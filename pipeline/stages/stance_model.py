@@ -25,7 +25,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
-from pipeline.config import DEFAULT_SETTINGS, Settings
+from pipeline.config import DEFAULT_SETTINGS, ClassifySettings, TrainSettings
 from pipeline.schemas import STANCES
 from pipeline.stages import question
 
@@ -129,7 +129,7 @@ def _feature_union(with_question: bool = True) -> ColumnTransformer:
     ])
 
 
-def build_model(settings: Settings = DEFAULT_SETTINGS, hand_label_counts: pd.Series | None = None,
+def build_model(settings: TrainSettings = DEFAULT_SETTINGS.train, hand_label_counts: pd.Series | None = None,
                 design: str = "paired") -> Pipeline:
     """The stance Pipeline; calibrated (sigmoid, 3-fold) once every class has enough hand labels.
 
@@ -213,7 +213,7 @@ CALIBRATIONS = ("temperature", "sigmoid", "isotonic", "none")
 CALIBRATIONS = ("temperature", "sigmoid", "isotonic", "none")
 
 
-def calibrated(classifier, settings: Settings, hand_label_counts: pd.Series | None):
+def calibrated(classifier, settings: TrainSettings, hand_label_counts: pd.Series | None):
     """`classifier` calibrated by settings.calibration once every class has enough hand labels."""
     if settings.calibration not in CALIBRATIONS:
         raise ValueError(f"unknown calibration {settings.calibration!r}; expected one of {CALIBRATIONS}")
@@ -249,7 +249,7 @@ def predict(model: Pipeline, claims: pd.DataFrame) -> tuple[np.ndarray, list]:
 
 
 def answer_stance(claims: pd.DataFrame, probabilities: np.ndarray, classes, title_spans: pd.DataFrame,
-                  settings: Settings = DEFAULT_SETTINGS) -> pd.DataFrame:
+                  settings: ClassifySettings = DEFAULT_SETTINGS.classify) -> pd.DataFrame:
     """Answer-level stance: the weighted mean of its claims' probabilities, title claims weighted higher.
 
     `title_spans` has answer_id, title_start, title_end; a claim inside the title span is a title claim.
@@ -266,7 +266,7 @@ def answer_stance(claims: pd.DataFrame, probabilities: np.ndarray, classes, titl
 
 
 def answer_probabilities(claims: pd.DataFrame, probabilities: np.ndarray, classes, title_spans: pd.DataFrame,
-                         settings: Settings = DEFAULT_SETTINGS) -> pd.DataFrame:
+                         settings: ClassifySettings = DEFAULT_SETTINGS.classify) -> pd.DataFrame:
     """Per answer with claims, the weighted mean probability of each class (rows: answer_id).
 
     Claims of rows not in `title_spans` (the question's, say) are left out.

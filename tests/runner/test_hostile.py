@@ -131,10 +131,10 @@ def test_a_thread_whose_extraction_fails_is_skipped_and_named(models, tmp_path, 
     folder = good_folder(tmp_path)
     real = extract.extract_claims
 
-    def failing(nlp, answers, texts, *args, **kwargs):
+    def failing(nlp, answers, *args, **kwargs):
         if "g_jsonl" in set(answers["thread_id"]):
             raise RuntimeError("a rule no test foresaw")
-        return real(nlp, answers, texts, *args, **kwargs)
+        return real(nlp, answers, *args, **kwargs)
 
     monkeypatch.setattr(extract, "extract_claims", failing)
     code, stderr = claims_run(folder, tmp_path / "out", models)

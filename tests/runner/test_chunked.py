@@ -1,14 +1,14 @@
 """Chunked runs: the same bytes whatever the chunk size, the number of processes or the backend."""
 
 import shutil
-from dataclasses import replace
 
 import pytest
 
-from pipeline.runner import chunked as corpus
-from pipeline.runner import stages
 from pipeline.config import DEFAULT_SETTINGS
-from pipeline.runner.chunked import ErrorRecord, chunks
+from pipeline.io.files import ErrorRecord
+from pipeline.io.readers import iter_threads
+from pipeline.runner import chunked, commands
+from pipeline.runner.chunked import chunks_of
 from pipeline.threads import ThreadSource
 
 from conftest import FIXTURES, SEED
@@ -28,24 +28,19 @@ def folder(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    from pipeline.faces.cli import main
-
-    folder = tmp_path_factory.mktemp("models")
-    assert main(["train", "--out", str(tmp_path_factory.mktemp("o")), "--models", str(folder)]) == 0
-    return folder
+def models(small_models):
+    return small_models[0]
 
 
 @pytest.fixture(scope="module")
 def reference(folder, models, tmp_path_factory):
     out = tmp_path_factory.mktemp("reference")
-    stages.run_pipeline(folder, out, models, replace(DEFAULT_SETTINGS, chunk_threads=1000), jobs=1)
+    commands.run(folder, out, models, DEFAULT_SETTINGS.replace(chunk_threads=1000), jobs=1)
     return {table: (out / f"{table}.csv").read_bytes() for table in TABLES}
 
 
 def test_chunks_group_threads_in_order_and_carry_errors(folder):
-    settings = replace(DEFAULT_SETTINGS, chunk_threads=4)
-    groups = list(chunks(folder, settings))
+    groups = list(chunks_of(iter_threads(folder), 4))
     assert [index for index, _ in groups] == list(range(len(groups)))
     sizes = [len(items) for _, items in groups]
     assert all(size == 4 for size in sizes[:-1]) and 1 <= sizes[-1] <= 4
@@ -58,10 +53,8 @@ def test_chunks_group_threads_in_order_and_carry_errors(folder):
 @pytest.mark.parametrize("chunk_threads, jobs, fork", [(3, 1, True), (3, 2, True), (1, 2, True), (3, 2, False)])
 def test_output_is_identical_for_any_chunk_size_and_jobs(folder, models, reference, tmp_path, monkeypatch,
                                                          chunk_threads, jobs, fork):
-    from pipeline.runner import chunked as corpus
-
-    monkeypatch.setattr(corpus, "FORK_WORKERS", fork and corpus.FORK_WORKERS)  # False: joblib's spawned workers
-    stages.run_pipeline(folder, tmp_path, models, replace(DEFAULT_SETTINGS, chunk_threads=chunk_threads), jobs=jobs)
+    monkeypatch.setattr(chunked, "FORK_WORKERS", fork and chunked.FORK_WORKERS)  # False: joblib's spawned workers
+    commands.run(folder, tmp_path, models, DEFAULT_SETTINGS.replace(chunk_threads=chunk_threads), jobs=jobs)
     for table in TABLES:
         assert (tmp_path / f"{table}.csv").read_bytes() == reference[table], table
 
@@ -84,18 +77,19 @@ def test_without_dask_the_dask_backend_says_how_to_install_it(folder, models, tm
     assert 'pip install -e ".[dask]"' in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_dask_backend_on_a_local_cluster_gives_the_same_files(folder, models, reference, tmp_path):
     distributed = pytest.importorskip("distributed", reason="the optional dask extra is not installed")
     LocalCluster = distributed.LocalCluster
 
-    settings = replace(DEFAULT_SETTINGS, chunk_threads=3)
+    settings = DEFAULT_SETTINGS.replace(chunk_threads=3)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        stages.run_pipeline(folder, tmp_path / "address", models, settings, backend="dask",
+        commands.run(folder, tmp_path / "address", models, settings, backend="dask",
                             scheduler=cluster.scheduler_address)
-    stages.run_pipeline(folder, tmp_path / "own", models, settings, jobs=2, backend="dask")
-    with corpus.local_cluster(2) as cluster:  # a TLS scheduler given by address, with the client's credentials
-        tls = corpus.TLSFiles(*_pem_files(cluster.security, tmp_path))
-        stages.run_pipeline(folder, tmp_path / "tls", models, settings, backend="dask",
+    commands.run(folder, tmp_path / "own", models, settings, jobs=2, backend="dask")
+    with chunked.local_cluster(2) as cluster:  # a TLS scheduler given by address, with the client's credentials
+        tls = chunked.TLSFiles(*_pem_files(cluster.security, tmp_path))
+        commands.run(folder, tmp_path / "tls", models, settings, backend="dask",
                             scheduler=cluster.scheduler_address, tls=tls)
     for out in ("address", "own", "tls"):
         for table in TABLES:
@@ -112,13 +106,14 @@ def _pem_files(security, folder):
     return paths
 
 
+@pytest.mark.slow
 def test_the_local_dask_cluster_takes_no_client_without_its_credentials():
     distributed = pytest.importorskip("distributed", reason="the optional dask extra is not installed")
-    with corpus.local_cluster(1) as cluster:
+    with chunked.local_cluster(1) as cluster:
         address = cluster.scheduler_address
         assert address.startswith("tls://127.0.0.1:")
-        with pytest.raises(corpus.MissingExtraError, match="requires TLS"):
-            corpus.connect(address)
+        with pytest.raises(chunked.MissingExtraError, match="requires TLS"):
+            chunked.connect(address)
         with pytest.raises((OSError, TypeError, ValueError)):  # another account: no credentials
             distributed.Client(address, timeout=5)
         with pytest.raises(OSError):  # nor in clear text on the same port
@@ -136,5 +131,5 @@ def test_one_chunk_starts_no_worker_processes(folder, models, reference, tmp_pat
     monkeypatch.setattr(joblib, "Parallel", no_workers)
     monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_workers)
     out = tmp_path / "out"
-    stages.run_pipeline(folder, out, models, replace(DEFAULT_SETTINGS, chunk_threads=1000), jobs=2)
+    commands.run(folder, out, models, DEFAULT_SETTINGS.replace(chunk_threads=1000), jobs=2)
     assert {table: (out / f"{table}.csv").read_bytes() for table in TABLES} == reference

@@ -131,18 +131,17 @@ def test_array_sentence_boundaries_equal_spacy_sentencizer_after_line_starts(nlp
 @given(st.lists(structured, min_size=1, max_size=3))
 def test_pieces_joined_in_docs_give_the_claims_of_one_doc_per_piece(nlp, threads):
     """Joining a thread's titles and bodies into few docs is an optimisation: the claims must not change."""
-    texts, frames = {}, []
+    frames = []
     for k, text in enumerate(threads):
         try:
             segments = segment_text(text)
         except InputError:
             continue
-        texts[f"t{k}"] = text
         frames.append(answers_table(f"t{k}", text, segments))
     if not frames:
         return
     answers = pd.concat(frames, ignore_index=True)
-    one_per_piece = extract_claims(nlp, answers, texts, replace(DEFAULT_SETTINGS, doc_chars=0))
-    for doc_chars in (DEFAULT_SETTINGS.doc_chars, 60):
-        joined = extract_claims(nlp, answers, texts, replace(DEFAULT_SETTINGS, doc_chars=doc_chars))
+    one_per_piece = extract_claims(nlp, answers, replace(DEFAULT_SETTINGS.extract, doc_chars=0))
+    for doc_chars in (DEFAULT_SETTINGS.extract.doc_chars, 60):
+        joined = extract_claims(nlp, answers, replace(DEFAULT_SETTINGS.extract, doc_chars=doc_chars))
         pd.testing.assert_frame_equal(joined, one_per_piece)

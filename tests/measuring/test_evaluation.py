@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.measuring.evaluation import (_figures, _thread_confusions, changed_predictions, paired_difference, readable_table,
-                                 stance_scores, thread_bootstrap, with_intervals, write_report)
+                                 stance_scores, thread_bootstrap, with_intervals, report_files)
 from pipeline.measuring.evaluation import reliability, score_predictions
 
 
@@ -75,13 +75,14 @@ def test_report_files_and_changed_predictions(tmp_path):
     spans = pd.DataFrame({"answer_id": ["t:1", "t:2"], "title_start": 0, "title_end": 0})
     metrics = score_predictions(rows, gold, proba, pd.Series({"t:1": "favor"}), spans)
     assert metrics["claims"]["accuracy"] == 1.0 and metrics["answers"]["n"] == 1
-    paths = write_report(metrics, tmp_path, "test")
+    files = report_files(metrics, "test")
+    assert list(files) == ["metrics.json", "metrics.txt", "confusion_matrix.png", "reliability.png"]
     # macro-F1 is over all three stances everywhere: neutral, never labelled nor predicted here, counts as 0
-    assert json.loads(paths[0].read_text())["claims"]["macro_f1"] == round(2 / 3, 4)
-    assert json.loads(paths[0].read_text())["claims"]["f_avg"] == 1.0
-    assert "macro-F1 0.667" in paths[1].read_text() and "F_avg 1.000" in readable_table(metrics, "t")
-    for png in paths[2:]:
-        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert json.loads(files["metrics.json"])["claims"]["macro_f1"] == round(2 / 3, 4)
+    assert json.loads(files["metrics.json"])["claims"]["f_avg"] == 1.0
+    assert "macro-F1 0.667" in files["metrics.txt"].decode() and "F_avg 1.000" in readable_table(metrics, "t")
+    for name in ("confusion_matrix.png", "reliability.png"):
+        assert files[name][:8] == b"\x89PNG\r\n\x1a\n"
     changed = changed_predictions(rows, gold, proba, proba[:, [1, 0, 2]])
     assert changed[["claim_id", "before", "after"]].values.tolist() == [["c1", "favor", "against"],
                                                                         ["c2", "against", "favor"]]

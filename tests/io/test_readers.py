@@ -116,7 +116,7 @@ def test_oversized_file_and_overlong_line_are_refused_without_reading_everything
 
 def test_oversized_jsonl_line_is_skipped(tmp_path):
     path = tmp_path / "c.jsonl"
-    limit = DEFAULT_SETTINGS.max_thread_bytes
+    limit = DEFAULT_SETTINGS.read.max_thread_bytes
     path.write_bytes(b'{"id": "' + b"x" * (limit + 10) + b'"}\n' + json.dumps(JSONL_GOOD).encode() + b"\n")
     threads, errors = threads_of(path)
     assert [t.thread_id for t in threads] == ["ok"]
@@ -235,9 +235,8 @@ def test_input_problem_names_what_is_not_a_readable_thread_file(tmp_path):
     assert problems["out.txt"].startswith(f"a symbolic link to {tmp_path / 'elsewhere.txt'}, outside the input folder")
     assert problems["broken.txt"].startswith("a broken symbolic link")
     assert problems["loop.txt"] == "a symbolic link loop"
-    from dataclasses import replace
 
-    assert input_problem(folder / "out.txt", folder, replace(DEFAULT_SETTINGS, follow_links=True)) is None
+    assert input_problem(folder / "out.txt", folder, DEFAULT_SETTINGS.read.__class__(follow_links=True)) is None
     assert input_problem(folder / "out.txt", folder / "out.txt") is None  # named as the input itself: followed
 
 

@@ -1,4 +1,4 @@
-"""Every stage through the command line, on a small corpus in a temporary folder."""
+"""One executor for every stage: through the command line on a small corpus in a temporary folder, and in memory."""
 
 import json
 import shutil
@@ -6,10 +6,13 @@ import shutil
 import pandas as pd
 import pytest
 
-from pipeline.learning import registry
-from pipeline.runner import stages
+from pipeline import config
+from pipeline.config import DEFAULT_SETTINGS
+from pipeline.measuring.gold_sets import GoldCorpus
 from pipeline.faces.cli import EXIT_ERROR, EXIT_OK, EXIT_SKIPPED_INPUT, main
 from pipeline.io.outputs import read_csv
+from pipeline.learning import registry
+from pipeline.runner import commands, execute, graph
 
 from conftest import FIXTURES, SEED
 
@@ -25,11 +28,8 @@ def corpus(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("models")
-    out = tmp_path_factory.mktemp("train_out")
-    assert main(["train", "--out", str(out), "--models", str(folder)]) == EXIT_OK
-    return folder
+def models(small_models):
+    return small_models[0]
 
 
 def run(corpus, out, models, *extra):
@@ -68,6 +68,7 @@ def test_same_input_and_model_give_byte_identical_files(corpus, models, tmp_path
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
 
 
+@pytest.mark.slow
 def test_training_is_reproducible_across_processes(tmp_path):
     import subprocess
     import sys
@@ -99,7 +100,7 @@ def test_training_is_reproducible_across_processes(tmp_path):
 
 def stage(name, corpus, out, models=None, *extra):
     args = [name, "--out", str(out)]
-    if name != "classify":
+    if name == "segment":
         args += ["--input", str(corpus)]
     if models is not None:
         args += ["--models", str(models)]
@@ -119,27 +120,85 @@ def test_unchanged_stages_are_skipped_and_force_reruns(corpus, models, tmp_path,
     assert stage("classify", corpus, tmp_path, models) == EXIT_OK
     assert "classify: up to date" not in capsys.readouterr().err
     assert pd.read_csv(tmp_path / "claims.csv")["stance"].notna().all()
-    # `run` rewrites every table, so the stages' stamps no longer hold, and it skips itself when unchanged
+    # `run` is the same three stages: after the single stages, each is up to date
     assert run(corpus, tmp_path, models) == EXIT_OK
-    assert stage("classify", corpus, tmp_path, models) == EXIT_ERROR
-    capsys.readouterr()
-    assert run(corpus, tmp_path, models) == EXIT_OK
-    assert "run: up to date, skipped" in capsys.readouterr().err
+    assert capsys.readouterr().err.count("up to date, skipped") == 3
+    assert run(corpus, tmp_path, models, "--force") == EXIT_OK
+    assert stage("classify", corpus, tmp_path, models) == EXIT_OK
+    assert "classify: up to date, skipped" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("edit", ["pipeline/runner/stages.py", "pipeline/runner/chunked.py", "pipeline/resources/claim_cues.jsonl",
-                                  "pipeline/resources/question_lexicon.json"])
+def test_single_stages_and_run_write_the_same_bytes(corpus, models, tmp_path):
+    folder = tmp_path / "raw"
+    shutil.copytree(corpus, folder)
+    for name in ("threads.jsonl", "answers.csv"):  # structured input: a source line in every row
+        shutil.copy(FIXTURES / "formats" / name, folder)
+    for name in ("segment", "extract", "classify"):
+        assert stage(name, folder, tmp_path / "stages", models if name == "classify" else None) == EXIT_OK
+    assert run(folder, tmp_path / "run", models) == EXIT_OK
+    for name in OUTPUTS + ("errors.csv",):
+        assert (tmp_path / "stages" / name).read_bytes() == (tmp_path / "run" / name).read_bytes(), name
+
+
+def test_extract_reads_no_thread_file(corpus, models, tmp_path, monkeypatch):
+    """answers.csv carries every piece extract reads: the thread files may be gone, and no reader is called."""
+    folder = tmp_path / "raw"
+    shutil.copytree(corpus, folder)
+    assert stage("segment", folder, tmp_path / "out") == EXIT_OK
+    shutil.rmtree(folder)
+    from pipeline.io import readers
+
+    def no_reading(*args, **kwargs):
+        raise AssertionError("extract read a thread file")
+
+    for name in ("iter_threads", "read_path", "discover_threads", "read_text_file"):
+        monkeypatch.setattr(readers, name, no_reading)
+    assert stage("extract", folder, tmp_path / "out") == EXIT_OK
+    monkeypatch.undo()
+    assert run(corpus, tmp_path / "run", models) == EXIT_OK
+    claims = pd.read_csv(tmp_path / "out" / "claims.csv", dtype=str, keep_default_na=False)
+    expected = pd.read_csv(tmp_path / "run" / "claims.csv", dtype=str, keep_default_na=False)
+    assert claims.drop(columns=["stance", "stance_score"]).equals(expected.drop(columns=["stance", "stance_score"]))
+
+
+def test_a_stage_fingerprint_holds_only_the_settings_it_reads(corpus, small_models, tmp_path, capsys):
+    """The stance model's regularisation re-runs training and classify, never segmentation or extraction; a
+    segmentation setting re-runs all three; classify's own setting re-runs classify alone."""
+    models, gold, threads = small_models
+    model_dir = tmp_path / "models"
+    shutil.copytree(models, model_dir)
+    out = tmp_path / "out"
+
+    def ran(settings):
+        capsys.readouterr()
+        commands.run(corpus, out, model_dir, settings, jobs=1)
+        err = capsys.readouterr().err
+        return [name for name in graph.THREAD_STAGES if f"{name}: up to date" not in err]
+
+    assert ran(DEFAULT_SETTINGS) == ["segment", "extract", "classify"]
+    assert ran(DEFAULT_SETTINGS) == []
+    stiffer = DEFAULT_SETTINGS.replace(stance_c=0.25)
+    trained = commands.train(threads, config.LABELS_FILE, model_dir, tmp_path / "train", stiffer, promote=True,
+                             gold=GoldCorpus(gold, threads))
+    assert trained.ran == ["train"]
+    assert ran(stiffer) == ["classify"]
+    assert ran(stiffer.replace(title_weight=3.0)) == ["classify"]
+    assert ran(stiffer.replace(title_weight=3.0, max_title_words=5)) == ["segment", "extract", "classify"]
+
+
+@pytest.mark.parametrize("edit", ["pipeline/runner/execute.py", "pipeline/runner/chunked.py",
+                                  "pipeline/resources/claim_cues.jsonl", "pipeline/resources/question_lexicon.json"])
 def test_editing_any_code_or_rule_file_reruns_the_stages(corpus, models, tmp_path, capsys, monkeypatch, edit):
-    """Fingerprints cover the whole package, so no module a stage runs can be left out (stages.py once was)."""
+    """Fingerprints cover the whole package, so no module a stage runs can be left out (a hand-kept list once was)."""
     package = tmp_path / "package"
-    shutil.copytree(stages.PACKAGE_DIR, package / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(stages, "PACKAGE_DIR", package / "pipeline")
+    shutil.copytree(execute.PACKAGE_DIR, package / "pipeline", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(execute, "PACKAGE_DIR", package / "pipeline")
     out = tmp_path / "out"
     assert stage("segment", corpus, out) == EXIT_OK
     assert run(corpus, tmp_path / "run", models) == EXIT_OK
     capsys.readouterr()
     assert stage("segment", corpus, out) == EXIT_OK and run(corpus, tmp_path / "run", models) == EXIT_OK
-    assert capsys.readouterr().err.count("up to date, skipped") == 2
+    assert capsys.readouterr().err.count("up to date, skipped") == 4
     edited = package / edit
     if edited.suffix == ".py":  # a function body changes (a comment would do too: the digest is of the bytes)
         edited.write_text(edited.read_text().replace("    return", "    x = 1\n    return", 1))
@@ -150,18 +209,14 @@ def test_editing_any_code_or_rule_file_reruns_the_stages(corpus, models, tmp_pat
 
 
 def test_speed_settings_rerun_nothing_and_output_settings_rerun(corpus, models, tmp_path, capsys):
-    from dataclasses import replace
-
-    from pipeline.config import DEFAULT_SETTINGS
-
     out = tmp_path / "out"
-    assert stages.run_pipeline(corpus, out, models, DEFAULT_SETTINGS, jobs=1).ran
+    assert commands.run(corpus, out, models, DEFAULT_SETTINGS, jobs=1).ran
     before = {name: (out / name).read_bytes() for name in OUTPUTS}
-    faster = replace(DEFAULT_SETTINGS, chunk_threads=1, batch_size=7, doc_chars=5_000)
-    assert not stages.run_pipeline(corpus, out, models, faster, jobs=1).ran
-    assert stages.run_pipeline(corpus, out, models, faster, jobs=1, force=True).ran
+    faster = DEFAULT_SETTINGS.replace(chunk_threads=1, batch_size=7, doc_chars=5_000)
+    assert not commands.run(corpus, out, models, faster, jobs=1).ran
+    assert commands.run(corpus, out, models, faster, jobs=1, force=True).ran
     assert {name: (out / name).read_bytes() for name in OUTPUTS} == before  # and they are indeed speed only
-    assert stages.run_pipeline(corpus, out, models, replace(DEFAULT_SETTINGS, max_title_words=5), jobs=1).ran
+    assert commands.run(corpus, out, models, DEFAULT_SETTINGS.replace(max_title_words=5), jobs=1).ran
 
 
 def test_a_new_thread_file_reruns_everything(corpus, models, tmp_path, capsys):
@@ -273,20 +328,17 @@ def test_a_mixed_folder_with_broken_files_runs_to_completion(models, tmp_path):
 
 
 def test_a_crashed_run_resumes_at_the_first_unfinished_chunk(corpus, models, tmp_path, monkeypatch, capsys):
-    from dataclasses import replace
-
-    from pipeline.runner import chunked as corpus_module
-    from pipeline.config import DEFAULT_SETTINGS
+    from pipeline.runner import chunked
 
     folder = tmp_path / "raw"
     shutil.copytree(corpus, folder)
     for path in (FIXTURES / "layouts").glob("*.txt"):
         shutil.copy(path, folder)
-    settings = replace(DEFAULT_SETTINGS, chunk_threads=2)
+    settings = DEFAULT_SETTINGS.replace(chunk_threads=2)
     whole = tmp_path / "whole"
-    stages.run_pipeline(folder, whole, models, settings, jobs=1)
+    commands.run(folder, whole, models, settings, jobs=1)
 
-    real = corpus_module.process_chunk
+    real = chunked.process_chunk
     done = []
 
     def crash_on_third(index, *args):
@@ -295,14 +347,14 @@ def test_a_crashed_run_resumes_at_the_first_unfinished_chunk(corpus, models, tmp
         done.append(index)
         return real(index, *args)
 
-    monkeypatch.setattr(corpus_module, "process_chunk", crash_on_third)
+    monkeypatch.setattr(chunked, "process_chunk", crash_on_third)
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
-        stages.run_pipeline(folder, out, models, settings, jobs=1)
+        commands.run(folder, out, models, settings, jobs=1)
     assert done == [0, 1] and not (out / "claims.csv").exists()
     monkeypatch.undo()
     capsys.readouterr()
-    stages.run_pipeline(folder, out, models, settings, jobs=1)
+    commands.run(folder, out, models, settings, jobs=1)
     assert "2 of them resumed" in capsys.readouterr().err
     for table in ("answers", "claims", "summary", "errors"):
         assert (out / f"{table}.csv").read_bytes() == (whole / f"{table}.csv").read_bytes(), table
@@ -310,24 +362,42 @@ def test_a_crashed_run_resumes_at_the_first_unfinished_chunk(corpus, models, tmp
 
 
 def test_ctrl_c_is_reported_not_a_traceback(corpus, models, tmp_path, monkeypatch, capsys):
-    from pipeline.runner import chunked as corpus_module
+    from pipeline.runner import chunked
 
     def interrupted(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(corpus_module, "process_chunk", interrupted)
+    monkeypatch.setattr(chunked, "process_chunk", interrupted)
     assert run(corpus, tmp_path, models, "--jobs", "1") == 130
     err = capsys.readouterr().err
     assert "interrupted" in err and "resumes" in err and "Traceback" not in err
 
 
 def test_what_a_run_invalidates_follows_from_the_declared_graph():
-    assert stages.downstream("segment") == ("classify", "extract", "run")
-    assert stages.downstream("extract") == ("classify", "run")
-    assert stages.downstream("classify") == ("run",)  # it rewrites its own inputs' tables by design
-    assert stages.downstream("run") == ("classify", "extract", "segment")  # same tables, written another way
-    for stage in stages.GRAPH.values():
-        assert set(stage.upstream) <= set(stages.GRAPH)
+    assert graph.downstream(["segment"]) == {"extract", "classify", "report"}
+    assert graph.downstream(["train"]) == {"classify", "evaluate", "report"}
+    assert graph.downstream(["classify"]) == {"report"}
+    assert graph.stale_tables(["segment"]) == ["claims", "summary"]
+    assert graph.stale_tables(["extract"]) == ["summary"]  # extract rewrites answers and errors itself
+    assert graph.stale_tables(list(graph.THREAD_STAGES)) == []
+    assert graph.producers("answers", "classify") == ["extract", "segment"]
+    assert graph.producers("model", "classify") == ["train"]
+    for stage in graph.GRAPH.values():  # the declaration order is a topological one: what a stage reads is a
+        for artifact in stage.inputs:  # source input (no stage writes it) or written by a stage before it
+            writers = [s.name for s in graph.GRAPH.values() if artifact in s.outputs]
+            assert not writers or graph.producers(artifact, stage.name), (stage.name, artifact)
+
+
+def test_the_thread_stages_in_memory_give_the_tables_a_folder_run_gives(corpus, models, tmp_path):
+    assert run(corpus, tmp_path / "run", models) == EXIT_OK
+    outcome = execute.execute(list(graph.THREAD_STAGES), execute.Source(threads=corpus, model_dir=models))
+    from pipeline.io.files import csv_bytes
+    from pipeline.runner.sinks import as_table
+    from pipeline.schemas import TABLES
+
+    for name, columns in TABLES.items():
+        frame = as_table(name, outcome.artifacts[name])
+        assert csv_bytes(frame.reindex(columns=columns), columns) == (tmp_path / "run" / f"{name}.csv").read_bytes()
 
 
 def test_a_stage_without_its_upstream_names_the_command_to_run(tmp_path, capsys):

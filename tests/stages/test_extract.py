@@ -2,7 +2,6 @@ import pandas as pd
 import pytest
 
 from pipeline.stages.extract import CLAIM_COLUMNS, extract_claims
-from pipeline.io.files import InputError
 from pipeline.stages.segment import answers_table, segment_text
 
 from conftest import FIXTURES, SEED
@@ -11,7 +10,7 @@ from conftest import FIXTURES, SEED
 def claims_for(nlp, path):
     text = path.read_text(encoding="utf-8")
     answers = answers_table(path.stem, text, segment_text(text))
-    return text, answers, extract_claims(nlp, answers, {path.stem: text})
+    return text, answers, extract_claims(nlp, answers)
 
 
 @pytest.mark.parametrize("path", [SEED, FIXTURES / "masseter_training.txt"], ids=["seed", "masseter"])
@@ -52,11 +51,23 @@ def test_seed_durations(nlp):
     assert gym["duration_min_months"].isna().all()
 
 
-def test_stale_answers_table_is_refused(nlp):
-    text = SEED.read_text(encoding="utf-8")
-    answers = answers_table(SEED.stem, text, segment_text(text))
-    with pytest.raises(InputError, match="re-run the 'segment' stage"):
-        extract_claims(nlp, answers, {SEED.stem: "x" + text})
+def test_a_thread_that_fails_is_named_and_dropped_and_the_others_keep_their_claims(nlp, monkeypatch):
+    from pipeline.stages import extract
+
+    texts = {path.stem: path.read_text(encoding="utf-8") for path in (SEED, FIXTURES / "masseter_training.txt")}
+    answers = pd.concat([answers_table(stem, text, segment_text(text)) for stem, text in texts.items()],
+                        ignore_index=True)
+    real = extract.extract_claims
+
+    def failing(nlp, rows, *args, **kwargs):
+        if SEED.stem in set(rows["thread_id"]):
+            raise RuntimeError("a rule no test foresaw")
+        return real(nlp, rows, *args, **kwargs)
+
+    monkeypatch.setattr(extract, "extract_claims", failing)
+    kept, claims, errors = extract.extract_threads(nlp, answers)
+    assert set(kept["thread_id"]) == set(claims["thread_id"]) == {"masseter_training"}
+    assert len(errors) == 1 and f"{SEED.stem!r}: claim extraction failed (RuntimeError" in errors[0].problem
 
 
 def test_an_answer_title_repeating_the_question_is_not_a_claim(nlp):
@@ -64,5 +75,5 @@ def test_an_answer_title_repeating_the_question_is_not_a_claim(nlp):
             "Is Botox permanent\n\nNo. Botox wears off after three to four months.\n")
     answers = answers_table("t", text, segment_text(text))
     assert answers["title"].tolist() == ["Is Botox permanent", "Is Botox permanent"]
-    claims = extract_claims(nlp, answers, {"t": text})
+    claims = extract_claims(nlp, answers)
     assert set(claims["text"]) == {"Botox wears off after three to four months."}

@@ -2,18 +2,18 @@
 refused, a lock per folder, --out kept apart from --input, workers that die with their parent."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from pipeline.io import outputs
-from pipeline.runner import stages
 from pipeline.config import DEFAULT_SETTINGS
+from pipeline.io import outputs
+from pipeline.runner import commands
 from pipeline.io.files import InputError
 from pipeline.io.outputs import OutputFolderError, read_csv
 
@@ -31,8 +31,7 @@ def write_inputs(folder: Path, variant: str) -> Path:
 
 def run(inputs: Path, out: Path, small_models, **settings):
     model_dir = small_models[0]
-    return stages.run_pipeline(inputs, out, model_dir, replace(DEFAULT_SETTINGS, chunk_threads=2, **settings),
-                               jobs=1)
+    return commands.run(inputs, out, model_dir, DEFAULT_SETTINGS.replace(chunk_threads=2, **settings), jobs=1)
 
 
 def snapshot(out: Path) -> dict:
@@ -92,7 +91,7 @@ def test_a_table_made_stale_by_a_later_stage_is_refused(small_models, two_runs, 
     a, b, _, _ = two_runs
     out = tmp_path / "out"
     run(a, out, small_models)
-    stages.run_segment(b, out, force=True)  # a new answers.csv: claims.csv and summary.csv no longer go with it
+    commands.segment(b, out, force=True)  # a new answers.csv: claims.csv and summary.csv no longer go with it
     assert not (out / "claims.csv").exists() and not (out / "summary.csv").exists()
     with pytest.raises(InputError, match="missing; run the 'extract' stage"):
         read_csv(out / "claims.csv", "extract")
@@ -141,6 +140,32 @@ def test_a_second_writer_on_the_same_folder_is_refused_with_the_first_named(smal
     run(write_inputs(tmp_path / "in", "3 months"), out, small_models)  # the lock died with its holder
 
 
+def test_runs_share_a_models_folder_that_training_may_not_change_meanwhile(small_models, tmp_path):
+    """Reading a model takes the models folder's shared lock: runs with other --out folders proceed while another
+    process reads it; writing it (train, models use) is refused, naming the folder, until the readers are done."""
+    model_dir = tmp_path / "models"
+    shutil.copytree(small_models[0], model_dir)
+    reader = subprocess.Popen([sys.executable, "-c", (
+        "import time\nfrom pipeline.io import outputs\n"
+        f"with outputs.locked({str(model_dir)!r}, shared=True):\n"
+        "    print('reading', flush=True)\n    time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "reading"
+        inputs = write_inputs(tmp_path / "in", "3 months")
+        assert run(inputs, tmp_path / "out", (model_dir,)).ran  # a second reader
+        with pytest.raises(OutputFolderError, match="in use by another claims process"):
+            with outputs.locked(model_dir):
+                pass
+        from pipeline.faces.cli import EXIT_ERROR, main
+
+        assert main(["models", "use", "stance-0001", "--models", str(model_dir)]) == EXIT_ERROR
+    finally:
+        reader.kill()
+        reader.wait()
+    with outputs.locked(model_dir):  # the shared lock died with its holder
+        pass
+
+
 def test_two_concurrent_runs_give_the_same_tables_or_a_clear_refusal(small_models, tmp_path):
     model_dir, gold, threads = small_models
     inputs = write_inputs(tmp_path / "in", "3 months")
@@ -166,10 +191,9 @@ def test_forked_workers_die_with_a_killed_run(small_models, tmp_path):
     text = GOOD_FILES["g_page.txt"]
     for k in range(400):
         (inputs / f"t{k:03d}.txt").write_text(text, encoding="utf-8")
-    script = ("from dataclasses import replace\nfrom pipeline.runner import stages\nfrom pipeline.config import "
-              "DEFAULT_SETTINGS\n"
-              f"stages.run_pipeline({str(inputs)!r}, {str(tmp_path / 'out')!r}, {str(model_dir)!r}, "
-              "replace(DEFAULT_SETTINGS, chunk_threads=1), jobs=2)\n")
+    script = ("from pipeline.runner import commands\nfrom pipeline.config import DEFAULT_SETTINGS\n"
+              f"commands.run({str(inputs)!r}, {str(tmp_path / 'out')!r}, {str(model_dir)!r}, "
+              "DEFAULT_SETTINGS.replace(chunk_threads=1), jobs=2)\n")
     main = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.DEVNULL)
     children = []
     deadline = time.time() + 60

@@ -2,12 +2,12 @@
 
 import subprocess
 import sys
-from pathlib import Path
 import pandas as pd
 import pytest
 import spacy
 
 import pipeline
+from pipeline import config
 from pipeline.io.files import InputError
 from pipeline.schemas import CLAIM_COLUMNS, COLUMN_KINDS, TABLES
 
@@ -81,9 +81,9 @@ def test_read_outputs_gives_every_column_its_documented_dtype(small_models, tmp_
     inputs.mkdir()
     (inputs / "threads.jsonl").write_text(__import__("json").dumps(RECORD) + "\n", encoding="utf-8")
     (inputs / "page.txt").write_text(PAGE, encoding="utf-8")
-    from pipeline.runner import stages
+    from pipeline.runner import commands
 
-    stages.run_pipeline(inputs, tmp_path / "out", small_models[0], jobs=1)
+    commands.run(inputs, tmp_path / "out", small_models[0], jobs=1)
     tables = pipeline.read_outputs(tmp_path / "out")
     expected = {"text": "string", "integer": "Int64", "number": "float64", "flag": "boolean"}
     for name, frame in tables.items():
@@ -101,7 +101,7 @@ def test_import_pipeline_stays_light():
 
 
 def test_the_readme_example_runs():
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    readme = (config.PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     example = readme.split("## From Python", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     result = subprocess.run([sys.executable, "-c", example], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]

@@ -7,7 +7,8 @@ import shutil
 import pytest
 
 from pipeline.io.outputs import read_csv
-from pipeline.stages.report import build_report, median_range, stated_durations, thread_overview, write_report
+from pipeline.runner import commands
+from pipeline.stages.report import build_report, median_range, stated_durations, thread_overview
 
 from conftest import FIXTURES, SEED
 
@@ -30,6 +31,13 @@ def run(tmp_path_factory):
     models, out = tmp_path_factory.mktemp("models"), tmp_path_factory.mktemp("out")
     assert main(["run", "--input", str(raw), "--out", str(out), "--models", str(models)]) == 0
     return out, models
+
+
+def write_report(out, report_dir):
+    """`claims report`: the page and its figures into report_dir, (the page's path, the figures' paths)."""
+    outcome = commands.report(out, report_dir, force=True)
+    return [report_dir / "report.html", *(report_dir / name for name in outcome.artifacts["report"]
+                                          if name.endswith(".png"))]
 
 
 def test_report_counts_and_ranges_match_the_tables(run):
@@ -63,12 +71,24 @@ def test_report_counts_and_ranges_match_the_tables(run):
 def test_report_escapes_every_piece_of_input_text(run, tmp_path):
     out, _ = run
     paths = write_report(out, tmp_path)
+    assert len(paths) > 3 and all(path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for path in paths[1:])
+    assert "report: up to date, skipped" in _second_report(out, tmp_path)
     page = paths[0].read_text(encoding="utf-8")
     assert HOSTILE not in page and "<b>way</b>" not in page
     assert html.escape(HOSTILE) in page and "No &lt;b&gt;way&lt;/b&gt;" in page
     assert page.count("<script>") == 1  # the report's own filter script
     assert "<mark>It lasts 3-4 months.</mark>" in page
     assert {p.name for p in paths} >= {"report.html", "durations.png", "claim_types.png", "answers_by_stance.png"}
+
+
+def _second_report(out, report_dir) -> str:
+    import contextlib
+    import io
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        commands.report(out, report_dir)
+    return err.getvalue()
 
 
 def test_notebook_runs_top_to_bottom(run, monkeypatch):
@@ -186,11 +206,9 @@ def test_search_filters_and_sorting_work_in_a_real_browser(run, tmp_path):
 
 
 def test_skipped_input_and_readable_durations_are_in_the_report(run, tmp_path):
-    from pipeline.stages.report import load_errors
-
     out, _ = run
     answers, claims = read_csv(out / "answers.csv", "run"), read_csv(out / "claims.csv", "run")
-    errors = load_errors(out)
+    errors = read_csv(out / "errors.csv", "run")
     page, _ = build_report(answers, claims, errors.iloc[:0])
     assert "Every input file was read." in page and "-0.0" not in page
     bad = errors.iloc[:0].reindex(range(2)).assign(source=["a.txt", "b.jsonl"], line=[None, 3], error=["empty", "x"])
