@@ -16,7 +16,7 @@ PROCESSED_DIR = DATA_DIR / "processed"
 MODELS_DIR = PROJECT_ROOT / "models"
 LABELS_FILE = RAW_DIR / "labels" / "stance_labels.csv"
 CORPUS_DIR = RAW_DIR / "corpus"  # real threads (rewritten pages), annotated in GOLD_DIR
-GOLD_DIR = RAW_DIR / "labels" / "gold"  # one hand-annotated JSON file per corpus thread
+GOLD_DIR = RAW_DIR / "labels" / "gold"  # one hand-annotated JSON file per thread of the annotated corpus
 CORPUS_SPLIT_FILE = RAW_DIR / "labels" / "corpus_split.csv"  # thread_id -> dev / test, drawn once
 RESOURCES_DIR = Path(__file__).resolve().parent / "resources"
 

@@ -53,6 +53,15 @@ COLUMN_KINDS = {
 }
 TEXT_COLUMNS = tuple(column for column, kind in COLUMN_KINDS.items() if kind == TEXT)
 
-# the tables of a run, by file name stem
+# the tables of a run, by name: answers.csv and so on (answers.parquet beside it with --format parquet)
 TABLES = {"answers": ANSWERS_OUTPUT_COLUMNS, "claims": CLAIM_COLUMNS, "summary": SUMMARY_COLUMNS,
           "errors": ERROR_COLUMNS}
+TABLE_FORMATS = ("csv", "parquet")
+
+
+def table_file(name: str, suffix: str = "csv") -> str:
+    """The file name of a table of a run."""
+    return f"{name}.{suffix}"
+
+
+TABLE_FILES = tuple(table_file(name, suffix) for suffix in TABLE_FORMATS for name in TABLES)

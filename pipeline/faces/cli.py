@@ -25,7 +25,7 @@ The labelling loop:
   report         an HTML report with figures: stance per thread, durations, claim types, evidence
   show FILE      one file's threads with their claims marked (--html: displaCy's span view)
   init [DIR]     lay out a project folder; the paths below default to it (the current folder)
-  models list | compare A B | use VERSION | trust FILE
+  models list | compare A B | use VERSION | trust FILE | ship
 """
 
 EXIT_OK, EXIT_SKIPPED_INPUT, EXIT_ERROR = 0, 1, 2
@@ -186,6 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
     use = models.add_parser("use", parents=[_loudness()], help="make a version current")
     use.add_argument("version")
     _add_models(use)
+    ship = models.add_parser("ship", parents=[_loudness()],
+                             help="maintainers: the current version of the repository's models/ becomes the model "
+                                  "the package ships (see pipeline/learning/shipped.py)")
+    _add_models(ship)
     trusted = models.add_parser("trust", parents=[_loudness()], help="allow loading a model file trained elsewhere (loading one runs code)")
     trusted.add_argument("file", type=Path, help="the .joblib file, as it is now (its sha256 is recorded)")
     return parser
@@ -279,6 +283,12 @@ def _dispatch(args) -> int:
 
             sha256 = trust.trust_file(args.file)
             print(f"{args.file} (sha256 {sha256[:12]}...) is trusted: recorded in {trust.store_path()}")
+        elif args.action == "ship":
+            from pipeline.learning import shipped
+
+            version = shipped.ship(args.models)
+            print(f"{version} is the model the package ships: commit {args.models} and "
+                  "pipeline/resources/shipped_models.json")
         elif args.action == "use":
             from pipeline.io import outputs
 

@@ -34,13 +34,12 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from pipeline.io import files
+from pipeline.schemas import TABLE_FILES
 
 MANIFEST = "manifest.json"
 LOCK_FILE = ".lock"
 OWNER_FILE = ".lock.owner.json"
 NEXT_SUFFIX = ".next"
-TABLE_FILES = ("answers.csv", "claims.csv", "summary.csv", "errors.csv",
-               "answers.parquet", "claims.parquet", "summary.parquet", "errors.parquet")
 
 
 class OutputFolderError(RuntimeError):
@@ -202,7 +201,7 @@ def typed(frame):
 
 
 PARQUET_TYPES = {"text": "string", "integer": "int64", "number": "float64", "flag": "bool_"}  # pyarrow type names
-PARQUET_ROWS = 100_000  # rows converted at a time: memory stays flat on any corpus
+PARQUET_ROWS = 100_000  # rows converted at a time: memory stays flat on any number of threads
 
 
 def write_parquet(csv_path: Path, parquet_path: Path) -> None:

@@ -12,7 +12,7 @@ Formats (by extension):
 
 Structured threads (JSONL, CSV) need no segmenting: their text is the fields
 joined by blank lines (question title, question body, then each answer's title
-and body), and offsets index that text. Bad input never stops the corpus: the
+and body), and offsets index that text. Bad input never stops a run: the
 reader yields an InputError naming the file (and line) and goes on.
 """
 
@@ -124,7 +124,7 @@ def read_bytes(path: Path, settings: ReadSettings) -> bytes:
         size = path.stat().st_size
         if size > settings.max_thread_bytes:
             raise InputError(path, f"file is {size / 2**20:.1f} MiB; a single-thread file may be at most "
-                                   f"{settings.max_thread_bytes / 2**20:.0f} MiB (use .jsonl for corpora)")
+                                   f"{settings.max_thread_bytes / 2**20:.0f} MiB (use .jsonl for many threads)")
         return path.read_bytes()
     except OSError as err:
         raise InputError(path, f"cannot be read ({err.strerror or err})") from err
@@ -381,7 +381,7 @@ def _bounded_lines(handle, limit: int) -> Iterator[bytes | None]:
 def read_csv_threads(path: Path, settings: ReadSettings = DEFAULT_SETTINGS.read) -> Iterator[ThreadSource | InputError]:
     """One row per answer; a thread's rows share thread_id and question fields (they need not be adjacent).
 
-    A CSV file is a corpus: the size limit applies to each thread, not to the file.
+    A CSV file holds many threads: the size limit applies to each thread, not to the file.
     """
     try:
         text = decode(path.read_bytes(), path)

@@ -23,7 +23,7 @@ from pipeline.io.files import InputError, log, restore, write_csv
 from pipeline.io.outputs import read_csv
 from pipeline.learning import labels as hand_labels
 from pipeline.learning import registry
-from pipeline.schemas import EXPORT_COLUMNS, LABEL_COLUMNS, STANCES
+from pipeline.schemas import EXPORT_COLUMNS, LABEL_COLUMNS, STANCES, table_file
 from pipeline.stages.classify import asks_yes_no, with_question
 from pipeline.stages.stance_model import aligned_proba, answer_probabilities
 
@@ -196,8 +196,8 @@ def import_labels(path: Path, labels_path: Path, labels: pd.DataFrame, claims: p
 def label_export(out: Path, model_dir: Path, labels_path: Path, n: int, strategy: str = "margin",
                  include_answers: bool = False, target: Path | None = None) -> Path:
     model, _ = registry.load_model(registry.resolve(model_dir))
-    answers = read_csv(Path(out) / "answers.csv", "segment")
-    claims = read_csv(Path(out) / "claims.csv", "extract")
+    answers = read_csv(Path(out) / table_file("answers"), "segment")
+    claims = read_csv(Path(out) / table_file("claims"), "extract")
     labels = hand_labels.read_labels(labels_path)
     # only claims of yes/no threads take a stance; the model reads each against its thread's proposition
     claims = with_question(claims, answers)[asks_yes_no(claims, answers).to_numpy()]
@@ -210,8 +210,8 @@ def label_export(out: Path, model_dir: Path, labels_path: Path, n: int, strategy
 
 
 def label_import(path: Path, out: Path, labels_path: Path, annotator: str | None = None) -> tuple[int, int, int]:
-    answers = read_csv(Path(out) / "answers.csv", "segment")
-    claims = read_csv(Path(out) / "claims.csv", "extract")
+    answers = read_csv(Path(out) / table_file("answers"), "segment")
+    claims = read_csv(Path(out) / table_file("claims"), "extract")
     labels = hand_labels.read_labels(labels_path)
     counts = import_labels(Path(path), Path(labels_path), labels, claims, answers, annotator)
     log(f"label import: {counts[0]} labelled rows: {counts[1]} new, {counts[2]} changed -> {labels_path}")

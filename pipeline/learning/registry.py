@@ -106,6 +106,13 @@ def library_versions() -> dict:
             "pandas": pd.__version__, "numpy": np.__version__, "joblib": joblib.__version__, "pipeline": __version__}
 
 
+def written_here(card: dict) -> bool:
+    """Whether the scikit-learn that wrote the model is the one installed (a pickle is tied to its version)."""
+    import sklearn
+
+    return card.get("versions", {}).get("scikit-learn", sklearn.__version__) == sklearn.__version__
+
+
 def _vectorizers(model) -> list:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -183,6 +190,9 @@ def load_model(model_path: Path | str) -> LoadedModel:
             f"{model_path}: not trusted here: this installation did not train it (sha256 {actual[:12]}... is not "
             f"in {trust.store_path()}). Loading a joblib file runs code; if you know where this file comes from, "
             f"run 'claims models trust {model_path}' first.")
+    if not written_here(card):
+        raise ModelTrustError(f"{model_path}: written by scikit-learn {card['versions']['scikit-learn']}, and a "
+                              "pickled model loads only in the version that wrote it; 'claims train' makes one here")
     try:
         return LoadedModel(joblib.load(io.BytesIO(data)), card)
     except (ModuleNotFoundError, AttributeError) as err:  # a class the package no longer has where the pickle says

@@ -59,17 +59,17 @@ def training_rows(training: dict, labels: pd.DataFrame, labels_path: Path, sets:
     claims = with_question(claims, answers)
     claims = claims[asks_yes_no(claims, answers).to_numpy()]
     table = training_table(claims, answers, labels, labels_path, settings)
-    corpus_rows = sets["train_claims"]
-    corpus_answers = sets["train_answers"]
+    gold_rows = sets["train_claims"]
+    gold_answers = sets["train_answers"]
     columns = list(table["rows"].columns)
-    rows = pd.concat([table["rows"], corpus_rows.reindex(columns=columns)], ignore_index=True)
+    rows = pd.concat([table["rows"], gold_rows.reindex(columns=columns)], ignore_index=True)
     return {**table, "rows": rows,
-            "y": pd.concat([table["y"], corpus_rows["label"]], ignore_index=True),
-            "weights": np.concatenate([table["weights"], np.ones(len(corpus_rows))]),
-            "is_gold": np.concatenate([table["is_gold"], np.ones(len(corpus_rows), bool)]),
-            "answer_labels": pd.concat([table["answer_labels"], corpus_answers.set_index("answer_id")["label"]]),
+            "y": pd.concat([table["y"], gold_rows["label"]], ignore_index=True),
+            "weights": np.concatenate([table["weights"], np.ones(len(gold_rows))]),
+            "is_gold": np.concatenate([table["is_gold"], np.ones(len(gold_rows), bool)]),
+            "answer_labels": pd.concat([table["answer_labels"], gold_answers.set_index("answer_id")["label"]]),
             "spans": pd.concat([answers[["answer_id", "title_start", "title_end"]],
-                                corpus_answers[["answer_id", "title_start", "title_end"]]], ignore_index=True)}
+                                gold_answers[["answer_id", "title_start", "title_end"]]], ignore_index=True)}
 
 
 def frozen_systems(model, training: dict, sets: dict, settings: Settings = DEFAULT_SETTINGS,
@@ -78,7 +78,7 @@ def frozen_systems(model, training: dict, sets: dict, settings: Settings = DEFAU
 
     - majority: the most frequent hand label of the training rows;
     - keyword script: pipeline.measuring.baseline.keyword_stance;
-    - first model: the question-blind design trained on the labels file alone, as before the corpus;
+    - first model: the question-blind design trained on the labels file alone, as before the annotated corpus;
     - question-blind design on the same rows, to show what pairing with the question adds;
     - the current model, when there is one.
     """
@@ -128,7 +128,7 @@ def training_table(claims: pd.DataFrame, answers: pd.DataFrame, labels: pd.DataF
     """Join hand labels to claims and add weak labels for the rest.
 
     Labels whose sentence or answer is not in the training input (labelled on
-    another corpus, or text changed since) are skipped with a warning naming
+    other threads, or text changed since) are skipped with a warning naming
     them, so that one stray label does not stop training.
     """
     sentence_labels = labels[labels["level"] == "sentence"]

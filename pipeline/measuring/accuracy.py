@@ -1,7 +1,7 @@
 """Accuracy on the hand-annotated real threads: segmentation and claim extraction against gold.
 
 The pipeline and a naive keyword script (pipeline.baseline) run on the same
-threads and are scored the same way, per part of the corpus split:
+threads and are scored the same way, per part of the annotated corpus's split:
 
 - segmentation: threads segmented exactly (question title, number of answers,
   every answer's title), answers (and questions) whose text span is exactly

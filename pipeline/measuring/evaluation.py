@@ -208,7 +208,7 @@ def paired_difference(y_true, pred_new, pred_old, threads, seed: int = 0) -> dic
 
 def model_predictions(model, claims: pd.DataFrame, answers: pd.DataFrame,
                       settings: ClassifySettings = DEFAULT_SETTINGS.classify) -> dict:
-    """A model's claim and answer stances on stance_corpus rows, as the classify stage makes them.
+    """A model's claim and answer stances on rows of the annotated corpus (measuring.gold_sets), as the classify stage makes them.
 
     Rows whose question the pipeline did not read as yes/no get no stance.
     """

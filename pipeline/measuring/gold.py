@@ -1,4 +1,4 @@
-"""Hand annotation of the real-thread corpus: read, check and resolve gold files to offsets.
+"""Hand annotation of the annotated corpus (data/raw/corpus): read, check and resolve gold files to offsets.
 
 One JSON file per thread (``data/raw/labels/gold/<thread_id>.json``, written
 by reading the thread, never from the pipeline's output; rules in
@@ -87,7 +87,7 @@ class GoldThread:
 
 
 def hash_part(thread_id: str) -> str:
-    """The corpus split: a thread is in the test part when the sha256 of its id is divisible by 3."""
+    """The annotated corpus's split: a thread is in the test part when the sha256 of its id is divisible by 3."""
     return "test" if int(hashlib.sha256(thread_id.encode("utf-8")).hexdigest(), 16) % 3 == 0 else "dev"
 
 
@@ -256,7 +256,7 @@ def parse_gold(data: dict, text: str, part: str, where: str) -> GoldThread:
 
 def copy_slice(folder: Path, dev: int, test: int, kind: str = "yes/no") -> tuple[Path, Path]:
     """The first `dev` and `test` threads of one question kind (gold files and their texts) copied under `folder`,
-    as (gold folder, threads folder): a corpus to train and freeze on quickly, for tests and benchmarks."""
+    as (gold folder, threads folder): a slice of the annotated corpus to train and freeze on quickly, for tests and benchmarks."""
     import shutil
 
     gold, threads = Path(folder) / "gold", Path(folder) / "threads"

@@ -121,7 +121,7 @@ def process_chunk(index: int, names: tuple[str, ...], inputs: dict, settings: Se
 
 def _run_local(tasks: Iterable[tuple], jobs: int) -> Iterator[ChunkResult]:
     """Chunks in this process, or over `jobs` worker processes when there are two chunks or more to do
-    (starting workers costs time, more than a small corpus takes)."""
+    (starting workers costs time, more than a few threads take)."""
     tasks = iter(tasks)
     first = list(islice(tasks, 2))
     if jobs == 1 or len(first) < 2:

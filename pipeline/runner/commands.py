@@ -8,7 +8,6 @@ with the chunked runner, `segment`, `extract` and `classify` one each, `train`,
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from pipeline import config, schemas
 from pipeline.config import DEFAULT_SETTINGS, Settings
 from pipeline.io import files, outputs, readers
 from pipeline.io.files import InputError, log, write_csv
-from pipeline.learning import registry
+from pipeline.learning import registry, shipped
 from pipeline.learning.labels import read_labels
 from pipeline.measuring.gold_sets import GoldCorpus
 from pipeline.runner.chunked import Chunked
@@ -125,57 +124,37 @@ def train(train_input: Path, labels_path: Path, model_dir: Path, out: Path, sett
                    ModelsSink(model_dir, out, promote), settings, force=force)
 
 
-def shipped_version() -> str | None:
-    """The current version of the models folder shipped with the package, if it has one."""
-    return registry.current_version(config.MODELS_DIR)
-
-
-def adopt_shipped(model_dir: Path) -> str:
-    """Copy the package's shipped model into an empty models folder and make it current (its sha256 is trusted as
-    the package's own)."""
-    version = shipped_version()
-    source = registry.model_file(config.MODELS_DIR, version)
-    for path in (source, registry.card_path(source), source.with_suffix(".labeling_functions.csv")):
-        if path.exists():
-            shutil.copyfile(path, Path(model_dir) / path.name)
-    registry.set_current(model_dir, version)
-    return version
-
-
-def trains_like_shipped(labels_path: Path, gold: GoldCorpus) -> bool:
-    """Whether training here would learn what the shipped model learnt: the bundled annotated corpus, and the
-    bundled labels or none of one's own."""
-    labels_path = Path(labels_path)
-    bundled_labels = labels_path.resolve() == config.LABELS_FILE.resolve()
-    no_labels = not labels_path.exists() or len(read_labels(labels_path)) == 0
-    return (bundled_labels or no_labels) and gold == GoldCorpus()
-
-
 def ensure_model(train_input: Path, labels_path: Path, model_dir: Path, out: Path,
                  settings: Settings = DEFAULT_SETTINGS, gold: GoldCorpus | None = None) -> None:
     """For `run`: a model to classify with. A models folder without one takes the model shipped with the package
-    when there are no labels of one's own to train on; otherwise one is trained. An existing model is never
-    replaced by `run` (a version chosen with `models use` stays), only said to be out of date."""
+    when training would learn nothing else (learning.shipped); otherwise one is trained, with its progress shown.
+    An existing model is never replaced by `run` (a version chosen with `models use` stays), only said to be out
+    of date, unless it cannot load here at all (written by another scikit-learn)."""
     model_dir, gold = Path(model_dir), gold or GoldCorpus()
-    if registry.current_version(model_dir) is None:
-        if shipped_version() and trains_like_shipped(labels_path, gold):
+    current = registry.current_version(model_dir)
+    card = registry.load_card(registry.model_file(model_dir, current)) if current else None
+    if card is not None and not registry.written_here(card):
+        log(f"run: the current model {current} was written by scikit-learn {card['versions']['scikit-learn']} and "
+            f"cannot load with this one: training a new version from the annotated corpus and {labels_path}")
+        train(train_input, labels_path, model_dir, out, settings, gold=gold)
+        return
+    if current is None:
+        if shipped.shipped_version() and shipped.trains_like_shipped(labels_path, gold):
             with outputs.locked(model_dir):
                 if registry.current_version(model_dir) is None:
-                    version = adopt_shipped(model_dir)
+                    version = shipped.adopt(model_dir)
                     log(f"run: no model in {model_dir} yet: using {version}, the model shipped with the package "
                         "(trained on the annotated corpus and the bundled labels); 'claims train' trains one on "
-                        "your labels")
+                        "labels of your own")
             return
         log(f"run: no model in {model_dir} yet: training one from the annotated corpus and {labels_path}")
         train(train_input, labels_path, model_dir, out, settings, gold=gold)
         return
     source = train_source(train_input, labels_path, model_dir, gold)
     key = Plan([GRAPH["train"]], source, ModelsSink(model_dir, out), settings).keys["train"]
-    current = registry.current_version(model_dir)
-    card = registry.load_card(registry.model_file(model_dir, current))
     if card.get("training_key") == key:
         log(f"train: the current model {current} is up to date with the labels", files.VERBOSE)
-    else:
+    else:  # the shipped model's key holds the code as it was when it was made: said only with -v
         log(f"train: using the current model {current}; labels, training threads, settings or code changed since "
             "it was trained: 'claims train' makes a new version", files.VERBOSE if card.get("shipped") else files.NORMAL)
 

@@ -237,6 +237,7 @@ def current_model(model_dir) -> tuple[str, object] | None:
 def training_tables(source: Source, settings: Settings) -> dict:
     """answers and claims of the threads the labels refer to, segmented and extracted in memory: training data
     must read whole, so an input error stops training."""
+    log(f"train: reading the threads the labels refer to ({source.training_threads})")
     items = []
     for item in readers.iter_threads(source.training_threads, settings.read):
         if isinstance(item, InputError):

@@ -25,13 +25,9 @@ from pipeline.config import LF_REPORT_CSV
 from pipeline.io.files import (ErrorRecord, atomic_write_bytes, csv_bytes, error_frame, error_records, sha256_file,
                                 sweep_temporaries, write_csv)
 from pipeline.runner.graph import GRAPH, TABLE_ARTIFACTS
-from pipeline.schemas import COLUMN_KINDS, INTEGER, TABLES
+from pipeline.schemas import COLUMN_KINDS, INTEGER, TABLES, table_file
 
 PARTS_DIR = ".parts"
-
-
-def table_file(artifact: str, suffix: str = "csv") -> str:
-    return f"{artifact}.{suffix}"
 
 
 @dataclass

@@ -18,11 +18,11 @@ import pandas as pd
 from pipeline.io.figures import png_bytes, pyplot
 from pipeline.io.files import error_frame
 from pipeline.io.outputs import read_csv
-from pipeline.schemas import CLAIM_TYPES, NONE, OPEN, STANCES, YES_NO
+from pipeline.schemas import CLAIM_TYPES, NONE, OPEN, STANCES, YES_NO, table_file
 
 ANSWER_WORD = {"against": "against (no)", "favor": "in favour (yes)", "neutral": "neutral"}
 CONTEXT_CHARS = 300
-# Limits that keep the report readable on a corpus of many thousand threads (everything stays in the CSVs).
+# Limits that keep the report readable on many thousand threads (everything stays in the CSVs).
 MAX_THREAD_ROWS = 500  # rows of the thread table, most disputed first
 MAX_THREAD_FIGURES = 20  # per-thread duration figures and bars in the stance figure
 MAX_EVIDENCE_ROWS = 3000  # claims in the evidence table, most disputed threads first
@@ -32,7 +32,7 @@ MAX_ERROR_ROWS = 200  # rows of the skipped-input table
 
 def load_run(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """answers.csv and claims.csv of a run's folder, checked against its manifest (for notebooks)."""
-    return read_csv(Path(out) / "answers.csv", "run"), read_csv(Path(out) / "claims.csv", "run")
+    return read_csv(Path(out) / table_file("answers"), "run"), read_csv(Path(out) / table_file("claims"), "run")
 
 
 NO_STANCE = {OPEN: "no stance: an open question (nothing to be for or against)",

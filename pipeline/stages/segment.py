@@ -1,4 +1,4 @@
-"""Stage 1: split a thread into its question and its answers (title and body).
+"""The `segment` stage: each thread split into its question and its answers (title and body).
 
 The page text is read line by line. Page boilerplate (answer counts,
 signatures, ratings, votes and buttons, template code, banners, bylines,

@@ -26,15 +26,16 @@ def claims_of(nlp, texts):
             for doc in nlp.pipe(texts)]
 
 
-# a fresh interpreter runs the same claims_of on the pipeline spacy.load finds in a folder
+# a fresh interpreter runs the same claims_of on the pipeline spacy.load finds in each folder
 PROBE = ("import json, sys\nimport spacy\nfrom dataclasses import asdict\n" + inspect.getsource(claims_of)
-         + "print(json.dumps(claims_of(spacy.load(sys.argv[1]), json.loads(sys.argv[2]))))\n")
+         + "texts = json.loads(sys.argv[1])\n"
+         + "print(json.dumps({f: claims_of(spacy.load(f), texts) for f in sys.argv[2:]}))\n")
 
 
-def loaded_claims(folder, texts):
-    """The claims of a pipeline loaded from `folder` by spacy.load in a fresh interpreter."""
-    out = subprocess.run([sys.executable, "-c", PROBE, str(folder), json.dumps(texts)], capture_output=True, text=True,
-                         check=True).stdout
+def loaded_claims(folders, texts) -> dict:
+    """Per folder, the claims of the pipeline spacy.load finds there, in one fresh interpreter."""
+    out = subprocess.run([sys.executable, "-c", PROBE, json.dumps(texts), *map(str, folders)], capture_output=True,
+                         text=True, check=True).stdout
     return json.loads(out)
 
 
@@ -61,44 +62,52 @@ def test_custom_rules_take_effect(custom_rules):
     assert "Results last abt. 4 months after that." in {c.text for c in records}
 
 
-def test_a_built_pipeline_saves_a_small_config_and_loads_with_the_same_claims(nlp, tmp_path, seed_text):
-    nlp.to_disk(tmp_path / "built")
-    config = (tmp_path / "built" / "config.cfg").read_text()
-    assert len(config.encode()) < 5000 and "pattern" not in config and "termination" not in config
-    assert (tmp_path / "built" / "claim_cue_ruler" / "patterns.jsonl").exists()
-    texts = [seed_text, CUSTOM_TEXT]
-    assert loaded_claims(tmp_path / "built", texts) == claims_of(nlp, texts)
-
-
-def test_rules_from_custom_files_travel_inside_the_saved_folder(custom_rules, tmp_path, seed_text):
-    custom = build_nlp(None, custom_rules.claim_cues, custom_rules.context_terms)
-    texts = [seed_text, CUSTOM_TEXT]
-    expected = claims_of(custom, texts)
-    custom.to_disk(tmp_path / "custom")
-    moved = tmp_path / "gone"  # the rule files are no longer where they were read from
-    moved.mkdir()
-    for path in (custom_rules.claim_cues, custom_rules.context_terms):
-        path.rename(moved / path.name)
-    try:
-        assert loaded_claims(tmp_path / "custom", texts) == expected
-    finally:
-        for path in (custom_rules.claim_cues, custom_rules.context_terms):
-            (moved / path.name).rename(path)
-
-
-def test_medical_claims_round_trips_with_bundled_and_custom_rules(nlp, custom_rules, tmp_path, seed_text):
-    texts = [seed_text, CUSTOM_TEXT]
-    for name, rules in (("bundled", None), ("custom", custom_rules)):
+@pytest.fixture(scope="module")
+def saved(nlp, custom_rules, seed_text, tmp_path_factory):
+    """Four pipelines saved with to_disk, then loaded by spacy.load in one fresh interpreter with the custom rule
+    files moved away: (folder, the claims before saving, the claims after loading) by name."""
+    root, texts = tmp_path_factory.mktemp("saved"), [seed_text, CUSTOM_TEXT]
+    pipelines = {"built": nlp, "custom": build_nlp(None, custom_rules.claim_cues, custom_rules.context_terms)}
+    for name, rules in (("own_bundled", None), ("own_custom", custom_rules)):
         own = spacy.blank("en")
         component = own.add_pipe("medical_claims")
         if rules is not None:
             component.use_rules(rules)
-        expected = claims_of(own, texts)
-        if rules is None:
-            assert expected == claims_of(nlp, texts)
-        own.to_disk(tmp_path / name)
-        assert len((tmp_path / name / "config.cfg").read_bytes()) < 5000
-        assert loaded_claims(tmp_path / name, texts) == expected
+        pipelines[name] = own
+    expected = {name: claims_of(pipeline, texts) for name, pipeline in pipelines.items()}
+    for name, pipeline in pipelines.items():
+        pipeline.to_disk(root / name)
+    moved = root / "gone"  # the rule files are no longer where they were read from
+    moved.mkdir()
+    for path in (custom_rules.claim_cues, custom_rules.context_terms):
+        path.rename(moved / path.name)
+    try:
+        loaded = loaded_claims([root / name for name in pipelines], texts)
+    finally:
+        for path in (custom_rules.claim_cues, custom_rules.context_terms):
+            (moved / path.name).rename(path)
+    return {name: (root / name, expected[name], loaded[str(root / name)]) for name in pipelines}
+
+
+def test_a_built_pipeline_saves_a_small_config_and_loads_with_the_same_claims(saved):
+    folder, expected, loaded = saved["built"]
+    config = (folder / "config.cfg").read_text()
+    assert len(config.encode()) < 5000 and "pattern" not in config and "termination" not in config
+    assert (folder / "claim_cue_ruler" / "patterns.jsonl").exists()
+    assert loaded == expected
+
+
+def test_rules_from_custom_files_travel_inside_the_saved_folder(saved):
+    _, expected, loaded = saved["custom"]
+    assert loaded == expected and expected != saved["built"][1]
+
+
+def test_medical_claims_round_trips_with_bundled_and_custom_rules(saved):
+    for name in ("own_bundled", "own_custom"):
+        folder, expected, loaded = saved[name]
+        assert len((folder / "config.cfg").read_bytes()) < 5000
+        assert loaded == expected
+    assert saved["own_bundled"][1] == saved["built"][1]  # the component gives what build_nlp's pipeline gives
 
 
 def test_rules_travel_in_bytes_and_through_initialize(custom_rules):

@@ -49,6 +49,7 @@ def two_runs(small_models, tmp_path_factory):
     return a, b, snapshot(root / "out_a"), snapshot(root / "out_b")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("when", ["before", "after"])
 def test_a_run_killed_at_any_rename_leaves_one_whole_set(small_models, two_runs, tmp_path, monkeypatch, when):
     """Kill (KeyboardInterrupt, as Ctrl-C) before or after each rename of the second run: a reader sees the first
@@ -166,6 +167,7 @@ def test_runs_share_a_models_folder_that_training_may_not_change_meanwhile(small
         pass
 
 
+@pytest.mark.slow
 def test_two_concurrent_runs_give_the_same_tables_or_a_clear_refusal(small_models, tmp_path):
     model_dir, gold, threads = small_models
     inputs = write_inputs(tmp_path / "in", "3 months")
@@ -183,6 +185,7 @@ def test_two_concurrent_runs_give_the_same_tables_or_a_clear_refusal(small_model
     assert all((out / name).read_bytes() == (alone / name).read_bytes() for name in TABLES)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="forked workers and prctl are Linux only")
 def test_forked_workers_die_with_a_killed_run(small_models, tmp_path):
     model_dir = small_models[0]

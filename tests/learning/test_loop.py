@@ -1,4 +1,7 @@
-"""The retraining loop from the README, through the command line: run, export, label, import, train, compare."""
+"""The retraining loop from the README, through the command line: run, export, label, import, train, compare.
+
+End to end, training four models: marked slow (the README's test command and CI run them; -m "not slow" does not).
+"""
 
 import shutil
 
@@ -13,13 +16,15 @@ from conftest import FIXTURES, SEED
 
 
 @pytest.fixture
-def project(tmp_path, small_gold):
+def project(tmp_path, small_models):
+    """Threads, a labels file, a small annotated corpus and a models folder holding a model trained on it."""
     raw = tmp_path / "raw"
     raw.mkdir()
     shutil.copy(SEED, raw)
     shutil.copy(FIXTURES / "masseter_training.txt", raw)
     shutil.copy(config.LABELS_FILE, tmp_path / "labels.csv")
-    for folder, name in zip(small_gold, ("gold", "gold_threads")):
+    models, gold, threads = small_models
+    for folder, name in ((models, "models"), (gold, "gold"), (threads, "gold_threads")):
         shutil.copytree(folder, tmp_path / name)
     return tmp_path
 
@@ -46,7 +51,9 @@ def cli(project, *args):
     return main(command)
 
 
+@pytest.mark.slow
 def test_the_whole_loop(project, capsys):
+    shutil.rmtree(project / "models")  # the first run trains on these labels, so relabelling shows in the next model
     assert cli(project, "run") == EXIT_OK
     assert registry.current_version(project / "models") == "stance-0001"
     before = pd.read_csv(project / "out" / "claims.csv")
@@ -107,6 +114,7 @@ def test_the_whole_loop(project, capsys):
         assert (project / "report" / name).stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_train_keeps_a_worse_model_out_of_current(project, capsys):
     assert cli(project, "run") == EXIT_OK
     labels = pd.read_csv(project / "labels.csv", keep_default_na=False)

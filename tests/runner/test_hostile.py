@@ -167,6 +167,7 @@ def mutated(draw):
     return "m_" + name, bytes(data)
 
 
+@pytest.mark.slow  # 25 runs of `claims run` end to end
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(files=st.lists(mutated(), min_size=1, max_size=3, unique_by=lambda f: f[0]))
 def test_mutated_files_of_every_format_never_stop_a_run(models, files):

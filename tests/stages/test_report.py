@@ -91,6 +91,7 @@ def _second_report(out, report_dir) -> str:
     return err.getvalue()
 
 
+@pytest.mark.slow
 def test_notebook_runs_top_to_bottom(run, monkeypatch):
     import nbformat
     from nbclient import NotebookClient
