@@ -31,7 +31,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -40,7 +39,7 @@ from hostile_cases import CASES, FORMATS, GOOD_FILES, GOOD_THREADS, SNIPPETS, ma
 
 from pipeline.io import outputs
 from pipeline.learning import registry
-from pipeline.runner import stages
+from pipeline.runner import commands
 
 from pipeline.faces.cli import main  # noqa: E402
 from pipeline.config import DEFAULT_SETTINGS  # noqa: E402
@@ -144,11 +143,11 @@ def merge_kill_points(bench: Bench) -> None:
     a, b = bench.good_folder("k-a"), bench.good_folder("k-b")
     for path in b.iterdir():
         path.write_text(path.read_text(encoding="utf-8").replace("3-4 months", "5 to 6 months"), encoding="utf-8")
-    settings = replace(DEFAULT_SETTINGS, chunk_threads=2)
+    settings = DEFAULT_SETTINGS.replace(chunk_threads=2)
 
     def run(folder, out):
         with contextlib.redirect_stderr(io.StringIO()):
-            return stages.run_pipeline(folder, out, bench.models, settings, jobs=1)
+            return commands.run(folder, out, bench.models, settings, jobs=1)
 
     run(a, bench.root / "k-old")
     run(b, bench.root / "k-new")

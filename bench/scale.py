@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from synthetic import write_corpus  # noqa: E402
 
-from pipeline import config
-from pipeline.learning import registry
-from pipeline.runner import stages  # noqa: E402
+from pipeline import config  # noqa: E402
 from pipeline.io.readers import iter_threads  # noqa: E402
+from pipeline.learning import registry  # noqa: E402
+from pipeline.runner import commands  # noqa: E402
 from pipeline.threads import ThreadSource  # noqa: E402
 
 # Peak RSS is read from /proc/self/status (VmHWM, this process image only). ru_maxrss is no good in a
@@ -36,9 +36,9 @@ from pipeline.threads import ThreadSource  # noqa: E402
 CHILD = """
 import json, re, resource, sys, time
 from pathlib import Path
-from pipeline.runner import stages
+from pipeline.runner import commands
 start = time.perf_counter()
-stages.run_pipeline(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), jobs=1, force=True)
+commands.run(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), jobs=1, force=True)
 try:
     peak = int(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1)) / 1024
 except OSError:  # not Linux: the parent's memory may be counted too
@@ -49,7 +49,7 @@ print(json.dumps({"seconds": time.perf_counter() - start, "peak_rss_mib": peak})
 
 def timed_run(corpus: Path, out: Path, models: Path, jobs: int) -> float:
     start = time.perf_counter()
-    stages.run_pipeline(corpus, out, models, jobs=jobs, force=True)
+    commands.run(corpus, out, models, jobs=jobs, force=True)
     return time.perf_counter() - start
 
 
@@ -63,18 +63,18 @@ def tokenizer_seconds(corpus: Path) -> float:
 
 
 def stage_breakdown(corpus: Path, models: Path, n_threads: int) -> list[tuple[str, float]]:
-    """Seconds per stage of one process over the first `n_threads` threads, the steps of corpus.process_chunk
-    timed one by one, next to a tokenizer pass over the same texts."""
-    from pipeline.stages import classify as dataset
-    from pipeline.stages import extract
+    """Seconds per stage of one process over the first `n_threads` threads, each stage's function timed on each
+    chunk as the chunked runner calls it, next to a tokenizer pass over the same texts."""
     from pipeline.components import build_nlp
     from pipeline.config import DEFAULT_SETTINGS as settings
-    from pipeline.runner.chunked import COLUMNS
     from pipeline.io.files import csv_bytes
-    from pipeline.stages.segment import answers_frame, segment_rows
+    from pipeline.schemas import TABLES
+    from pipeline.stages.classify import classify_threads
+    from pipeline.stages.extract import extract_threads
+    from pipeline.stages.segment import segment_threads
 
     items = [t for t in islice(iter_threads(corpus), n_threads) if isinstance(t, ThreadSource)]
-    language, (model, _) = build_nlp(settings), registry.load_model(registry.resolve(models))
+    language, (model, _) = build_nlp(settings.extract), registry.load_model(registry.resolve(models))
     language.tokenizer(items[0].text)  # build the tokenizer's caches lazily, as a run does
     seconds: dict[str, float] = {}
 
@@ -86,14 +86,14 @@ def stage_breakdown(corpus: Path, models: Path, n_threads: int) -> list[tuple[st
 
     tokenizer, texts = spacy_tokenizer(), [t.text for t in items]
     timed("tokenizer only (same texts)", lambda: list(tokenizer.pipe(texts, batch_size=256)))
-    for first in range(0, len(items), settings.chunk_threads):
-        chunk = items[first:first + settings.chunk_threads]
-        answers = timed("segment", lambda: answers_frame([r for t in chunk for r in segment_rows(t, settings)]))
-        texts = {t.thread_id: t.text for t in chunk}
-        claims = timed("extract (spaCy pipeline)", extract.extract_claims, language, answers, texts, settings)
-        answers, claims = timed("classify (stance model)", dataset.classify, model, answers, claims, settings)
-        summary = timed("summarise", dataset.summarise, answers, claims)
-        timed("write CSV bytes", lambda: [csv_bytes(f, COLUMNS[n]) for f, n in
+    size = settings.run.chunk_threads
+    for first in range(0, len(items), size):
+        chunk = items[first:first + size]
+        answers, _ = timed("segment", segment_threads, chunk, settings.segment)
+        answers, claims, _ = timed("extract (spaCy pipeline)", extract_threads, language, answers, settings.extract)
+        answers, claims, summary = timed("classify and summarise", classify_threads, model, answers, claims,
+                                         settings.classify)
+        timed("write CSV bytes", lambda: [csv_bytes(f.reindex(columns=TABLES[n]), TABLES[n]) for f, n in
                                           ((answers, "answers"), (claims, "claims"), (summary, "summary"))])
     return list(seconds.items())
 
@@ -109,14 +109,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=10_000, help="corpus size for the speed figures")
     parser.add_argument("--rss", type=int, nargs="*", default=[10_000, 100_000], help="corpus sizes for peak RSS")
     parser.add_argument("--breakdown", type=int, default=2_000, help="threads for the per-stage breakdown (0: none)")
-    parser.add_argument("--models", type=Path, default=None, help="models folder (default: train one in a temp folder)")
+    parser.add_argument("--models", type=Path, default=config.MODELS_DIR,
+                        help="models folder (default: the package's, with the model it ships)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         models = args.models
-        if models is None or registry.current_version(models) is None:
+        if registry.current_version(models) is None:
             models = tmp / "models"
-            stages.run_train(config.RAW_DIR, config.LABELS_FILE, models, tmp / "train")
+            commands.train(config.RAW_DIR, config.LABELS_FILE, models, tmp / "train")
         corpus = tmp / "speed.jsonl"
         threads, words = write_corpus(corpus, args.threads)
         print(f"\ncorpus: {threads:,} threads, {words:,} words (JSON Lines)\n")

@@ -206,8 +206,12 @@ class ModelsSink:
         return path, registry.load_card(path)
 
     def key(self, stage: str) -> str | None:
+        """The current model's training key, if that model is whole and loads here (else nothing is up to date)."""
+        from pipeline.learning import registry
+
         current = self._current()
-        if current is None or current[1].get("model_sha256") != sha256_file_or_none(current[0]):
+        if (current is None or current[1].get("model_sha256") != sha256_file_or_none(current[0])
+                or not registry.written_here(current[1])):
             return None
         return current[1].get("training_key")
 

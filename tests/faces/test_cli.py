@@ -77,7 +77,7 @@ def test_the_progress_total_is_estimated_without_parsing(tmp_path):
     assert estimate_threads(tmp_path) == 2 + 3 + 4
 
 
-def test_init_lays_out_a_project_that_the_defaults_then_use(small_gold, tmp_path, monkeypatch, capsys):
+def test_init_lays_out_a_project_that_the_defaults_then_use(tmp_path, monkeypatch, capsys):
     project = tmp_path / "my-study"
     assert main(["init", str(project)]) == 0
     for sub in ("data/raw", "data/raw/labels", "data/processed", "models"):
@@ -87,10 +87,14 @@ def test_init_lays_out_a_project_that_the_defaults_then_use(small_gold, tmp_path
     assert main(["init", str(project)]) == 0 and "already laid out" in capsys.readouterr().err  # nothing overwritten
     (project / "data/raw/page.txt").write_text(PAGE, encoding="utf-8")
     monkeypatch.chdir(project)
-    gold, threads = small_gold
-    assert main(["run", "--gold", str(gold), "--gold-threads", str(threads), "--jobs", "1"]) == 0
-    assert (project / "data/processed/claims.csv").exists() and (project / "models/current.json").exists()
+    capsys.readouterr()
+    assert main(["run", "--jobs", "1"]) == 0
+    # no labels of its own yet: the project takes the shipped model instead of training for minutes
+    err = capsys.readouterr().err
+    assert "using stance-0001, the model shipped with the package" in err and "train: 1/5" not in err
+    assert (project / "data/processed/claims.csv").exists() and (project / "models/stance-0001.joblib").exists()
     assert "page" in set(pd.read_csv(project / "data/processed/answers.csv")["thread_id"])
+    assert pd.read_csv(project / "data/processed/claims.csv")["stance"].notna().any()
 
 
 def test_an_out_folder_that_cannot_be_written_is_one_line(project, capsys, monkeypatch):

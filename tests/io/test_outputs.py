@@ -1,6 +1,7 @@
 """The output folder as one unit: tables switched in as a set (whatever the kill point), stale or edited tables
 refused, a lock per folder, --out kept apart from --input, workers that die with their parent."""
 
+import contextlib
 import os
 import shutil
 import signal
@@ -123,21 +124,28 @@ def test_out_equal_to_input_is_refused(small_models, tmp_path):
     run(inputs, inputs / "processed", small_models)  # a subfolder is never read: allowed
 
 
-def test_a_second_writer_on_the_same_folder_is_refused_with_the_first_named(small_models, tmp_path):
-    out = tmp_path / "out"
+@contextlib.contextmanager
+def held_elsewhere(folder: Path, **how):
+    """Another process holding the folder's lock (`outputs.locked(folder, **how)`) until the block ends: its pid."""
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time\nfrom pipeline.io import outputs\n"
-        f"with outputs.locked({str(out)!r}, 'claims run --out busy'):\n"
+        "import time\nfrom pipeline.io import outputs\n"
+        f"with outputs.locked({str(folder)!r}, **{how!r}):\n"
         "    print('held', flush=True)\n    time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
-        inputs = write_inputs(tmp_path / "in", "3 months")
-        with pytest.raises(OutputFolderError, match=f"in use by another claims process \\(pid {holder.pid} .*"
-                                                     "claims run --out busy"):
-            run(inputs, out, small_models)
+        yield holder.pid
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_second_writer_on_the_same_folder_is_refused_with_the_first_named(small_models, tmp_path):
+    out = tmp_path / "out"
+    with held_elsewhere(out, command="claims run --out busy") as pid:
+        inputs = write_inputs(tmp_path / "in", "3 months")
+        with pytest.raises(OutputFolderError, match=f"in use by another claims process \\(pid {pid} .*"
+                                                     "claims run --out busy"):
+            run(inputs, out, small_models)
     run(write_inputs(tmp_path / "in", "3 months"), out, small_models)  # the lock died with its holder
 
 
@@ -146,12 +154,7 @@ def test_runs_share_a_models_folder_that_training_may_not_change_meanwhile(small
     process reads it; writing it (train, models use) is refused, naming the folder, until the readers are done."""
     model_dir = tmp_path / "models"
     shutil.copytree(small_models[0], model_dir)
-    reader = subprocess.Popen([sys.executable, "-c", (
-        "import time\nfrom pipeline.io import outputs\n"
-        f"with outputs.locked({str(model_dir)!r}, shared=True):\n"
-        "    print('reading', flush=True)\n    time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
-    try:
-        assert reader.stdout.readline().strip() == "reading"
+    with held_elsewhere(model_dir, shared=True):
         inputs = write_inputs(tmp_path / "in", "3 months")
         assert run(inputs, tmp_path / "out", (model_dir,)).ran  # a second reader
         with pytest.raises(OutputFolderError, match="in use by another claims process"):
@@ -160,9 +163,6 @@ def test_runs_share_a_models_folder_that_training_may_not_change_meanwhile(small
         from pipeline.faces.cli import EXIT_ERROR, main
 
         assert main(["models", "use", "stance-0001", "--models", str(model_dir)]) == EXIT_ERROR
-    finally:
-        reader.kill()
-        reader.wait()
     with outputs.locked(model_dir):  # the shared lock died with its holder
         pass
 

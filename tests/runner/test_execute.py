@@ -181,6 +181,9 @@ def test_a_stage_fingerprint_holds_only_the_settings_it_reads(corpus, small_mode
     trained = commands.train(threads, config.LABELS_FILE, model_dir, tmp_path / "train", stiffer, promote=True,
                              gold=GoldCorpus(gold, threads))
     assert trained.ran == ["train"]
+    progress = capsys.readouterr().err  # each phase as it starts, then two lines; the full figures with -v
+    assert [f"train: {k}/5" in progress for k in range(1, 6)] == [True] * 5
+    assert "frozen set claim macro-F1" in progress and "confusion" not in progress
     assert ran(stiffer) == ["classify"]
     assert ran(stiffer.replace(title_weight=3.0)) == ["classify"]
     assert ran(stiffer.replace(title_weight=3.0, max_title_words=5)) == ["segment", "extract", "classify"]
