@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedGroupKFold
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from pipeline.config import DEFAULT_SETTINGS, Settings
@@ -190,7 +191,18 @@ class Candidate:
 def fit_version(training: dict, labels: tuple[pd.DataFrame, Path], gold, current: tuple[str, object] | None,
                 settings: Settings = DEFAULT_SETTINGS) -> Candidate:
     """Fit, cross-validate and score a new model on the frozen set (the annotated corpus's test part, never trained
-    on), beside the baselines and the current model, with thread-bootstrap intervals."""
+    on), beside the baselines and the current model, with thread-bootstrap intervals.
+
+    BLAS runs on one thread while it does: a multi-threaded BLAS sums in another order, so the same data gave a
+    model with other bytes depending on the machine's cores and environment, and on these small problems its
+    threads cost four times the time (22 s against 5 s on two cores).
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit_version(training, labels, gold, current, settings)
+
+
+def _fit_version(training: dict, labels: tuple[pd.DataFrame, Path], gold, current: tuple[str, object] | None,
+                 settings: Settings) -> Candidate:
     labels_frame, labels_path = labels
     phases = Phases(5)
     phases.next("reading the annotated corpus and the labels")

@@ -50,7 +50,10 @@ def test_chunks_group_threads_in_order_and_carry_errors(folder):
     assert len([i for i in items if isinstance(i, ThreadSource)]) == 1 + layouts + 8  # seed, layouts, 3 jsonl, 2 csv, 3 html
 
 
-@pytest.mark.parametrize("chunk_threads, jobs, fork", [(3, 1, True), (3, 2, True), (1, 2, True), (3, 2, False)])
+@pytest.mark.parametrize("chunk_threads, jobs, fork", [
+    (3, 1, True), (3, 2, True), (1, 2, True),
+    pytest.param(3, 2, False, marks=pytest.mark.slow),  # joblib's spawned workers each import everything again
+])
 def test_output_is_identical_for_any_chunk_size_and_jobs(folder, models, reference, tmp_path, monkeypatch,
                                                          chunk_threads, jobs, fork):
     monkeypatch.setattr(chunked, "FORK_WORKERS", fork and chunked.FORK_WORKERS)  # False: joblib's spawned workers

@@ -77,6 +77,10 @@ def test_training_is_reproducible_across_processes(tmp_path):
         subprocess.run([sys.executable, "-m", "pipeline", "train", "--out", str(tmp_path / f"out_{name}"),
                         "--models", str(tmp_path / name)], check=True, capture_output=True)
     assert (tmp_path / "a" / "stance-0001.joblib").read_bytes() == (tmp_path / "b" / "stance-0001.joblib").read_bytes()
+    shipped = registry.model_file(config.MODELS_DIR, registry.current_version(config.MODELS_DIR))
+    if registry.written_here(registry.load_card(shipped)):  # the shipped model is what training here makes
+        assert (tmp_path / "a" / "stance-0001.joblib").read_bytes() == shipped.read_bytes(), (
+            "training no longer makes the shipped model: ship it again (pipeline/learning/shipped.py)")
     card = json.loads((tmp_path / "a" / "stance-0001.card.json").read_text())
     other = json.loads((tmp_path / "b" / "stance-0001.card.json").read_text())
     assert card.pop("trained_at") and other.pop("trained_at")
