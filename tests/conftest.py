@@ -1,4 +1,7 @@
+import contextlib
 import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -43,3 +46,18 @@ def small_models(small_gold, tmp_path_factory):
     assert main(["train", "--input", str(threads), "--out", str(tmp_path_factory.mktemp("o")), "--models",
                  str(folder), "--gold", str(gold), "--gold-threads", str(threads)]) == 0
     return folder, gold, threads
+
+
+@contextlib.contextmanager
+def held_elsewhere(folder: Path, **how):
+    """Another process holding the folder's lock (`outputs.locked(folder, **how)`) until the block ends: its pid."""
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import time\nfrom pipeline.io import outputs\n"
+        f"with outputs.locked({str(folder)!r}, **{how!r}):\n"
+        "    print('held', flush=True)\n    time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield holder.pid
+    finally:
+        holder.kill()
+        holder.wait()

@@ -107,18 +107,18 @@ def extract_claims(text_or_thread, settings: Settings = DEFAULT_SETTINGS, nlp=No
 
 def read_outputs(folder: Path | str = config.PROCESSED_DIR, format: str = "csv") -> dict[str, pd.DataFrame]:
     """The tables of a run's folder, typed, from its CSVs or (format="parquet", after `claims run --format parquet`)
-    its Parquet files: the same columns and dtypes either way; checked against its manifest (pipeline.outputs)."""
-    from pipeline.io.outputs import read_csv, table_path
+    its Parquet files: the same columns and dtypes either way. The CSVs are read as one set, pinned by one read of
+    the folder's manifest, so a read during another run's switch gives the old set or the new one, never a mix."""
+    from pipeline.io.outputs import frame_of, read_tables, table_path
 
     if format not in ("csv", "parquet"):
         raise ValueError(f"format must be 'csv' or 'parquet', not {format!r}")
     folder = Path(folder)
-    tables = {}
-    for name in schemas.TABLES:
-        path = folder / f"{name}.{format}"
-        if path.exists():
-            tables[name] = typed(read_csv(path, "run") if format == "csv" else pd.read_parquet(table_path(path)))
-    if not tables:
+    present = [name for name in schemas.TABLES if (folder / schemas.table_file(name, format)).exists()]
+    if not present:
         raise InputError(folder, f"no {format} tables here; run 'claims run'"
                                  + (" --format parquet" if format == "parquet" else "") + " first")
-    return tables
+    if format == "csv":
+        data = read_tables(folder, [schemas.table_file(name) for name in present])
+        return {name: typed(frame_of(data[schemas.table_file(name)])) for name in present}
+    return {name: typed(pd.read_parquet(table_path(folder / schemas.table_file(name, format)))) for name in present}

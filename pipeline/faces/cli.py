@@ -32,6 +32,13 @@ EXIT_OK, EXIT_SKIPPED_INPUT, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130  # as a shell reports a command stopped by Ctrl-C
 
 
+def say(text, file=None) -> None:
+    """Print a line to the terminal with nothing from the input raw in it (escape sequences shown, not obeyed)."""
+    from pipeline.io.files import printable
+
+    print(printable(text), file=file or sys.stdout)
+
+
 def _positive_int(value: str) -> int:
     """An argparse type: a whole number of at least 1 (so '--jobs -1' is a usage error, not an internal one)."""
     try:
@@ -209,17 +216,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except (InputError, RulesError, ModelTrustError, MissingExtraError, OutputFolderError, OSError) as err:
-        print(f"claims {args.command}: error: {err}", file=sys.stderr)
+        say(f"claims {args.command}: error: {err}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print(f"claims {args.command}: interrupted; outputs already written are intact, and 'claims run' "
+        say(f"claims {args.command}: interrupted; outputs already written are intact, and 'claims run' "
               "resumes at the first unfinished chunk when run again", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as err:  # a bug, not bad input: say so, and keep exit code 1 for skipped input
         import traceback
 
         traceback.print_exc()
-        print(f"claims {args.command}: internal error ({type(err).__name__}: {err}); please report it",
+        say(f"claims {args.command}: internal error ({type(err).__name__}: {err}); please report it",
               file=sys.stderr)
         return EXIT_ERROR
 
@@ -265,44 +272,44 @@ def _dispatch(args) -> int:
     if args.command == "show":
         from pipeline.faces.show import show
 
-        print(show(args.file, args.html, None if args.no_stance else args.models, settings))
+        say(show(args.file, args.html, None if args.no_stance else args.models, settings))
         if args.html:
             log(f"show: span view -> {args.html}")
         return EXIT_OK
     if args.command == "evaluate":
         outcome = commands.evaluate(args.models, args.out, settings, args.model, _gold(args), args.force)
         if outcome.ran:
-            print(outcome.artifacts["metrics"]["metrics.txt"].decode("utf-8"))
+            say(outcome.artifacts["metrics"]["metrics.txt"].decode("utf-8"))
         return EXIT_OK
     if args.command == "models":
         if args.action == "list":
             table = versions.models_table(args.models)
-            print(table.to_string(index=False) if len(table) else f"no model versions in {args.models}")
+            say(table.to_string(index=False) if len(table) else f"no model versions in {args.models}")
         elif args.action == "trust":
             from pipeline.io import trust
 
             sha256 = trust.trust_file(args.file)
-            print(f"{args.file} (sha256 {sha256[:12]}...) is trusted: recorded in {trust.store_path()}")
+            say(f"{args.file} (sha256 {sha256[:12]}...) is trusted: recorded in {trust.store_path()}")
         elif args.action == "ship":
             from pipeline.learning import shipped
 
             version = shipped.ship(args.models)
-            print(f"{version} is the model the package ships: commit {args.models} and "
+            say(f"{version} is the model the package ships: commit {args.models} and "
                   "pipeline/resources/shipped_models.json")
         elif args.action == "use":
             from pipeline.io import outputs
 
             with outputs.locked(args.models):
                 registry.set_current(args.models, args.version)
-            print(f"{args.version} is now current")
+            say(f"{args.version} is now current")
         else:
             table, changed = versions.compare_models(args.models, args.first, args.second, settings, _gold(args),
                                                      args.out)
-            print(table.to_string())
-            print(f"\n{len(changed)} claims of the frozen set change their predicted stance"
+            say(table.to_string())
+            say(f"\n{len(changed)} claims of the frozen set change their predicted stance"
                   + (":" if len(changed) else "."))
             if len(changed):
-                print(changed.to_string(index=False, max_colwidth=70))
+                say(changed.to_string(index=False, max_colwidth=70))
         return EXIT_OK
 
     outcome = None

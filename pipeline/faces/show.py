@@ -6,6 +6,7 @@ index), labelled with their type, flags and stance, one colour per type.
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pandas as pd
@@ -42,12 +43,12 @@ def thread_docs(path: Path, model_dir: Path | None, settings: Settings = DEFAULT
         doc = blank.make_doc(thread.text)
         spans = []
         for row in claims.itertuples():
-            span = doc.char_span(int(row.char_start), int(row.char_end), label=claim_label(row),
+            span = doc.char_span(int(row.char_start), int(row.char_end), label=html.escape(claim_label(row)),
                                  alignment_mode="expand")
             if span is not None:
                 spans.append(span)
         doc.spans[SPANS_KEY] = spans
-        doc.user_data["title"] = thread.thread_id
+        doc.user_data["title"] = html.escape(thread.thread_id)  # displaCy puts the title in its page unescaped
         yield thread.thread_id, doc, claims
 
 

@@ -182,13 +182,24 @@ QUIET, NORMAL, VERBOSE = 0, 1, 2
 VERBOSITY = {"level": NORMAL}  # set once by the command line (-q, -v)
 
 
+# C0 and C1 control characters but newline and tab, and DEL: an escape sequence in a thread's text or a file name
+# could recolour, retitle or rewrite the user's terminal (OSC 52 even sets the clipboard)
+_CONTROLS = {code: f"\\x{code:02x}" for code in [*range(0x00, 0x09), *range(0x0b, 0x20), *range(0x7f, 0xa0)]}
+
+
+def printable(text: str) -> str:
+    """`text` as it is safe to print to a terminal: control characters shown as \\xNN escapes, lone surrogates (a
+    file name that is not UTF-8) as \\udcNN."""
+    return str(text).translate(_CONTROLS).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def log(message: str, level: int = NORMAL) -> None:
     """A progress or warning line for the user, on standard error: shown at `level` and above (-q shows none,
-    -v also the VERBOSE ones, such as which model is in use)."""
+    -v also the VERBOSE ones, such as which model is in use); nothing from the input reaches the terminal raw."""
     import sys
 
     if VERBOSITY["level"] >= level:
-        print(message, file=sys.stderr, flush=True)
+        print(printable(message), file=sys.stderr, flush=True)
 
 
 def reread_when_changed(loader):

@@ -16,10 +16,10 @@ table against the manifest, so it never takes tables of two runs for one:
   mixture (delete manifest.json to use the tables as they are).
 
 A folder without a manifest (written by hand, or by an older version) is read
-as it is. Writers hold an exclusive lock on the folder (filelock's
-reader/writer lock, released by the system if the process dies), so a second
-run on the same --out is refused with a message naming the first; readers (runs
-reading one models folder) share it.
+as it is. Writers hold an exclusive lock on the folder (flock on the folder
+itself, released by the system if the process dies), so a second run on the
+same --out is refused with a message naming the first; readers (runs reading
+one models folder, a report reading a run's tables) share it.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import json
 import os
 import socket
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,12 +73,69 @@ def read_manifest(out: Path) -> dict | None:
 
 
 def _matches(path: Path, entry: dict) -> bool:
+    """Whether the file holds the bytes the manifest records: always by their sha256 (size, mtime and inode can
+    all be put back by whoever edits a table in place, so they decide nothing)."""
     if not path.is_file():
         return False
-    stamp = _stamp(path)
-    if all(entry.get(key) == value for key, value in stamp.items()):
-        return True
-    return stamp["size"] == entry.get("size") and files.sha256_file(path) == entry.get("sha256")
+    return path.stat().st_size == entry.get("size") and files.sha256_file(path) == entry.get("sha256")
+
+
+def _committed_bytes(path: Path, entry: dict) -> bytes | None:
+    """The bytes of the table or of its staged copy whose sha256 is the manifest's, read once each (a file renamed
+    between a check and a read cannot slip through); None if neither holds them now."""
+    for candidate in (path, staged_path(path)):
+        try:
+            data = candidate.read_bytes()
+        except (FileNotFoundError, IsADirectoryError):
+            continue
+        if files.sha256_bytes(data) == entry.get("sha256"):
+            return data
+    return None
+
+
+def read_tables(out: Path, names: Iterable[str], what: str = "run", attempts: int = 3) -> dict[str, bytes]:
+    """The bytes of the named tables as one set: all of the set one manifest commits (a reader during another
+    run's switch reads the old set or the new one, never both), a table that changed under it read again with a
+    fresh manifest. A missing table is an error naming the stage that writes it (`what`)."""
+    out = Path(out)
+    names = list(names)
+    for name in names:
+        if not (out / name).exists() and not staged_path(out / name).exists():
+            raise files.InputError(out / name, f"missing; run the '{what}' stage first")
+    for _ in range(attempts):
+        manifest = read_manifest(out)
+        if manifest is None:  # written by hand, or by an older version: read as it is
+            return {name: (out / name).read_bytes() for name in names}
+        found = {}
+        for name in names:
+            entry = _entry(out / name, manifest)
+            if entry is None:
+                found[name] = (out / name).read_bytes()
+                continue
+            data = _committed_bytes(out / name, entry)
+            if data is None:
+                break
+            found[name] = data
+        else:
+            return found
+        if read_manifest(out) == manifest:  # nothing was switching: the table was changed by hand
+            entry = manifest["tables"][name]
+            raise OutputFolderError(
+                f"{out / name}: changed since '{entry.get('stage')}' wrote it (its sha256 differs from {MANIFEST}), "
+                f"so it may not belong with the other tables; run 'claims {entry.get('stage')}' again, or delete "
+                f"{MANIFEST} to use the tables as they are")
+    raise OutputFolderError(f"{out}: its tables kept changing while they were read (another run is switching "
+                            "them in); read them again when it has finished")
+
+
+def _entry(path: Path, manifest: dict) -> dict | None:
+    """The manifest's entry for a table; an error if the table is here but left out (made stale by a later stage)."""
+    entry = manifest["tables"].get(path.name)
+    if entry is None and (path.exists() or staged_path(path).exists()):
+        raise OutputFolderError(
+            f"{path}: older than the other tables here (the last stage run in this folder, "
+            f"'{manifest.get('written_by')}', made it stale); run {_writer_hint(path.name)} first")
+    return entry
 
 
 def publish(out: Path, staged: Iterable[str], stage: str, drop: Iterable[str] = (), stages: dict | None = None,
@@ -140,21 +198,16 @@ def recover(out: Path) -> list[str]:
 
 
 def table_path(path: Path) -> Path:
-    """The file to read for the table at `path`: itself, or its staged copy mid-switch; an error if stale or changed."""
+    """The file to read for the table at `path`: itself, or its staged copy mid-switch; an error if stale or changed.
+    (For a reader that opens the file itself, as pyarrow does; read_tables reads CSV tables safer.)"""
     path = Path(path)
     if path.name not in TABLE_FILES:
         return path
     manifest = read_manifest(path.parent)
     if manifest is None:
         return path
-    entry = manifest["tables"].get(path.name)
-    if entry is None:
-        if not path.exists():
-            return path
-        raise OutputFolderError(
-            f"{path}: older than the other tables here (the last stage run in this folder, "
-            f"'{manifest.get('written_by')}', made it stale); run {_writer_hint(path.name)} first")
-    if _matches(path, entry):
+    entry = _entry(path, manifest)
+    if entry is None or _matches(path, entry):
         return path
     if _matches(staged_path(path), entry):  # a switch in progress, or killed midway: the committed set is this
         return staged_path(path)
@@ -164,23 +217,32 @@ def table_path(path: Path) -> Path:
         "to use the tables as they are")
 
 
+def frame_of(data: bytes):
+    """A table's CSV bytes as a DataFrame, text columns as text and the formula prefix removed."""
+    import io
+
+    import pandas as pd
+
+    from pipeline.schemas import TEXT_COLUMNS
+
+    frame = pd.read_csv(io.BytesIO(data), keep_default_na=False, na_values=[""], dtype={c: str for c in TEXT_COLUMNS})
+    for column in frame.columns:
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+            frame[column] = frame[column].map(files.restore)
+    return frame
+
+
 def read_csv(path: Path | str, what: str):
     """Read an output table as a DataFrame, text columns as text, checked against the folder's manifest.
 
     A missing table is an error naming the stage that writes it (`what`).
     """
-    import pandas as pd
-
-    from pipeline.schemas import TEXT_COLUMNS
-
     path = Path(path)
-    if not path.exists() and not staged_path(path).exists():
-        raise files.InputError(path, f"missing; run the '{what}' stage first")
-    frame = pd.read_csv(table_path(path), keep_default_na=False, na_values=[""], dtype={c: str for c in TEXT_COLUMNS})
-    for column in frame.columns:
-        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
-            frame[column] = frame[column].map(files.restore)
-    return frame
+    if path.name not in TABLE_FILES:
+        if not path.exists():
+            raise files.InputError(path, f"missing; run the '{what}' stage first")
+        return frame_of(path.read_bytes())
+    return frame_of(read_tables(path.parent, [path.name], what)[path.name])
 
 
 PANDAS_DTYPES = {"text": "string", "integer": "Int64", "number": "float64", "flag": "boolean"}
@@ -218,7 +280,8 @@ def write_parquet(csv_path: Path, parquet_path: Path) -> None:
 
     header = pd.read_csv(csv_path, nrows=0).columns
     schema = pa.schema([(c, getattr(pa, PARQUET_TYPES[COLUMN_KINDS[c]])()) for c in header])
-    tmp = parquet_path.with_name(parquet_path.name + ".tmp")
+    handle, tmp = tempfile.mkstemp(prefix=f"{parquet_path.name}.", suffix=".tmp", dir=parquet_path.parent)
+    os.close(handle)  # a fresh name made with O_EXCL: nothing planted at a predictable name is written through
     try:
         with pq.ParquetWriter(tmp, schema) as writer:
             for chunk in pd.read_csv(csv_path, keep_default_na=False, na_values=[""], chunksize=PARQUET_ROWS,
@@ -227,6 +290,7 @@ def write_parquet(csv_path: Path, parquet_path: Path) -> None:
                     if chunk[column].dtype == object:
                         chunk[column] = chunk[column].map(files.restore)
                 writer.write_table(pa.Table.from_pandas(typed(chunk), schema=schema, preserve_index=False))
+        os.chmod(tmp, 0o666 & ~files._umask())
         os.replace(tmp, parquet_path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -250,16 +314,18 @@ _HELD: dict[Path, list] = {}  # folders this process holds the lock of: [shared?
 
 
 @contextmanager
-def locked(folder: Path, command: str = "", shared: bool = False) -> Iterator[None]:
+def locked(folder: Path, command: str = "", shared: bool = False, record_owner: bool = True) -> Iterator[None]:
     """Hold the folder's lock: exclusive to write, shared to read (any number of readers at once, no writer).
 
     Another holder that excludes us is named in the error, not waited for. The
-    lock is filelock's reader/writer lock (SQLite's locking, released by the
-    system if the process dies). A folder that cannot be written cannot change
-    under a reader, so reading it takes no lock.
+    lock is flock(2) on the folder's own descriptor, released by the system when
+    the process dies: no lock file exists that deleting could release (a run
+    whose `.lock` file was deleted once let a second writer in). Where flock is
+    missing (Windows), an exclusive filelock in the folder stands in. A folder
+    that cannot be written cannot change under a reader, so reading it takes no lock.
+    `record_owner`: leave a note naming this process for the next one refused (not
+    in a folder of the user's own data, such as the labels file's).
     """
-    from filelock import ReadWriteLock, Timeout
-
     folder = Path(folder).resolve()
     if folder in _HELD:
         if _HELD[folder][0] and not shared:
@@ -281,24 +347,41 @@ def locked(folder: Path, command: str = "", shared: bool = False) -> Iterator[No
         raise OutputFolderError(f"cannot create the folder {folder}: {err.strerror or err}") from None
     if not os.access(folder, os.W_OK | os.X_OK):
         raise OutputFolderError(f"cannot write in {folder}: permission denied")
-    lock = ReadWriteLock(str(folder / LOCK_FILE), timeout=0, blocking=False, is_singleton=False)
-    try:
-        holding = lock.read_lock() if shared else lock.write_lock()
-        holding.__enter__()
-    except Timeout:
-        raise OutputFolderError(f"{folder} is in use by another claims process ({_owner(folder)}); wait for it to "
-                                "finish, or give another folder") from None
+    release = _acquire(folder, shared)
     _HELD[folder] = [shared, 1]
     try:
-        if not shared:
+        if not shared and record_owner:
             owner = {"pid": os.getpid(), "host": socket.gethostname(), "command": command or " ".join(sys.argv),
                      "started": time.strftime("%Y-%m-%d %H:%M:%S")}
             files.atomic_write_bytes(folder / OWNER_FILE, json.dumps(owner).encode())
         yield
     finally:
         del _HELD[folder]
-        holding.__exit__(None, None, None)
-        lock.close()
+        release()
+
+
+def _acquire(folder: Path, shared: bool):
+    """Take the folder's lock without waiting; the function that releases it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; an exclusive lock file instead, readers included
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(str(folder / LOCK_FILE), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise OutputFolderError(f"{folder} is in use by another claims process ({_owner(folder)}); wait for "
+                                    "it to finish, or give another folder") from None
+        return lock.release
+    handle = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(handle)
+        raise OutputFolderError(f"{folder} is in use by another claims process ({_owner(folder)}); wait for it to "
+                                "finish, or give another folder") from None
+    return lambda: os.close(handle)
 
 
 def _owner(folder: Path) -> str:

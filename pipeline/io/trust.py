@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 import time
 from pathlib import Path
@@ -43,9 +44,38 @@ def store_path() -> Path:
     return base / "claims-pipeline" / "trusted_models.json"
 
 
+def unsafe(path: Path) -> str | None:
+    """Why the store at `path` cannot be trusted, or None: a store anyone could write, or plant before us, would
+    trust anyone's models. Its folder (and a link's target's folder) may not be writable by others unless sticky
+    (as /tmp is), and the file may not be writable by others nor belong to another user."""
+    if not hasattr(os, "getuid"):  # Windows: the user's profile folder is the protection
+        return None
+    real = path.resolve()
+    for folder in dict.fromkeys((path.parent, real.parent)):
+        if folder.exists():
+            mode = folder.stat().st_mode
+            if mode & stat.S_IWOTH and not mode & stat.S_ISVTX:
+                return f"its folder {folder} is writable by anyone"
+    if real.exists():
+        info = real.stat()
+        if info.st_mode & stat.S_IWOTH:
+            return f"{real} is writable by anyone"
+        if info.st_uid not in (os.getuid(), 0):
+            return f"{real} belongs to another user"
+    return None
+
+
+def _checked(path: Path) -> Path:
+    problem = unsafe(path)
+    if problem:
+        raise OSError(f"{path}: refusing this trust store: {problem}; give {STORE_ENV} a file of your own in a "
+                      "folder only you can write")
+    return path
+
+
 def trusted() -> dict[str, dict]:
     """sha256 -> how it came to be trusted (and the file it was first seen as)."""
-    path = store_path()
+    path = _checked(store_path())
     if not path.exists():
         return {}
     try:
@@ -71,7 +101,7 @@ def add(sha256: str, model_file: Path | str, how: str) -> None:
     """Record a model's sha256 as trusted; the store is locked while it is rewritten (trainings may run at once)."""
     from filelock import FileLock
 
-    path = store_path()
+    path = _checked(store_path())
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(path.with_name(path.name + ".lock"))):
         models = trusted()

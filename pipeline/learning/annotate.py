@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.io.files import InputError, log, restore, write_csv
-from pipeline.io.outputs import read_csv
+from pipeline.io.files import InputError, log, restore, sweep_temporaries, write_csv
+from pipeline.io.outputs import frame_of, locked, read_tables
 from pipeline.learning import labels as hand_labels
 from pipeline.learning import registry
 from pipeline.schemas import EXPORT_COLUMNS, LABEL_COLUMNS, STANCES, table_file
@@ -193,11 +193,17 @@ def import_labels(path: Path, labels_path: Path, labels: pd.DataFrame, claims: p
     return len(accepted), added, changed
 
 
+def run_tables(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """answers.csv and claims.csv of a run as one set (see pipeline.io.outputs.read_tables)."""
+    names = [table_file("answers"), table_file("claims")]
+    data = read_tables(Path(out), names, "run")
+    return frame_of(data[names[0]]), frame_of(data[names[1]])
+
+
 def label_export(out: Path, model_dir: Path, labels_path: Path, n: int, strategy: str = "margin",
                  include_answers: bool = False, target: Path | None = None) -> Path:
     model, _ = registry.load_model(registry.resolve(model_dir))
-    answers = read_csv(Path(out) / table_file("answers"), "segment")
-    claims = read_csv(Path(out) / table_file("claims"), "extract")
+    answers, claims = run_tables(out)
     labels = hand_labels.read_labels(labels_path)
     # only claims of yes/no threads take a stance; the model reads each against its thread's proposition
     claims = with_question(claims, answers)[asks_yes_no(claims, answers).to_numpy()]
@@ -210,9 +216,13 @@ def label_export(out: Path, model_dir: Path, labels_path: Path, n: int, strategy
 
 
 def label_import(path: Path, out: Path, labels_path: Path, annotator: str | None = None) -> tuple[int, int, int]:
-    answers = read_csv(Path(out) / table_file("answers"), "segment")
-    claims = read_csv(Path(out) / table_file("claims"), "extract")
-    labels = hand_labels.read_labels(labels_path)
-    counts = import_labels(Path(path), Path(labels_path), labels, claims, answers, annotator)
+    """Merge a filled-in file into the labels file, holding the lock of the labels file's folder: two imports at
+    once would each merge into the file as it was, and one's rows would be lost."""
+    answers, claims = run_tables(out)
+    labels_path = Path(labels_path)
+    with locked(labels_path.parent, "claims label import", record_owner=False):
+        sweep_temporaries(labels_path.parent)  # what an import killed before it finished left behind
+        labels = hand_labels.read_labels(labels_path)
+        counts = import_labels(Path(path), labels_path, labels, claims, answers, annotator)
     log(f"label import: {counts[0]} labelled rows: {counts[1]} new, {counts[2]} changed -> {labels_path}")
     return counts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import pandas as pd
@@ -17,7 +18,10 @@ def read_labels(path: Path | str) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise InputError(path, "labels file not found")
-    labels = pd.read_csv(path, dtype=str, keep_default_na=False).map(restore)
+    try:
+        labels = pd.read_csv(path, dtype=str, keep_default_na=False).map(restore)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as err:
+        raise InputError(path, f"cannot be read as CSV in UTF-8 ({err})") from None
     missing = [c for c in LABEL_COLUMNS if c not in labels.columns]
     if missing:
         raise InputError(path, f"missing columns {missing}")

@@ -61,11 +61,26 @@ def card_path(model_path: Path) -> Path:
     return Path(model_path).with_suffix(".card.json")
 
 
+def _json_object(path: Path, what: str, needs: tuple[str, ...] = ()) -> dict:
+    """A JSON object this tool wrote; a damaged one is an error naming the file, not a traceback."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise ModelTrustError(f"{path}: the {what} cannot be read ({err}); {REPAIR}") from None
+    if not isinstance(value, dict) or any(not isinstance(value.get(key), str) for key in needs):
+        raise ModelTrustError(f"{path}: the {what} is damaged (expected an object with {', '.join(needs) or 'keys'}); "
+                              f"{REPAIR}")
+    return value
+
+
+REPAIR = "'claims models use VERSION' or 'claims train' writes a new one"
+
+
 def current_version(model_dir: Path) -> str | None:
     path = Path(model_dir) / CURRENT_FILE
     if not path.exists():
         return None
-    return json.loads(path.read_text(encoding="utf-8"))["version"]
+    return _json_object(path, "record of the current model", ("version",))["version"]
 
 
 def set_current(model_dir: Path, version: str) -> None:
@@ -148,7 +163,7 @@ def load_card(model_path: Path) -> dict:
     path = card_path(model_path)
     if not path.exists():
         raise ModelTrustError(f"{model_path}: no model card {path.name} beside it; run 'claims train'")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return _json_object(path, "model card")
 
 
 def read_model_bytes(model_path: Path) -> bytes:

@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import shutil
 import sys
+import tempfile
 from collections import deque
 from dataclasses import dataclass
 from itertools import chain, islice
@@ -214,16 +215,38 @@ class TLSFiles:
 
 
 def local_cluster(jobs: int):
-    """A Dask cluster on this machine that only this process can use: TLS with throwaway credentials.
+    """A Dask cluster on this machine that only this process can use: TLS with throwaway credentials, no HTTP.
 
     Without them its scheduler listened on a TCP port with no authentication,
     and another local account connected and ran code on the workers.
+    distributed also starts an unauthenticated HTTP server (identity, logs,
+    call stacks, a proxy) on the scheduler, at 127.0.0.1:8787, and on every
+    worker, whatever `dashboard_address` says (dask/distributed issues 5634,
+    8136): its configuration gives them no routes, so they serve nothing, and
+    `dask_setup` closes them as each scheduler and worker starts. The settings
+    apply to the processes started here; a restarted worker gets them too (its
+    nanny keeps the configuration it was created with).
     """
     _, LocalCluster = dask_client()
+    import dask
     from distributed import Security
 
-    return LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
-                        security=Security.temporary(), protocol="tls://", host="127.0.0.1")
+    no_http = {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": [],
+               "distributed.scheduler.preload": [*dask.config.get("distributed.scheduler.preload"), __name__],
+               "distributed.worker.preload": [*dask.config.get("distributed.worker.preload"), __name__]}
+    with dask.config.set(no_http):
+        return LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None,
+                            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},  # not 8787, closed at start
+                            security=Security.temporary(), protocol="tls://", host="127.0.0.1")
+
+
+async def dask_setup(server) -> None:
+    """Dask's preload hook, run by `local_cluster`'s scheduler and each of its workers once started: stop the HTTP
+    server distributed always starts, and drop any connection made to it before (it served no routes anyway)."""
+    http = server.services.pop("dashboard", None)
+    if http is not None:
+        http.stop()
+        await http.close_all_connections()
 
 
 def connect(scheduler: str, tls: TLSFiles | None = None):
@@ -347,9 +370,11 @@ def merge_parts(parts: Path, n_chunks: int, sink, tables: list[str], prior_error
     """Concatenate each table's parts in chunk order under one header, streaming, into the sink's staged files."""
     for table in tables:
         staged = sink.staged(table)
-        tmp = staged.with_name(f"{staged.name}.tmp")
+        # a fresh name made with O_EXCL: a file or link planted at a predictable name is never written through
+        handle, tmp = tempfile.mkstemp(prefix=f"{staged.name}.", suffix=".tmp", dir=staged.parent)
+        tmp = Path(tmp)
         try:
-            with open(tmp, "wb") as merged:
+            with os.fdopen(handle, "wb") as merged:
                 head = as_table(table, prior_errors) if table == "errors" else pd.DataFrame(columns=TABLES[table])
                 merged.write(csv_bytes(head.reindex(columns=TABLES[table]), TABLES[table]))
                 for index in range(n_chunks):

@@ -150,8 +150,13 @@ def ensure_model(train_input: Path, labels_path: Path, model_dir: Path, out: Pat
         log(f"run: no model in {model_dir} yet: training one from the annotated corpus and {labels_path}")
         train(train_input, labels_path, model_dir, out, settings, gold=gold)
         return
-    source = train_source(train_input, labels_path, model_dir, gold)
-    key = Plan([GRAPH["train"]], source, ModelsSink(model_dir, out), settings).keys["train"]
+    try:  # only to say whether the model is up to date: what training would read need not be there
+        source = train_source(train_input, labels_path, model_dir, gold)
+        key = Plan([GRAPH["train"]], source, ModelsSink(model_dir, out), settings).keys["train"]
+    except (InputError, OSError) as err:
+        log(f"train: using the current model {current} (whether it is up to date with its training data cannot be "
+            f"told: {err})", files.VERBOSE)
+        return
     if card.get("training_key") == key:
         log(f"train: the current model {current} is up to date with the labels", files.VERBOSE)
     else:  # the shipped model's key holds the code as it was when it was made: said only with -v
@@ -206,5 +211,8 @@ def evaluate(model_dir: Path, out: Path, settings: Settings = DEFAULT_SETTINGS, 
 
 
 def report(out: Path, report_dir: Path | None = None, force: bool = False) -> Outcome:
-    """report.html and its figures from a run's tables, into `report_dir` (default OUT/report)."""
-    return execute(["report"], Source(tables=Path(out)), FolderSink(report_dir or Path(out) / "report"), force=force)
+    """report.html and its figures from a run's tables, into `report_dir` (default OUT/report). The run's folder
+    is read under its shared lock, so no run switches its tables in while the report reads them."""
+    with outputs.locked(out, shared=True):
+        return execute(["report"], Source(tables=Path(out)), FolderSink(report_dir or Path(out) / "report"),
+                       force=force)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from pipeline.io.figures import png_bytes, pyplot
 from pipeline.io.files import error_frame
-from pipeline.io.outputs import read_csv
+from pipeline.io.outputs import frame_of, read_tables
 from pipeline.schemas import CLAIM_TYPES, NONE, OPEN, STANCES, YES_NO, table_file
 
 ANSWER_WORD = {"against": "against (no)", "favor": "in favour (yes)", "neutral": "neutral"}
@@ -31,8 +31,10 @@ MAX_ERROR_ROWS = 200  # rows of the skipped-input table
 
 
 def load_run(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """answers.csv and claims.csv of a run's folder, checked against its manifest (for notebooks)."""
-    return read_csv(Path(out) / table_file("answers"), "run"), read_csv(Path(out) / table_file("claims"), "run")
+    """answers.csv and claims.csv of a run's folder as one set, checked against its manifest (for notebooks)."""
+    names = [table_file("answers"), table_file("claims")]
+    data = read_tables(Path(out), names)
+    return frame_of(data[names[0]]), frame_of(data[names[1]])
 
 
 NO_STANCE = {OPEN: "no stance: an open question (nothing to be for or against)",

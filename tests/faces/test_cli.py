@@ -109,3 +109,49 @@ def test_an_out_folder_that_cannot_be_written_is_one_line(project, capsys, monke
     assert main(["run", "--input", str(inputs), "--out", str(root / "locked"), *base]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and f"cannot write in {root / 'locked'}: permission denied" in err
+
+
+@pytest.mark.parametrize("damage", ["{", "[]", '{"version": 7}'])
+def test_a_damaged_record_of_the_current_model_or_card_is_one_line(project, tmp_path, capsys, damage):
+    import shutil
+
+    inputs, root, base = project
+    assert main(["run", "--input", str(inputs), "--out", str(root / "out"), *base]) == 1  # empty.txt is skipped
+    capsys.readouterr()
+    models = tmp_path / "damaged"
+    shutil.copytree(base[1], models)
+    (models / "current.json").write_text(damage)
+    assert main(["run", "--input", str(inputs), "--out", str(root / "out"), "--models", str(models)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "current.json" in err and "Traceback" not in err
+    (models / "current.json").write_text('{"version": "stance-0001"}')
+    (models / "stance-0001.card.json").write_text(damage)
+    assert main(["classify", "--out", str(root / "out"), "--models", str(models)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "stance-0001" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("content", [b"thread_id,level,answer_id,text,label,annotator,labelled_at,source\n"
+                                     b"t,sentence,t:1,Caf\xe9,favor,me,2026,hand\n",
+                                     b"thread_id,level,answer_id,text,label,annotator,labelled_at,source\n"
+                                     b't,sentence,t:1,"never closed,favor,me,2026,hand\n'])
+def test_a_labels_file_that_is_not_utf8_csv_is_one_line_in_train_and_import(project, tmp_path, capsys, content):
+    inputs, root, base = project
+    labels = tmp_path / "labels.csv"
+    labels.write_bytes(content)
+    assert main(["train", "--input", str(inputs), "--out", str(root / "t"), "--labels", str(labels), *base[:2]]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "labels.csv: cannot be read as CSV in UTF-8" in err
+    assert main(["run", "--input", str(inputs), "--out", str(root / "out"), *base]) == 1
+    filled = tmp_path / "filled.csv"
+    filled.write_text("level,claim_id,answer_id,text,label\n")
+    capsys.readouterr()
+    assert main(["label", "import", str(filled), "--out", str(root / "out"), "--labels", str(labels)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "labels.csv: cannot be read as CSV in UTF-8" in err
+
+
+def test_a_run_with_a_current_model_needs_no_training_input_or_labels(project, tmp_path):
+    inputs, root, base = project
+    assert main(["run", "--input", str(inputs), "--out", str(root / "out"), "--models", base[1],
+                 "--train-input", str(tmp_path / "gone"), "--labels", str(tmp_path / "gone.csv")]) == 1  # empty.txt

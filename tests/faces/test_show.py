@@ -36,3 +36,51 @@ def test_show_without_stance_needs_no_model(tmp_path, capsys):
     source = next(page.glob("*.txt"), None) or next(page.glob("*.html"))
     assert main(["show", str(source), "--no-stance", "--models", str(tmp_path / "none")]) == 0
     assert " claims" in capsys.readouterr().out
+
+
+HOSTILE_ID = "<img src=x onerror=\"document.body.setAttribute('data-pwned','1')\">"
+
+
+def test_a_thread_id_that_is_markup_is_shown_as_text_and_runs_nothing(tmp_path, capsys):
+    """displaCy puts a page's title into its HTML unescaped: every value handed to it is escaped first."""
+    import json
+
+    source = tmp_path / "threads.jsonl"
+    source.write_text(json.dumps({"id": HOSTILE_ID, "question_title": "Is Botox permanent?", "question_body": "",
+                                  "answers": [{"title": "No", "body": "It wears off in 3-4 months."}]}) + "\n")
+    page = tmp_path / "view.html"
+    assert main(["show", str(source), "--html", str(page), "--no-stance"]) == 0
+    view = page.read_text(encoding="utf-8")
+    assert "<img" not in view and html.escape(HOSTILE_ID) in view
+    dom = dump_dom(page)
+    if dom is not None:
+        assert "wears" in dom  # the page rendered
+        assert 'data-pwned="1"' not in dom  # and its markup stayed text: it ran nothing
+
+
+def test_escape_sequences_in_a_thread_or_a_file_name_never_reach_the_terminal_raw(tmp_path, capsys):
+    escape = "\x1b]0;owned\x07\x1b[2J"
+    folder = tmp_path / "in"
+    folder.mkdir()
+    page = folder / f"page{escape}.txt"
+    page.write_text(f"Is Botox permanent? {escape}\n\nNo {escape}\n\nIt wears off in 3 months. {escape}\n")
+    assert main(["show", str(page), "--no-stance"]) == 0
+    shown = capsys.readouterr()
+    assert "\x1b" not in shown.out + shown.err and "\\x1b]0;owned\\x07" in shown.out
+    assert main(["segment", "--input", str(folder), "--out", str(tmp_path / "out")]) in (0, 1)
+    assert "\x1b" not in capsys.readouterr().err
+
+
+def dump_dom(page):
+    """The page's DOM after its scripts ran in headless Chromium, or None where no browser is installed."""
+    import shutil
+    import subprocess
+
+    browser = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+    if browser is None:
+        return None
+    result = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                             f"--user-data-dir={page.parent / 'browser'}", "--dump-dom", page.as_uri()],
+                            capture_output=True, text=True, timeout=60)
+    return result.stdout

@@ -1,7 +1,6 @@
 """The output folder as one unit: tables switched in as a set (whatever the kill point), stale or edited tables
 refused, a lock per folder, --out kept apart from --input, workers that die with their parent."""
 
-import contextlib
 import os
 import shutil
 import signal
@@ -18,6 +17,7 @@ from pipeline.runner import commands
 from pipeline.io.files import InputError
 from pipeline.io.outputs import OutputFolderError, read_csv
 
+from conftest import held_elsewhere
 from hostile_cases import GOOD_FILES
 
 TABLES = ("answers.csv", "claims.csv", "summary.csv", "errors.csv")
@@ -116,27 +116,65 @@ def test_a_table_edited_by_hand_is_refused_until_the_manifest_is_removed(small_m
     assert len(read_csv(out / "claims.csv", "extract")) > 0
 
 
+def test_a_table_edited_in_place_with_its_size_and_time_put_back_is_refused(small_models, two_runs, tmp_path):
+    """Size, modification time and inode can all be restored by hand: only the sha256 decides."""
+    a, _, _, _ = two_runs
+    out = tmp_path / "out"
+    run(a, out, small_models)
+    path = out / "claims.csv"
+    before, stat = path.read_bytes(), path.stat()
+    edited = before.replace(b"True", b"Fals", 1) if b"True" in before else before[:-3] + b"x\r\n"
+    assert len(edited) == len(before) and edited != before
+    with open(path, "r+b") as handle:  # in place: the inode stays
+        handle.write(edited)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_ino == stat.st_ino and path.stat().st_mtime_ns == stat.st_mtime_ns
+    with pytest.raises(OutputFolderError, match="changed since"):
+        read_csv(path, "extract")
+    assert not outputs.intact(out, ["claims.csv"])
+
+
+def test_a_reader_during_another_runs_switch_gets_one_whole_set(small_models, two_runs, tmp_path, monkeypatch):
+    """The second run switches its tables in between the reader's first table and the rest: the reader reads the
+    new set whole (one manifest pins the set; a table that changed under it is read again), never a mixture."""
+    a, b, old, new = two_runs
+    out = tmp_path / "out"
+    run(a, out, small_models)
+    real, calls = outputs._committed_bytes, {"n": 0}
+
+    def switch_after_the_first(path, entry):
+        data = real(path, entry)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            run(b, out, small_models)
+        return data
+
+    monkeypatch.setattr(outputs, "_committed_bytes", switch_after_the_first)
+    tables = outputs.read_tables(out, TABLES)
+    seen = {name: outputs.frame_of(data).to_csv(index=False) for name, data in tables.items()}
+    assert seen == new
+
+
+def test_a_planted_link_at_a_temporary_name_is_never_written_through(small_models, two_runs, tmp_path):
+    a, _, _, _ = two_runs
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    for name in TABLES:  # the names a merge or a staged write once used
+        (out / f".{name}.next.tmp").symlink_to(victim)
+    run(a, out, small_models)
+    assert victim.read_text() == "keep me"
+    for name in TABLES:
+        assert (out / name).is_file() and not (out / name).is_symlink()
+
+
 def test_out_equal_to_input_is_refused(small_models, tmp_path):
     inputs = write_inputs(tmp_path / "in", "3 months")
     with pytest.raises(InputError, match="is the input folder"):
         run(inputs, inputs, small_models)
     assert not (inputs / "answers.csv").exists()
     run(inputs, inputs / "processed", small_models)  # a subfolder is never read: allowed
-
-
-@contextlib.contextmanager
-def held_elsewhere(folder: Path, **how):
-    """Another process holding the folder's lock (`outputs.locked(folder, **how)`) until the block ends: its pid."""
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import time\nfrom pipeline.io import outputs\n"
-        f"with outputs.locked({str(folder)!r}, **{how!r}):\n"
-        "    print('held', flush=True)\n    time.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        yield holder.pid
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_a_second_writer_on_the_same_folder_is_refused_with_the_first_named(small_models, tmp_path):
@@ -147,6 +185,16 @@ def test_a_second_writer_on_the_same_folder_is_refused_with_the_first_named(smal
                                                      "claims run --out busy"):
             run(inputs, out, small_models)
     run(write_inputs(tmp_path / "in", "3 months"), out, small_models)  # the lock died with its holder
+
+
+def test_deleting_every_file_of_the_folder_lets_no_second_writer_in(small_models, tmp_path):
+    """The lock is the folder's own: no lock file exists whose deletion would release it."""
+    out = tmp_path / "out"
+    with held_elsewhere(out, command="claims run --out busy"):
+        for path in out.iterdir():
+            path.unlink()
+        with pytest.raises(OutputFolderError, match="in use by another claims process"):
+            run(write_inputs(tmp_path / "in", "3 months"), out, small_models)
 
 
 def test_runs_share_a_models_folder_that_training_may_not_change_meanwhile(small_models, tmp_path):

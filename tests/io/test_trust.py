@@ -41,3 +41,33 @@ def test_a_damaged_store_is_an_error_naming_it(store):
         trust.is_trusted("0" * 64)
     store.write_text(json.dumps({"models": {}}))
     assert not trust.is_trusted("0" * 64)
+
+
+def test_a_trust_store_anyone_could_write_is_refused(tmp_path, monkeypatch):
+    """Whoever can write the store, or plant it first, could make any model trusted."""
+    import os
+    import stat
+
+    open_folder = tmp_path / "open"
+    open_folder.mkdir()
+    os.chmod(open_folder, 0o777)  # writable by anyone, and not sticky
+    monkeypatch.setenv(trust.STORE_ENV, str(open_folder / "trusted_models.json"))
+    with pytest.raises(OSError, match="writable by anyone"):
+        trust.trusted()
+    with pytest.raises(OSError, match="writable by anyone"):
+        trust.add("0" * 64, tmp_path / "m.joblib", trust.TRUSTED_BY_HAND)
+    mine = tmp_path / "mine"
+    mine.mkdir(mode=0o700)
+    link = mine / "trusted_models.json"
+    link.symlink_to(open_folder / "trusted_models.json")  # a link into a folder anyone can write
+    monkeypatch.setenv(trust.STORE_ENV, str(link))
+    with pytest.raises(OSError, match="writable by anyone"):
+        trust.trusted()
+    store = mine / "store.json"
+    store.write_text('{"models": {}}')
+    os.chmod(store, 0o666)
+    monkeypatch.setenv(trust.STORE_ENV, str(store))
+    with pytest.raises(OSError, match="writable by anyone"):
+        trust.trusted()
+    os.chmod(store, stat.S_IRUSR | stat.S_IWUSR)
+    assert trust.trusted() == {}

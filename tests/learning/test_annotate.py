@@ -105,3 +105,37 @@ def test_a_file_of_many_bad_rows_lists_the_first_and_counts_the_rest(tmp_path):
     message = str(raised.value)
     assert message.count("unknown label") == MAX_PROBLEMS_SHOWN and "and 480 more" in message
     assert not (tmp_path / "labels.csv").exists()
+
+
+def test_two_imports_at_once_lose_no_rows_and_a_killed_ones_leftovers_are_swept(tmp_path, capsys):
+    """An import holds the labels file's folder while it merges: a second one is refused (not merged into a copy
+    that the first then overwrites), and what an import killed midway left behind is removed by the next."""
+    import os
+    import time
+
+    from pipeline.io.outputs import OutputFolderError
+    from pipeline.learning.annotate import label_import
+
+    from conftest import held_elsewhere
+
+    labels = tmp_path / "labels" / "stance_labels.csv"
+    labels.parent.mkdir()
+    labels.write_text(",".join(LABEL_COLUMNS) + "\n")
+    leftover = labels.parent / ".stance_labels.csv.abc123.tmp"
+    leftover.write_text("half")
+    old = time.time() - 2 * 3600
+    os.utime(leftover, (old, old))
+    filled = tmp_path / "filled.csv"
+    filled.write_text("level,claim_id,answer_id,text,label\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    from pipeline.schemas import TABLES
+
+    for name in ("answers", "claims"):
+        (out / f"{name}.csv").write_text(",".join(TABLES[name]) + "\n")
+    with held_elsewhere(labels.parent, record_owner=False):
+        with pytest.raises(OutputFolderError, match="in use by another claims process"):
+            label_import(filled, out, labels)
+    assert leftover.exists()
+    label_import(filled, out, labels)
+    assert not leftover.exists()

@@ -123,6 +123,43 @@ def test_the_local_dask_cluster_takes_no_client_without_its_credentials():
             distributed.Client(address.replace("tls://", "tcp://"), timeout=5)
 
 
+@pytest.mark.slow
+def test_no_socket_of_the_local_dask_cluster_answers_plain_http():
+    """distributed starts an HTTP server on the scheduler (127.0.0.1:8787) and on every worker even with
+    dashboard_address=None: identity, logs, call stacks and a proxy to anyone on the machine, unauthenticated."""
+    distributed = pytest.importorskip("distributed", reason="the optional dask extra is not installed")
+    import os
+
+    import psutil  # a dependency of distributed
+
+    with chunked.local_cluster(2) as cluster, distributed.Client(cluster) as client:
+        client.wait_for_workers(2, timeout=60)
+        workers = client.run(os.getpid)  # worker address -> pid; the scheduler and the nannies run in this process
+        assert len(set(workers.values())) == 2 and os.getpid() not in workers.values()
+        sockets = {(pid, connection.laddr.ip, connection.laddr.port)
+                   for pid in (os.getpid(), *workers.values())
+                   for connection in psutil.Process(pid).net_connections(kind="tcp")
+                   if connection.status == psutil.CONN_LISTEN}
+        ports = {port for _, _, port in sockets}
+        comm = [cluster.scheduler_address, *workers, *(w["nanny"] for w in client.scheduler_info()["workers"].values())]
+        assert {int(address.rsplit(":", 1)[1]) for address in comm} <= ports  # every process's sockets were found
+        assert [(pid, ip, port) for pid, ip, port in sorted(sockets) if _answers_http(ip, port)] == []
+        assert client.submit(sum, [1, 2]).result() == 3  # the TLS comm still works
+
+
+def _answers_http(ip: str, port: int) -> bool:
+    """Whether a plain `GET / HTTP/1.0` to a listening socket gets an HTTP response."""
+    import socket
+
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(ip, ip)
+    with socket.create_connection((host, port), timeout=5) as conn:
+        conn.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        try:
+            return conn.recv(5) == b"HTTP/"
+        except OSError:  # reset or timed out: no HTTP answer
+            return False
+
+
 def test_one_chunk_starts_no_worker_processes(folder, models, reference, tmp_path, monkeypatch):
     import concurrent.futures
 
