@@ -1,6 +1,6 @@
 """Turn medical Q&A threads into a traceable claim dataset.
 
-The Python API (pipeline.api), imported on first use so that ``import pipeline`` stays light:
+The Python API (pipeline.faces.api), imported on first use so that ``import pipeline`` stays light:
 ``load()``, ``extract_claims(text_or_thread)``, ``process(threads)``, ``read_outputs(folder)``.
 """
 

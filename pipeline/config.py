@@ -55,6 +55,12 @@ class ReadSettings:
     max_thread_bytes: int = 10 * 2**20  # a single-thread file or one JSONL line; larger is an error
     max_line_chars: int = 100_000  # a longer line is a dump, not a page
     max_thread_id_chars: int = 200  # a longer id (a JSONL "id", a CSV thread_id) is an input error, not a table key
+    # Bounds on what one file or thread may cost, each refused with an error naming the file and the limit. An HTML
+    # page's elements are counted before it is parsed: a tree takes about 0.7 KB an element (3.4 million <b> in
+    # under 10 MiB took 2.2 GB), a long real thread page a few thousand to tens of thousands.
+    max_html_elements: int = 200_000
+    max_answers: int = 10_000  # answers of a JSONL or CSV thread: a thread of more is a dump (1.5 KB each in a run)
+    max_page_lines: int = 100_000  # lines of text of a page (.txt, or an HTML page's blocks): each may start an answer
     follow_links: bool = False  # read symbolic links to files outside the input folder (--follow-links)
     propositions_file: str = ""  # CSV of thread_id, proposition[, question_kind] given by hand (docs in README)
 

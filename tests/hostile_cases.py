@@ -68,6 +68,26 @@ def _unreadable(path: Path) -> None:
     path.chmod(0)
 
 
+def _bytes_name(path: Path) -> None:
+    """A file whose name holds a byte that is not UTF-8: the case is named as errors.csv shows it (\\xff), the file
+    itself has the byte."""
+    real = path.parent / os.fsdecode(path.name.encode().replace(b"\\xff", b"\xff"))
+    real.write_text(page(), encoding="utf-8")
+
+
+def _sparse(path: Path) -> None:
+    """A 20 GiB file of nothing (sparse), as the probe made with truncate; 11 MiB where files cannot be sparse."""
+    with open(path, "wb") as handle:
+        handle.truncate(11 * 2**20)
+        if os.fstat(handle.fileno()).st_blocks * 512 < 2**20:
+            handle.truncate(20 * 2**30)
+
+
+def _huge_line(path: Path) -> None:
+    """A JSONL file whose only line is over the 10 MiB limit of a line."""
+    path.write_text(jsonl_line("jh", "x" * (10 * 2**20)) + "\n", encoding="utf-8")
+
+
 def _random_bytes(seed: int, size: int):
     rng = random.Random(seed)
     return _write(bytes(rng.randrange(256) for _ in range(size)))
@@ -91,6 +111,9 @@ CASES = [
     ("txt", "t_unreadable.txt", _unreadable, "error"),  # not refused when run as root, who reads anything
     ("txt", "t_only_cr.txt", _write(page().replace("\n", "\r")), "either"),
     ("txt", "t_one_word.txt", _write("permanent"), "either"),
+    ("txt", "t_name_\\xff.txt", _bytes_name, "error"),  # a file name that is not UTF-8
+    ("txt", "t_huge_sparse.txt", _sparse, "error"),  # refused by its size before it is hashed or read
+    ("txt", "t_many_lines.txt", _write(QUESTION + "\n\n" + "No.\n\n" * 100_001), "error"),  # 100,001 answers
     # HTML pages
     ("html", "h_deep_div.html", _write("<div>" * 1000 + page()), "read"),
     ("html", "h_unclosed_font.html", _write("<font>" * 1000 + f"<p>{QUESTION}</p><p>{ANSWER}</p>"), "read"),
@@ -101,6 +124,7 @@ CASES = [
     ("html", "h_unclosed_comment.html", _write(f"<p>{QUESTION}</p><!-- never closed <p>{ANSWER}</p>"), "either"),
     ("html", "h_bad_utf8.html", _write(b"<p>Is it \xc3\x28 permanent?</p>"), "error"),
     ("html", "h_huge_attribute.html", _write(f'<p title="{"a" * 1_000_000}">{QUESTION}</p><p>{ANSWER}</p>'), "either"),
+    ("html", "h_many_elements.html", _write(f"<p>{QUESTION}</p><p>{ANSWER}</p>" + "<b>" * 200_001), "error"),
     ("html", "h_tag_soup.html", _write("<<<>>><p<p>></ p><//><a href='" + page() + "<table><td><tr>"), "either"),
     # JSON lines
     ("jsonl", "j_surrogate_body.jsonl", _write(jsonl_line("js1", "lasts \\ud800 forever").replace("\\\\", "\\")),
@@ -119,6 +143,11 @@ CASES = [
     ("jsonl", "j_bad_kind.jsonl", _write(jsonl_line("k", question_kind="maybe")), "error"),
     ("jsonl", "j_truncated.jsonl", _write('{"id": "x", "question_title": "Q'), "error"),
     ("jsonl", "j_empty.jsonl", _write(""), "error"),
+    ("jsonl", "j_nul_body.jsonl", _write(jsonl_line("jn1", "lasts \u0000 forever")), "error"),
+    ("jsonl", "j_nul_id.jsonl", _write(jsonl_line("n\u00002")), "error"),
+    ("jsonl", "j_many_answers.jsonl", _write(json.dumps({"id": "jma", "question_title": QUESTION, "question_body": "",
+                                                         "answers": [{"body": ANSWER}] * 10_001})), "error"),
+    ("jsonl", "j_one_huge_line.jsonl", _huge_line, "error"),  # one error row, not a second "the file is empty"
     ("jsonl", "j_mixed.jsonl", _write(jsonl_line("jm_good") + "\n{broken\n"), "read"),
     # CSV corpora
     ("csv", "c_big_field.csv", _write(CSV_HEADER + csv_row("cb_big", ANSWER + " x" * 100_000)
@@ -131,6 +160,7 @@ CASES = [
     ("csv", "c_question_differs.csv", _write(CSV_HEADER + csv_row("cd") + csv_row("cd", question="Other?")),
      "error"),
     ("csv", "c_empty_id.csv", _write(CSV_HEADER + csv_row("")), "error"),
+    ("csv", "c_many_answers.csv", _write(CSV_HEADER + csv_row("cma") * 10_001 + csv_row("cma_good")), "read"),
     ("csv", "c_bad_utf8.csv", _write(CSV_HEADER.encode() + b"x,Q\xff,,T,body\r\n"), "error"),
 ]
 

@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_models(classify)
     classify.add_argument("--model", help="a version to use instead of the current one")
     run = commands.add_parser("run", parents=[_loudness()], help="segment, extract and classify in chunks with the current model "
-                                          "(trained first if there is none)")
+                                          "(the shipped one, or one trained first, if there is none)")
     _add_common(run)
     _add_models(run)
     _add_labels(run, train_input=True)
@@ -277,9 +277,8 @@ def _dispatch(args) -> int:
             log(f"show: span view -> {args.html}")
         return EXIT_OK
     if args.command == "evaluate":
-        outcome = commands.evaluate(args.models, args.out, settings, args.model, _gold(args), args.force)
-        if outcome.ran:
-            say(outcome.artifacts["metrics"]["metrics.txt"].decode("utf-8"))
+        commands.evaluate(args.models, args.out, settings, args.model, _gold(args), args.force)
+        say((Path(args.out) / "metrics.txt").read_text(encoding="utf-8"))  # also when nothing changed
         return EXIT_OK
     if args.command == "models":
         if args.action == "list":

@@ -18,7 +18,7 @@ class InputError(ValueError):
     """A thread file the pipeline cannot read; the message names the file."""
 
     def __init__(self, source: Path | str, problem: str, line: int | None = None):
-        self.source = str(source)
+        self.source = utf8_text(str(source))  # a name that is not UTF-8 can still be written to errors.csv
         self.line = line
         self.problem = problem
         where = f"{self.source}:{line}" if line else self.source
@@ -39,11 +39,13 @@ class ErrorRecord:
         return err if isinstance(err, ErrorRecord) else cls(err.source, err.line, err.problem)
 
 
-def thread_failure(source: str, line, thread_id: str, step: str, err: Exception) -> ErrorRecord:
-    """The record of a thread on which a step failed in a way no check foresaw: the thread is skipped, the run goes on."""
+def thread_failure(source: str, line, thread_id: str, step: str, err: Exception,
+                   outcome: str = "thread skipped") -> ErrorRecord:
+    """The record of a thread on which a step failed in a way no check foresaw, and what became of the thread; the
+    run goes on."""
     detail = str(err) if len(str(err)) <= 200 else str(err)[:200] + "..."
     return ErrorRecord(source, None if line is None or pd.isna(line) else int(line),
-                       f"thread {thread_id[:80]!r}: {step} failed ({type(err).__name__}: {detail}); thread skipped")
+                       f"thread {thread_id[:80]!r}: {step} failed ({type(err).__name__}: {detail}); {outcome}")
 
 
 def error_frame(errors: Iterable) -> pd.DataFrame:
@@ -69,10 +71,15 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def sha256_file(path: Path | str) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+        return sha256_stream(handle)
+
+
+def sha256_stream(handle) -> str:
+    """The sha256 of what is left to read in a binary file object."""
+    digest = hashlib.sha256()
+    for block in iter(lambda: handle.read(1 << 20), b""):
+        digest.update(block)
     return digest.hexdigest()
 
 
@@ -187,10 +194,18 @@ VERBOSITY = {"level": NORMAL}  # set once by the command line (-q, -v)
 _CONTROLS = {code: f"\\x{code:02x}" for code in [*range(0x00, 0x09), *range(0x0b, 0x20), *range(0x7f, 0xa0)]}
 
 
+def utf8_text(text: str) -> str:
+    """`text` as UTF-8 for a table or a message: a surrogate escape (a byte of a file name that is not UTF-8, in a
+    path or an OS error) becomes \\xNN; other text is unchanged."""
+    try:
+        return str(text).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that escapes no byte
+        return str(text).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def printable(text: str) -> str:
-    """`text` as it is safe to print to a terminal: control characters shown as \\xNN escapes, lone surrogates (a
-    file name that is not UTF-8) as \\udcNN."""
-    return str(text).translate(_CONTROLS).encode("utf-8", "backslashreplace").decode("utf-8")
+    """`text` as it is safe to print to a terminal: UTF-8 (see utf8_text), control characters shown as \\xNN."""
+    return utf8_text(text).translate(_CONTROLS)
 
 
 def log(message: str, level: int = NORMAL) -> None:

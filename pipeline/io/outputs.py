@@ -108,7 +108,7 @@ def read_tables(out: Path, names: Iterable[str], what: str = "run", attempts: in
             return {name: (out / name).read_bytes() for name in names}
         found = {}
         for name in names:
-            entry = _entry(out / name, manifest)
+            entry = _entry(out / name, manifest, what)
             if entry is None:
                 found[name] = (out / name).read_bytes()
                 continue
@@ -128,13 +128,15 @@ def read_tables(out: Path, names: Iterable[str], what: str = "run", attempts: in
                             "them in); read them again when it has finished")
 
 
-def _entry(path: Path, manifest: dict) -> dict | None:
-    """The manifest's entry for a table; an error if the table is here but left out (made stale by a later stage)."""
+def _entry(path: Path, manifest: dict, what: str = "run") -> dict | None:
+    """The manifest's entry for a table; an error if the table is here but left out (made stale by a later stage),
+    naming the stage that writes it (`what`)."""
     entry = manifest["tables"].get(path.name)
     if entry is None and (path.exists() or staged_path(path).exists()):
+        again = f"'claims {what}' (or 'claims run')" if what != "run" else "'claims run'"
         raise OutputFolderError(
             f"{path}: older than the other tables here (the last stage run in this folder, "
-            f"'{manifest.get('written_by')}', made it stale); run {_writer_hint(path.name)} first")
+            f"'{manifest.get('written_by')}', made it stale); run {again} first")
     return entry
 
 
@@ -166,13 +168,6 @@ def publish(out: Path, staged: Iterable[str], stage: str, drop: Iterable[str] = 
         os.replace(staged_path(out / name), out / name)
     for name in drop:
         (out / name).unlink(missing_ok=True)
-
-
-def write_tables(out: Path, tables: dict[str, bytes], stage: str, drop: Iterable[str] = ()) -> None:
-    """Write each table's bytes to its staged file, then publish them together."""
-    for name, data in tables.items():
-        files.atomic_write_bytes(staged_path(Path(out) / name), data)
-    publish(out, tables, stage, drop)
 
 
 def recover(out: Path) -> list[str]:
@@ -267,7 +262,7 @@ PARQUET_ROWS = 100_000  # rows converted at a time: memory stays flat on any num
 
 
 def write_parquet(csv_path: Path, parquet_path: Path) -> None:
-    """A table as Parquet, with the dtypes of pipeline.faces.api.typed (pyarrow, an optional extra), a chunk at a time."""
+    """A table as Parquet, with the dtypes of `typed` (pyarrow, an optional extra), a chunk at a time."""
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -303,11 +298,6 @@ def intact(out: Path, names: Iterable[str]) -> bool:
         return all(table_path(Path(out) / name) == Path(out) / name and (Path(out) / name).exists() for name in names)
     except OutputFolderError:
         return False
-
-
-def _writer_hint(name: str) -> str:
-    return {"claims.csv": "'claims extract' (or 'claims run')", "summary.csv": "'claims classify' (or 'claims run')"
-            }.get(name, "'claims run'")
 
 
 _HELD: dict[Path, list] = {}  # folders this process holds the lock of: [shared?, how many times] (re-entrant)
@@ -378,9 +368,17 @@ def _acquire(folder: Path, shared: bool):
     try:
         fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
     except BlockingIOError:
+        readers_only = False
+        if not shared:  # who holds it: readers (a shared lock is still to be had) or a writer (named in its note)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                readers_only = True
+            except BlockingIOError:
+                pass
         os.close(handle)
-        raise OutputFolderError(f"{folder} is in use by another claims process ({_owner(folder)}); wait for it to "
-                                "finish, or give another folder") from None
+        holder = "being read by another claims process" if readers_only else f"in use by another claims process " \
+                                                                             f"({_owner(folder)})"
+        raise OutputFolderError(f"{folder} is {holder}; wait for it to finish, or give another folder") from None
     return lambda: os.close(handle)
 
 

@@ -32,6 +32,7 @@ from pipeline.io import files
 
 STORE_ENV = "CLAIMS_TRUST_STORE"
 TRAINED_HERE, TRUSTED_BY_HAND = "trained here", "trusted by hand"
+SHIPPED_COPY = "a copy of a model the package shipped"
 
 
 def store_path() -> Path:

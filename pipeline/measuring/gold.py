@@ -22,7 +22,7 @@ from pathlib import Path
 from pipeline.config import CORPUS_DIR, CORPUS_SPLIT_FILE, GOLD_DIR
 from pipeline.schemas import CLAIM_TYPES, OPEN, STANCES, YES_NO
 
-QUESTION_KINDS = (YES_NO, OPEN)  # a gold file says which a question is; "none" is only what the pipeline may read
+GOLD_QUESTION_KINDS = (YES_NO, OPEN)  # a gold file says which a question is; "none" is only what the pipeline reads
 DAYS_PER_MONTH = 30.436875  # the mean Gregorian month, as the duration lexicon uses
 MONTHS_PER_UNIT = {"days": 1 / DAYS_PER_MONTH, "weeks": 7 / DAYS_PER_MONTH, "months": 1.0, "years": 12.0}
 PARTS = ("dev", "test")
@@ -236,8 +236,8 @@ def parse_gold(data: dict, text: str, part: str, where: str) -> GoldThread:
     _check_keys(data, _THREAD_KEYS, {"thread_id", "question", "answers", "claims"}, where)
     question = data["question"]
     _check_keys(question, _QUESTION_KEYS, {"title", "body", "proposition", "kind"}, f"{where}: question")
-    if question["kind"] not in QUESTION_KINDS:
-        raise GoldError(f"{where}: question kind must be one of {QUESTION_KINDS}, got {question['kind']!r}")
+    if question["kind"] not in GOLD_QUESTION_KINDS:
+        raise GoldError(f"{where}: question kind must be one of {GOLD_QUESTION_KINDS}, got {question['kind']!r}")
     cursor = _Cursor(text, where)
     segments = [_segment(cursor, {k: question[k] for k in ("title", "body")}, 0, where)]
     for position, answer in enumerate(data["answers"], 1):

@@ -58,8 +58,6 @@ class ModelRef:
 class ChunkResult:
     index: int
     tables: dict  # table name -> CSV bytes, header included
-    threads: int
-    errors: int
 
 
 def chunks_of(items: Iterable, size: int) -> Iterator[tuple[int, list]]:
@@ -70,12 +68,14 @@ def chunks_of(items: Iterable, size: int) -> Iterator[tuple[int, list]]:
 
 
 def table_chunks(tables: dict[str, pd.DataFrame], size: int) -> Iterator[tuple[int, dict]]:
-    """(index, {name: rows}) for consecutive groups of `size` threads of tables that share thread_id, in order."""
+    """(index, {name: rows}) for consecutive groups of `size` threads of tables that share thread_id, in the order
+    of the first table's threads (each table grouped once: the cost grows with the rows, not rows times chunks)."""
     first = next(iter(tables.values()))
-    order = list(pd.unique(first["thread_id"]))
-    for index, start in enumerate(range(0, len(order), size)):
-        wanted = set(order[start:start + size])
-        yield index, {name: frame[frame["thread_id"].isin(wanted)] for name, frame in tables.items()}
+    order = pd.Index(pd.unique(first["thread_id"]))
+    groups = {name: dict(tuple(frame.groupby(order.get_indexer(frame["thread_id"]) // size, sort=False)))
+              for name, frame in tables.items()}
+    for index in range(-(-len(order) // size)):
+        yield index, {name: groups[name].get(index, tables[name].iloc[:0]) for name in tables}
 
 
 _CONTEXT = Context()  # per process: the spaCy pipeline, built once
@@ -115,9 +115,7 @@ def process_chunk(index: int, names: tuple[str, ...], inputs: dict, settings: Se
         values.update(stage.step({a: values[a] for a in stage.inputs}, settings, _CONTEXT))
     tables = {a: csv_bytes(as_table(a, values[a]).reindex(columns=TABLES[a]), TABLES[a])
               for a in published(names) if a in TABLE_ARTIFACTS}
-    answers = values.get("answers")
-    threads = int(answers["thread_id"].nunique()) if answers is not None else 0
-    return ChunkResult(index, tables, threads, len(values.get("errors") or []))
+    return ChunkResult(index, tables)
 
 
 def _run_local(tasks: Iterable[tuple], jobs: int) -> Iterator[ChunkResult]:
@@ -346,6 +344,9 @@ class Chunked:
 
     def run_chunks(self, stages: list[Stage], plan: Plan, context: Context, sink, ran: dict, stale) -> dict:
         """Process every chunk not yet done for this run, then merge the parts and publish them as one set."""
+        whole = [s.name for s in stages if not s.per_thread]
+        if whole:
+            raise ValueError(f"{whole} cannot run a chunk of threads at a time; run them in process")
         key = ran[stages[-1].name]
         parts = sink.parts(key)
         counts = {"chunks": 0, "resumed": 0}
@@ -360,6 +361,10 @@ class Chunked:
         prior = []
         if "errors" in tables and "threads" not in stages[0].inputs:  # errors of the stages before this run's first
             prior = read_input("errors", stages[0].name, plan, context)
+            if stages[0].name == "extract":
+                from pipeline.stages.extract import earlier_errors
+
+                prior = earlier_errors(prior)
         merge_parts(parts, counts["chunks"], sink, tables, prior)
         sink.commit(tables, ran, stale)
         sink.drop_parts(key)

@@ -70,25 +70,37 @@ def segment(input_path: Path, out: Path, settings: Settings = DEFAULT_SETTINGS, 
                       _chunked("segment", settings, input_path), force)
     _say_skipped("segment", outcome)
     if outcome.ran:
-        answers = sink.read("answers")
+        answers = sink.columns("answers", ["thread_id", "role"])
         log(f"segment: {answers['thread_id'].nunique()} threads, {int((answers['role'] == 'answer').sum())} answers "
             f"-> {Path(out) / 'answers.csv'}")
     return outcome
 
 
+def check_tables(out: Path, *names: str) -> None:
+    """A command that reads a run's tables names the folder if they are not there, before making anything."""
+    missing = [name for name in names if not Path(out, f"{name}.csv").exists()
+               and not outputs.staged_path(Path(out, f"{name}.csv")).exists()]
+    if missing:
+        writer = next(s.name for s in GRAPH.values() if missing[0] in s.outputs)
+        raise InputError(Path(out) / f"{missing[0]}.csv", f"missing; no record of a{'n' if writer[0] in 'aeiou' else ''} "
+                                                          f"{writer} run here; run 'claims {writer}' first")
+
+
 def extract(out: Path, settings: Settings = DEFAULT_SETTINGS, force: bool = False) -> Outcome:
     """Claims of the answers in OUT/answers.csv (the thread files are not read again)."""
+    check_tables(out, "answers")
     sink = FolderSink(out)
     outcome = execute(["extract"], Source(tables=Path(out)), sink, settings, _chunked("extract", settings, None),
                       force)
     _say_skipped("extract", outcome)
     if outcome.ran:
-        log(f"extract: {len(sink.read('claims'))} claims -> {Path(out) / 'claims.csv'}")
+        log(f"extract: {len(sink.columns('claims', ['claim_id']))} claims -> {Path(out) / 'claims.csv'}")
     return outcome
 
 
 def classify(out: Path, model_dir: Path, settings: Settings = DEFAULT_SETTINGS, force: bool = False,
              model_name: str | None = None) -> Outcome:
+    check_tables(out, "answers", "claims")
     sink = FolderSink(out)
     with outputs.locked(model_dir, shared=True):
         source = Source(tables=Path(out), model_dir=Path(model_dir), model_name=model_name)
@@ -96,9 +108,10 @@ def classify(out: Path, model_dir: Path, settings: Settings = DEFAULT_SETTINGS, 
         registry.load_model(registry.resolve(model_dir, model_name))  # refuse an untrusted model before any work
         outcome = execute(["classify"], source, sink, settings, _chunked("classify", settings, None), force)
     if outcome.ran:
-        answers, summary = sink.read("answers"), sink.read("summary")
-        log(f"classify: stance for {len(sink.read('claims'))} claims and {int((answers['role'] == 'answer').sum())} "
-            f"answers; summary of {len(summary)} threads -> {Path(out) / 'summary.csv'}")
+        roles = sink.columns("answers", ["role"])["role"]
+        log(f"classify: stance for {len(sink.columns('claims', ['claim_id']))} claims and "
+            f"{int((roles == 'answer').sum())} answers; summary of {len(sink.columns('summary', ['thread_id']))} "
+            f"threads -> {Path(out) / 'summary.csv'}")
     return outcome
 
 
@@ -139,7 +152,7 @@ def ensure_model(train_input: Path, labels_path: Path, model_dir: Path, out: Pat
         train(train_input, labels_path, model_dir, out, settings, gold=gold)
         return
     if current is None:
-        if shipped.shipped_version() and shipped.trains_like_shipped(labels_path, gold):
+        if shipped.shipped_version() and shipped.better_start(labels_path, gold, settings):
             with outputs.locked(model_dir):
                 if registry.current_version(model_dir) is None:
                     version = shipped.adopt(model_dir)
@@ -190,7 +203,7 @@ def run(input_path: Path, out: Path, model_dir: Path, settings: Settings = DEFAU
 
 def closing_summary(sink: FolderSink, skipped: int, seconds: float) -> str:
     """What a run produced, from its summary table (one row a thread, so cheap on any input)."""
-    summary = sink.read("summary")
+    summary = sink.columns("summary", ["answers", "claims", *(f"claims_{t}" for t in schemas.CLAIM_TYPES)]).astype(int)
     by_type = ", ".join(f"{int(summary[f'claims_{t}'].sum()):,} {t.replace('_', ' ')}" for t in schemas.CLAIM_TYPES)
     lines = [f"run: {len(summary):,} threads, {int(summary['answers'].sum()):,} answers, "
              f"{int(summary['claims'].sum()):,} claims ({by_type}) in {seconds:.1f} s -> {sink.folder}"]
@@ -213,6 +226,7 @@ def evaluate(model_dir: Path, out: Path, settings: Settings = DEFAULT_SETTINGS, 
 def report(out: Path, report_dir: Path | None = None, force: bool = False) -> Outcome:
     """report.html and its figures from a run's tables, into `report_dir` (default OUT/report). The run's folder
     is read under its shared lock, so no run switches its tables in while the report reads them."""
+    check_tables(out, "answers", "claims")
     with outputs.locked(out, shared=True):
         return execute(["report"], Source(tables=Path(out)), FolderSink(report_dir or Path(out) / "report"),
                        force=force)

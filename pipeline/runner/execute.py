@@ -26,11 +26,14 @@ from pathlib import Path
 from pipeline.config import DEFAULT_SETTINGS, Settings
 from pipeline.io import files, readers
 from pipeline.io.files import ErrorRecord, InputError, log
-from pipeline.runner.graph import GRAPH, TABLE_ARTIFACTS, Context, Stage, check_chain, producers, published, \
-    stale_tables
+from pipeline.runner.graph import (GRAPH, TABLE_ARTIFACTS, Context, Stage, check_chain, errors_of, producers,
+                                   published, stale_tables)
 from pipeline.runner.sinks import FolderSink, MemorySink, Source, read_errors
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
+# in the package but changing no stage's work: the list of shipped models is written after the model it lists was
+# trained, so counting it would make the shipped model's own training key never match
+NOT_CODE = frozenset({"shipped_models.json"})
 
 
 @dataclass
@@ -57,7 +60,7 @@ def code_digest() -> list[tuple[str, str]]:
     per stage once forgot two of them and reported stale tables as up to date).
     """
     paths = sorted(p for p in PACKAGE_DIR.rglob("*") if p.is_file() and p.suffix in {".py", ".json", ".jsonl"}
-                   and "__pycache__" not in p.parts)
+                   and "__pycache__" not in p.parts and p.name not in NOT_CODE)
     return [(p.relative_to(PACKAGE_DIR).as_posix(), _stat_digest(str(p), *_stat(p))) for p in paths]
 
 
@@ -79,9 +82,10 @@ def digest_files(paths) -> list[tuple[str, str]]:
 def thread_digest(threads, settings: Settings) -> list:
     """Digest of the thread files (or of thread items given in memory) and of the propositions table, if any.
 
-    A file that cannot be read is digested as its problem, not opened (a named
-    pipe would block, an unreadable file would stop the run before reading
-    could name it): reading gives it its row in errors.csv.
+    A file that cannot be read is digested as its problem, not read (a named
+    pipe would block, a file over its size limit would be hashed for nothing,
+    an unreadable one would stop the run before reading could name it):
+    reading gives it its row in errors.csv.
     """
     if threads is None:
         return []
@@ -90,14 +94,12 @@ def thread_digest(threads, settings: Settings) -> list:
                 for t in threads]
     digests = []
     for path in readers.discover_threads(threads):
-        problem = readers.input_problem(path, threads, settings.read)
-        if problem is None:
-            try:
-                digests.append((path.name, files.sha256_file(path)))
-                continue
-            except OSError as err:
-                problem = f"cannot be read ({err.strerror or err})"
-        digests.append((path.name, f"not read: {problem}"))
+        name = readers.shown(path.name)
+        try:  # hashed through the descriptor reading will use: a file swapped after its check is never read
+            with readers.open_thread_file(path, threads, settings.read) as handle:
+                digests.append((name, files.sha256_stream(handle)))
+        except InputError as err:
+            digests.append((name, f"not read: {err.problem}"))
     propositions = settings.read.propositions_file
     return digests + (digest_files([propositions]) if propositions else [])
 
@@ -122,18 +124,22 @@ class Plan:
 
     def producer(self, artifact: str, stage: str):
         """(stage that wrote `artifact` for `stage`, the folder holding its result): a stage of this run, else the
-        nearest earlier writer that the tables folder (or the sink) has a record of; None if none is needed."""
+        nearest earlier writer that the tables folder (or the sink) has a record of, else (None, a folder holding
+        the table as it is, with no record of who wrote it); (None, None) if no stage writes it."""
         writers = producers(artifact, stage)
         if not writers:
             return None, None
         in_run = [w for w in writers if w in self.names]
         if in_run and self.names.index(in_run[0]) < self.names.index(stage):
             return in_run[0], self.sink
-        for folder in (self.tables, self.sink):
-            if folder is not None and isinstance(folder, FolderSink):
-                recorded = next((w for w in writers if folder.key(w) is not None), None)
-                if recorded:
-                    return recorded, folder
+        folders = [f for f in (self.tables, self.sink) if isinstance(f, FolderSink)]
+        for folder in folders:
+            recorded = next((w for w in writers if folder.key(w) is not None), None)
+            if recorded:
+                return recorded, folder
+        for folder in folders:  # tables no stage of ours recorded (written by hand, or the manifest deleted)
+            if folder.has(artifact):
+                return None, folder
         where = self.tables.folder if self.tables is not None else getattr(self.sink, "folder", "memory")
         raise InputError(Path(where) / f"{artifact}.csv",
                          f"no record of a{'n' if writers[-1][0] in 'aeiou' else ''} {writers[-1]} run here; "
@@ -159,8 +165,8 @@ class Plan:
         if artifact == "current":  # the model a new one is compared with: no part of what training makes
             return None
         writer, folder = self.producer(artifact, stage)
-        if writer is None:
-            return None
+        if writer is None:  # a table no stage recorded: keyed by its content
+            return folder.content_key(artifact) if folder is not None else None
         return self.keys[writer] if writer in self.keys else folder.key(writer)
 
     def first_to_run(self, force: bool) -> int:
@@ -215,7 +221,10 @@ def read_input(artifact: str, stage: str, plan: Plan, context: Context):
         return current_model(source.model_dir)
     writer, folder = plan.producer(artifact, stage)
     if folder is None or not folder.has(artifact):
-        return [] if artifact == "errors" else None
+        if artifact == "errors":  # no input was skipped
+            return []
+        where = getattr(folder, "folder", None) or plan.source.tables or Path(".")
+        raise InputError(Path(where) / f"{artifact}.csv", f"missing; run 'claims {writer or 'run'}' first")
     return folder.read(artifact)
 
 
@@ -266,7 +275,8 @@ class InProcess:
 def execute(names, source: Source, sink=None, settings: Settings = DEFAULT_SETTINGS, runner=None,
             force: bool = False, context: Context | None = None) -> Outcome:
     """Run the stages `names` (consecutive stages of the graph) from `source` into `sink`, skipping those whose
-    key the sink recorded with their outputs intact. A `context` kept between calls keeps its spaCy pipeline."""
+    key the sink recorded with their outputs intact. A `context` kept between in-process calls keeps its spaCy
+    pipeline (the chunked runner keeps one per worker process)."""
     stages = check_chain(names)
     sink = sink if sink is not None else MemorySink()
     runner = runner or InProcess()
@@ -278,18 +288,18 @@ def execute(names, source: Source, sink=None, settings: Settings = DEFAULT_SETTI
             if hasattr(sink, "restore"):
                 sink.restore(stage.name)
         todo = stages[first:]
-        if not todo:
-            return Outcome([], plan.names, plan.keys, read_errors(sink))
+        if not todo:  # what these stages skipped last time they ran, so a skipped run still says so
+            return Outcome([], plan.names, plan.keys, errors_of(plan.names, read_errors(sink)))
         ran = {s.name: plan.keys[s.name] for s in todo}
         context = context or Context()
         if hasattr(runner, "run_chunks"):
             counts = runner.run_chunks(todo, plan, context, sink, ran, stale_tables(ran))
-            return Outcome(list(ran), plan.names[:first], plan.keys, read_errors(sink), {}, **counts)
+            return Outcome(list(ran), plan.names[:first], plan.keys, errors_of(ran, read_errors(sink)), {}, **counts)
         artifacts = runner.run(todo, plan, context)
         sink.publish(artifacts, ran, stale_tables(ran))
-        errors = artifacts["errors"] if "errors" in artifacts else read_errors(sink)
+        errors = artifacts["errors"] if "errors" in artifacts else []
         kept = {a: v for a, v in artifacts.items() if isinstance(sink, MemorySink) or a not in TABLE_ARTIFACTS}
-        return Outcome(list(ran), plan.names[:first], plan.keys, list(errors), kept)
+        return Outcome(list(ran), plan.names[:first], plan.keys, errors_of(ran, list(errors)), kept)
 
 
 __all__ = ["execute", "Outcome", "Source", "FolderSink", "MemorySink", "InProcess", "GRAPH"]

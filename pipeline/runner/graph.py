@@ -68,11 +68,11 @@ def _segment(inputs: dict, settings: Settings, context: Context) -> dict:
 
 
 def _extract(inputs: dict, settings: Settings, context: Context) -> dict:
-    from pipeline.stages.extract import extract_threads
+    from pipeline.stages.extract import earlier_errors, extract_threads
 
     answers, claims, failed = extract_threads(context.nlp(settings.extract), inputs["answers"], settings.extract,
                                               inputs.get("progress"))
-    return {"answers": answers, "claims": claims, "errors": [*inputs["errors"], *failed]}
+    return {"answers": answers, "claims": claims, "errors": [*earlier_errors(inputs["errors"]), *failed]}
 
 
 def _classify(inputs: dict, settings: Settings, context: Context) -> dict:
@@ -109,7 +109,7 @@ GRAPH: dict[str, Stage] = {stage.name: stage for stage in (
     Stage("train", ("training", "labels", "gold", "current"), ("model", "lf_report"),
           ("read", "segment", "extract", "train", "classify"), _train),
     Stage("segment", ("threads",), ("answers", "errors"), ("read", "segment"), _segment, per_thread=True),
-    # a thread whose extraction fails is dropped from answers too, so extract writes the answers it keeps
+    # extract empties the stance columns of answers (their claims are new) and names a thread it fails on in errors
     Stage("extract", ("answers", "errors"), ("answers", "claims", "errors"), ("extract",), _extract, per_thread=True),
     Stage("classify", ("answers", "claims", "model"), ("answers", "claims", "summary"), ("classify",), _classify,
           per_thread=True),
@@ -154,9 +154,21 @@ def stale_tables(names) -> list[str]:
     return sorted((later - set(published(names))) & set(TABLE_ARTIFACTS))
 
 
+def errors_of(names, errors: list) -> list:
+    """The rows of errors.csv that the stages `names` made: an input segment could not read, a thread extract
+    failed on (so `claims extract` reports its own, not the files segment skipped)."""
+    from pipeline.stages.extract import is_failure
+
+    return [e for e in errors if ("extract" if is_failure(e) else "segment") in names]
+
+
 def check_chain(names) -> list[Stage]:
-    """The stages named, in declaration order; an unknown name is an error."""
+    """The stages named, in declaration order; an unknown name, or a gap (segment and classify without extract,
+    which would take its claims from an earlier run), is an error."""
     unknown = [n for n in names if n not in GRAPH]
     if unknown:
         raise ValueError(f"unknown stage(s) {unknown}; known: {list(GRAPH)}")
-    return [GRAPH[n] for n in sorted(names, key=ORDER.index)]
+    positions = sorted(ORDER.index(n) for n in set(names))
+    if positions != list(range(positions[0], positions[-1] + 1)):
+        raise ValueError(f"stages {sorted(names, key=ORDER.index)} are not consecutive in {list(ORDER)}")
+    return [GRAPH[ORDER[k]] for k in positions]

@@ -13,7 +13,7 @@ folder of earlier tables, the models folder, the labels and the annotated corpus
 from __future__ import annotations
 
 import shutil
-from contextlib import ExitStack, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -42,7 +42,6 @@ class Source:
     labels: Path | None = None  # the hand labels file
     gold: object | None = None  # the annotated corpus (pipeline.measuring.gold_sets.GoldCorpus)
     training_threads: Path | None = None  # the thread files the labels refer to (--train-input)
-    follow_links: bool = False
 
 
 def as_table(artifact: str, value) -> pd.DataFrame:
@@ -120,6 +119,16 @@ class FolderSink:
         path = self.folder / table_file(artifact)
         return path.exists() or outputs.staged_path(path).exists()
 
+    def columns(self, artifact: str, names: list[str]) -> pd.DataFrame:
+        """Some columns of a table, for counting what a run wrote without holding the whole table in memory."""
+        return pd.read_csv(outputs.table_path(self.folder / table_file(artifact)), usecols=names, dtype=str,
+                           keep_default_na=False)
+
+    def content_key(self, artifact: str) -> str:
+        """The key of a table no stage recorded: its bytes' sha256 (or its staged copy's, mid-switch)."""
+        path = outputs.table_path(self.folder / table_file(artifact))
+        return "table " + sha256_file(path)
+
     def read(self, artifact: str):
         """A table of the folder, checked against the manifest (errors as ErrorRecords), its whole-number columns
         as nullable integers as the stages make them (a source line of 2 stays "2" when written again)."""
@@ -168,8 +177,8 @@ class FolderSink:
                 outputs.write_parquet(self.staged(artifact), self.staged(artifact, "parquet"))
             names += parquet
         drop = [table_file(a) for a in stale] + [table_file(a, "parquet") for a in stale]
-        if self.output_format != "parquet":
-            drop += parquet  # a CSV-only run leaves no Parquet file of an older run beside its CSVs
+        if self.output_format != "parquet":  # a CSV-only run leaves no Parquet table of an older run behind: the
+            drop += [table_file(a, "parquet") for a in TABLE_ARTIFACTS]  # Parquet set is whole or absent
         written = {}
         for artifact, named_bytes in (files or {}).items():
             for name, data in named_bytes.items():
@@ -254,11 +263,4 @@ def read_errors(sink) -> list[ErrorRecord]:
     """The errors a folder's last run recorded (so a skipped run still reports what was skipped)."""
     return sink.read("errors") if sink.has("errors") else []
 
-
-@contextmanager
-def held(*sinks) -> Iterator[None]:
-    with ExitStack() as stack:
-        for sink in sinks:
-            stack.enter_context(sink.holding())
-        yield
 

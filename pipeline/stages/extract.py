@@ -119,26 +119,43 @@ def extract_claims(nlp: Language, answers: pd.DataFrame, settings: ExtractSettin
     return frame
 
 
+FAILURE_STEP = "claim extraction"
+
+
+def is_failure(error: ErrorRecord) -> bool:
+    """Whether an errors.csv row is extract's own (a thread it failed on), not an input segment could not read."""
+    return f": {FAILURE_STEP} failed (" in error.problem
+
+
+def earlier_errors(errors: list[ErrorRecord]) -> list[ErrorRecord]:
+    """The errors extract carries on from the stages before it: its own failures of an earlier run are dropped (a
+    run after a fix would otherwise still name a thread it now reads)."""
+    return [e for e in errors if not is_failure(e)]
+
+
 def extract_threads(nlp: Language, answers: pd.DataFrame, settings: ExtractSettings = DEFAULT_SETTINGS.extract,
                     progress=None) -> tuple[pd.DataFrame, pd.DataFrame, list[ErrorRecord]]:
-    """The `extract` stage: the answers kept, their claims, and an ErrorRecord for each thread dropped.
+    """The `extract` stage: the answers (every row, stance emptied: the claims it stood on are new), their claims,
+    and an ErrorRecord for each thread whose extraction failed.
 
     The threads are extracted at once; only if that fails is each thread tried
-    on its own, so the one that fails is named and skipped (its answers too: a
-    thread without its claims would read as experts who claim nothing) and the
-    others keep their claims.
+    on its own, so the one that fails is named and the others keep their
+    claims. The failed thread's answers stay (without claims, and named in
+    errors.csv): answers.csv keeps segment's rows, so a `claims extract` after a
+    fix finds the thread again.
     """
+    answers = answers.assign(stance=None, stance_score=float("nan"))
     try:
         return answers, extract_claims(nlp, answers, settings, progress), []
     except Exception:  # noqa: BLE001 - find the thread
         pass
-    kept, claims, errors = [], [], []
+    claims, errors = [], []
     for thread_id, rows in answers.groupby("thread_id", sort=False):
         try:
             claims.append(extract_claims(nlp, rows, settings))
-            kept.append(rows)
         except Exception as err:  # noqa: BLE001
             first = rows.iloc[0]
-            errors.append(thread_failure(first["source"], first["source_line"], thread_id, "claim extraction", err))
+            errors.append(thread_failure(first["source"], first["source_line"], thread_id, FAILURE_STEP, err,
+                                         "its answers are kept, without claims"))
     empty = extract_claims(nlp, answers.iloc[:0], settings)
-    return pd.concat([answers.iloc[:0], *kept]), pd.concat([empty, *claims], ignore_index=True), errors
+    return answers, pd.concat([empty, *claims], ignore_index=True), errors

@@ -205,7 +205,7 @@ def test_runs_share_a_models_folder_that_training_may_not_change_meanwhile(small
     with held_elsewhere(model_dir, shared=True):
         inputs = write_inputs(tmp_path / "in", "3 months")
         assert run(inputs, tmp_path / "out", (model_dir,)).ran  # a second reader
-        with pytest.raises(OutputFolderError, match="in use by another claims process"):
+        with pytest.raises(OutputFolderError, match="being read by another claims process"):
             with outputs.locked(model_dir):
                 pass
         from pipeline.faces.cli import EXIT_ERROR, main

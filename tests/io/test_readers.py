@@ -251,3 +251,256 @@ def test_a_csv_field_over_the_csv_modules_limit_keeps_every_thread(tmp_path):
     limit = csv.field_size_limit()
     read = list(read_csv_threads(path))
     assert [t.thread_id for t in read] == ["a", "b"] and csv.field_size_limit() == limit  # the limit is restored
+
+
+# issue 20: names that are not UTF-8, a file swapped after its check, NUL in fields, limits before reading, CSV streamed
+
+GOOD_PAGE = "Is it permanent?\n\nNo\n\nIt wears off after three months.\n"
+
+
+def test_a_file_name_that_is_not_utf8_is_named_escaped_and_the_others_are_read(tmp_path):
+    import os
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.txt").write_text(GOOD_PAGE)
+    (folder / os.fsdecode(b"bad\xff.txt")).write_text(GOOD_PAGE)
+    (folder / os.fsdecode(b"corpus\xe9.jsonl")).write_text(json.dumps(JSONL_GOOD) + "\n")
+    threads, errors = threads_of(folder)
+    assert [t.thread_id for t in threads] == ["good"]
+    assert sorted(e.source for e in errors) == [f"{folder}/bad\\xff.txt", f"{folder}/corpus\\xe9.jsonl"]
+    assert all("not valid UTF-8" in e.problem for e in errors)
+    for error in errors:
+        str(error).encode("utf-8")  # printable: no surrogate escape reaches a table or the terminal
+
+    odd = tmp_path / os.fsdecode(b"caf\xe9")  # a folder whose own name is not UTF-8: its files are read, named escaped
+    odd.mkdir()
+    (odd / "good.txt").write_text(GOOD_PAGE)
+    (thread,), errors = threads_of(odd)
+    assert errors == [] and thread.source == f"{tmp_path}/caf\\xe9/good.txt" and thread.thread_id == "good"
+
+
+def swap_after_check(monkeypatch, target, swap):
+    """Run `swap` once, right after the reader's check of `target` has passed and before it opens it: the race of
+    a file replaced between check and open, made certain. The check's last step is os.access."""
+    import os
+
+    real, done = os.access, []
+
+    def access(path, mode, *args, **kwargs):
+        allowed = real(path, mode, *args, **kwargs)
+        if os.fspath(path) == os.fspath(target) and not done:
+            done.append(True)
+            swap()
+        return allowed
+    monkeypatch.setattr(os, "access", access)
+    return done
+
+
+def _feed_fifo(fifo, text, seconds=0.3):
+    """A writer for `fifo` that waits for a reader (never blocking itself) and gives it `text`; ends by itself."""
+    import os
+    import threading
+    import time
+
+    def write():
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # ENXIO: no reader yet
+                time.sleep(0.005)
+                continue
+            try:
+                os.write(fd, text.encode())
+            except OSError:
+                pass
+            os.close(fd)
+            return
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    return writer
+
+
+@pytest.mark.parametrize("how", ["file_to_link", "inside_link_to_outside", "file_to_fifo"])
+def test_a_file_swapped_after_its_check_is_not_read(tmp_path, monkeypatch, how):
+    import os
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    secret = tmp_path / "secret.txt"
+    secret.write_text(GOOD_PAGE.replace("three months", "SECRET-7f3a"))
+    (folder / "real.txt").write_text(GOOD_PAGE)
+    target = folder / "target.txt"
+    writers = []
+    if how == "inside_link_to_outside":
+        target.symlink_to(folder / "real.txt")
+    else:
+        target.write_text(GOOD_PAGE)
+
+    def swap():
+        target.unlink()
+        if how == "file_to_fifo":
+            os.mkfifo(target)
+            writers.append(_feed_fifo(target, secret.read_text()))
+        else:
+            target.symlink_to(secret)
+
+    done = swap_after_check(monkeypatch, target, swap)
+    threads, errors = threads_of(folder)
+    for writer in writers:
+        writer.join()
+    assert done and not any("SECRET" in t.text for t in threads)
+    assert [t.thread_id for t in threads] == ["real"]
+    [error] = errors
+    assert error.source == str(target) and "after it was checked" in error.problem
+
+
+@pytest.mark.parametrize("record, where", [
+    ({**JSONL_GOOD, "id": "n\u00002"}, "id"),
+    ({**JSONL_GOOD, "question_title": "Is it\u0000 permanent?"}, "question_title"),
+    ({**JSONL_GOOD, "question_body": "Asking\u0000"}, "question_body"),
+    ({**JSONL_GOOD, "answers": [{"title": "N\u0000o", "body": "It wears off."}]}, "answers[0].title"),
+    ({**JSONL_GOOD, "answers": [JSONL_GOOD["answers"][0], {"title": "No", "body": "It\u0000 wears off."}]},
+     "answers[1].body"),
+    ({**JSONL_GOOD, "proposition": "Botox is\u0000 permanent"}, "proposition"),
+    ({**JSONL_GOOD, "answers": [{"body": "It wears off.", "author": "Dr\u0000"}]}, "answers[0].author"),
+])
+def test_a_nul_in_any_jsonl_field_is_an_error_naming_file_line_and_field(tmp_path, record, where):
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps(JSONL_GOOD) + "\n" + json.dumps({**record, "id": record["id"] + "2"}) + "\n")
+    assert "\\u0000" in path.read_text()
+    threads, errors = threads_of(path)
+    assert [t.thread_id for t in threads] == ["ok"]
+    [error] = errors
+    assert error.line == 2 and "NUL" in error.problem and where in error.problem and str(path) in str(error)
+
+
+def test_a_nul_in_a_record_or_string_given_in_memory_is_refused():
+    from pipeline.io.readers import thread_from_record
+
+    with pytest.raises(InputError, match="NUL"):
+        thread_from_record({**JSONL_GOOD, "answers": [{"body": "It wears\x00 off."}]}, "<records>", 1)
+    with pytest.raises(InputError, match="NUL"):
+        thread_from_record({**JSONL_GOOD, "id": "n\x002"}, "<records>", 1)
+
+
+def test_a_nul_in_a_csv_field_refuses_the_file_naming_its_line(tmp_path):
+    path = tmp_path / "c.csv"
+    rows = "".join(f"t{k},Is it?,,T,It wears off.\r\n" for k in range(1000))
+    path.write_bytes(("thread_id,question_title,question_body,answer_title,answer_body\r\n" + rows).encode()
+                     + b"late,Is it?,,T,It\x00 wears off.\r\n")
+    threads, [error] = threads_of(path)
+    assert threads == [] and error.line == 1002 and "NUL" in error.problem
+
+
+def test_a_page_over_the_size_limit_is_refused_by_the_check_before_anything_reads_it(tmp_path):
+    from pipeline.io.readers import input_problem
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("huge.txt", "huge.html", "corpus.jsonl"):
+        with open(folder / name, "wb") as handle:
+            handle.truncate(20 * 2**30)  # 20 GiB, sparse: nothing is written
+    expected = "file is 20480.0 MiB; a single-thread file may be at most 10 MiB (use .jsonl for many threads)"
+    assert input_problem(folder / "huge.txt", folder) == expected
+    assert input_problem(folder / "huge.html", folder) == expected
+    assert input_problem(folder / "corpus.jsonl", folder) is None  # a corpus: the limit is per thread, not per file
+    small = DEFAULT_SETTINGS.read.__class__(max_thread_bytes=2**20)
+    (folder / "two.txt").write_bytes(b"x" * (2 * 2**20))
+    assert input_problem(folder / "two.txt", folder, small).startswith("file is 2.0 MiB; a single-thread file may be "
+                                                                      "at most 1 MiB")
+
+
+def test_a_page_of_too_many_elements_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    import bs4
+
+    from pipeline.config import ReadSettings
+    from pipeline.io.readers import read_path
+
+    settings = ReadSettings(max_html_elements=100)
+    fine, many = tmp_path / "fine.html", tmp_path / "many.html"
+    fine.write_text("<h1>Is it permanent?</h1><p>No, it " + "<b>wears</b> " * 40 + "off.</p>")
+    many.write_text("<h1>Is it permanent?</h1><p>No, it " + "<b>wears</b> " * 101 + "off. 1 < 2</p>")
+    assert isinstance(next(read_path(fine, settings)), ThreadSource)
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("the page was parsed")
+    monkeypatch.setattr(bs4, "BeautifulSoup", no_parsing)
+    [error] = read_path(many, settings)
+    assert error.source == str(many) and "more than 100 HTML elements" in error.problem
+
+
+def test_a_thread_of_too_many_answers_is_refused_naming_the_limit(tmp_path):
+    from pipeline.config import ReadSettings
+    from pipeline.io.readers import read_path
+
+    settings = ReadSettings(max_answers=3, max_page_lines=8)
+    answer = JSONL_GOOD["answers"][0]
+    jsonl = tmp_path / "c.jsonl"
+    jsonl.write_text(json.dumps({**JSONL_GOOD, "answers": [answer] * 3}) + "\n"
+                     + json.dumps({**JSONL_GOOD, "id": "four", "answers": [answer] * 4}) + "\n")
+    ok, error = read_path(jsonl, settings)
+    assert ok.thread_id == "ok" and error.line == 2 and "4 answers; at most 3" in error.problem
+    table = tmp_path / "c.csv"
+    table.write_text("thread_id,question_title,question_body,answer_title,answer_body\n"
+                     + "a,Is it?,,T,No.\n" * 3 + "b,Is it?,,T,No.\n" * 2 + "a,Is it?,,T,No.\n" + "c,Is it?,,T,No.\n")
+    first, second, third = read_path(table, settings)
+    assert isinstance(first, InputError) and first.line == 2 and "thread 'a' has 4 answers; at most 3" in first.problem
+    assert (second.thread_id, third.thread_id) == ("b", "c")
+    page = tmp_path / "p.txt"
+    page.write_text("Is it permanent?\n\n" + "No.\n\n" * 7)
+    assert isinstance(next(read_path(page, settings)), ThreadSource)
+    page.write_text("Is it permanent?\n\n" + "No.\n\n" * 8)
+    [error] = read_path(page, settings)
+    assert "more than 8 lines of text" in error.problem
+
+
+def test_a_jsonl_whose_only_line_is_too_long_gets_one_error(tmp_path):
+    from pipeline.config import ReadSettings
+    from pipeline.io.readers import read_jsonl
+
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps({**JSONL_GOOD, "question_body": "x" * 2000}) + "\n")
+    [error] = read_jsonl(path, ReadSettings(max_thread_bytes=1000))
+    assert error.line == 1 and "longer than" in error.problem
+
+
+def _csv_corpus(path, threads, answers=4):
+    body = "It wears off after three to four months, although the muscle may weaken. " * 10
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        handle.write("thread_id,question_title,question_body,answer_title,answer_body\r\n")
+        handle.writelines(f't{k},Is it permanent ({k})?,Asking for a friend.,Answer {a},"{body}"\r\n'
+                          for k in range(threads) for a in range(answers))
+
+
+def test_a_csv_corpus_is_read_a_thread_at_a_time(tmp_path):
+    """Memory does not grow with the file: reading 8 MB of CSV allocates less than the file's size at any time."""
+    import tracemalloc
+
+    from pipeline.io.readers import read_csv_threads
+
+    path = tmp_path / "big.csv"
+    _csv_corpus(path, 2500)
+    size = path.stat().st_size
+    assert size > 7 * 2**20
+    tracemalloc.start()
+    try:
+        count = sum(isinstance(item, ThreadSource) for item in read_csv_threads(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert count == 2500 and peak < size / 4, f"peak {peak:,} bytes for a file of {size:,}"
+
+
+def test_csv_rows_of_a_thread_scattered_through_the_file_make_one_thread_in_first_row_order(tmp_path):
+    from pipeline.io.readers import read_csv_threads
+
+    path = tmp_path / "c.csv"
+    path.write_text("thread_id,question_title,question_body,answer_title,answer_body\n"
+                    "a,Is it?,,A1,One.\nb,Is it?,,B1,Two.\nb,Is it?,,B2,Three.\n,Is it?,,X,Four.\n"
+                    "c,Is it?,,C1,Five.\na,Is it?,,A2,Six.\n")
+    items = list(read_csv_threads(path))
+    read = [(t.thread_id, t.line, len(t.segments) - 1) for t in items if isinstance(t, ThreadSource)]
+    assert read == [("a", 2, 2), ("b", 3, 2), ("c", 6, 1)]
+    assert [(e.line, e.problem) for e in items if isinstance(e, InputError)] == [(5, "empty thread_id")]

@@ -112,20 +112,21 @@ def test_unreadable_input_is_a_row_not_a_traceback(models, tmp_path, monkeypatch
 
     folder = good_folder(tmp_path)
     (folder / "locked.txt").write_text(GOOD_FILES["g_page.txt"], encoding="utf-8")
-    real_sha, real_read = files.sha256_file, Path.read_bytes
+    real_sha, real_open = files.sha256_file, os.open
 
     def refuse(path):
         raise PermissionError(13, "Permission denied", str(path))
 
     monkeypatch.setattr(files, "sha256_file", lambda p: refuse(p) if Path(p).name == "locked.txt" else real_sha(p))
-    monkeypatch.setattr(Path, "read_bytes", lambda p: refuse(p) if p.name == "locked.txt" else real_read(p))
+    monkeypatch.setattr(os, "open", lambda p, *args, **kwargs: refuse(p) if Path(p).name == "locked.txt"
+                        else real_open(p, *args, **kwargs))  # the reader opens its files with os.open
     code, stderr = claims_run(folder, tmp_path / "out", models)
     assert code == 1 and "Traceback" not in stderr
     answers, errors = tables(tmp_path / "out")
     assert "locked.txt" in {Path(s).name for s in errors["source"]} and set(GOOD_THREADS) <= set(answers["thread_id"])
 
 
-def test_a_thread_whose_extraction_fails_is_skipped_and_named(models, tmp_path, monkeypatch):
+def test_a_thread_whose_extraction_fails_is_named_and_found_again_after_a_fix(models, tmp_path, monkeypatch):
     from pipeline.stages import extract
 
     folder = good_folder(tmp_path)
@@ -140,10 +141,93 @@ def test_a_thread_whose_extraction_fails_is_skipped_and_named(models, tmp_path, 
     code, stderr = claims_run(folder, tmp_path / "out", models)
     assert code == 1 and "Traceback" not in stderr
     answers, errors = tables(tmp_path / "out")
-    assert set(answers["thread_id"]) == set(GOOD_THREADS) - {"g_jsonl"}
+    assert set(answers["thread_id"]) == set(GOOD_THREADS)  # segment's rows are kept, so a re-run finds them
     assert errors["error"].str.contains("'g_jsonl': claim extraction failed").any()
     claims = pd.read_csv(tmp_path / "out" / "claims.csv", dtype=str)
-    assert {"g_page", "g_csv"} <= set(claims["thread_id"])
+    assert {"g_page", "g_csv"} <= set(claims["thread_id"]) and "g_jsonl" not in set(claims["thread_id"])
+    monkeypatch.undo()
+    assert main(["extract", "--out", str(tmp_path / "out"), "--force"]) == 0  # after the fix, extract alone
+    assert "g_jsonl" in set(pd.read_csv(tmp_path / "out" / "claims.csv", dtype=str)["thread_id"])
+
+
+ISSUE_20_READING = {  # case -> what its one row in errors.csv says (issue 20, items 1, 11, 12, 13 and 15)
+    "t_name_\\xff.txt": "file name is not valid UTF-8",
+    "t_huge_sparse.txt": "MiB; a single-thread file may be at most 10 MiB",
+    "t_many_lines.txt": "more than 100,000 lines of text",
+    "h_many_elements.html": "more than 200,000 HTML elements",
+    "j_nul_body.jsonl": "NUL character",
+    "j_nul_id.jsonl": "NUL character",
+    "j_many_answers.jsonl": "10,001 answers; at most 10,000",
+    "j_one_huge_line.jsonl": "line longer than 10 MiB",
+    "c_many_answers.csv": "10,001 answers; at most 10,000",
+}
+
+
+def test_names_nul_and_limits_are_one_row_each_and_stop_nothing(models, tmp_path, monkeypatch):
+    """A file name that is not UTF-8 beside good files is a row (it stopped `run` and `segment` with exit 2); NUL
+    reaches no table; a 20 GiB page is refused by its size, never hashed; a page of too many elements or lines, a
+    thread of too many answers and a JSONL line over the limit are one row each, naming the limit."""
+    from pipeline.io import files
+
+    folder = good_folder(tmp_path)
+    make_all(folder, [c for c in CASES if c[1] in ISSUE_20_READING])
+    real_sha = files.sha256_file
+
+    def sha(path):
+        assert Path(path).name != "t_huge_sparse.txt", "a file over the size limit was hashed"
+        return real_sha(path)
+
+    monkeypatch.setattr(files, "sha256_file", sha)
+    code, stderr = claims_run(folder, tmp_path / "out", models)
+    assert code == 1 and "Traceback" not in stderr and "internal error" not in stderr
+    for table in ("answers.csv", "claims.csv", "errors.csv", "summary.csv"):
+        data = (tmp_path / "out" / table).read_bytes()
+        data.decode("utf-8")  # strict: no surrogate escape was written
+        assert b"\x00" not in data, table
+    answers, errors = tables(tmp_path / "out")
+    assert set(GOOD_THREADS) | {"cma_good"} <= set(answers["thread_id"])
+    rows = errors.assign(name=errors["source"].map(lambda s: Path(s).name))
+    for name, says in ISSUE_20_READING.items():
+        said = rows.loc[rows["name"] == name, "error"].tolist()
+        assert len(said) == 1 and says in said[0], (name, said)
+
+    assert main(["segment", "--input", str(folder), "--out", str(tmp_path / "seg")]) == 1
+    segmented, _ = tables(tmp_path / "seg")
+    assert set(GOOD_THREADS) <= set(segmented["thread_id"])
+
+
+def test_a_file_swapped_for_a_link_after_its_check_reaches_no_table(models, tmp_path, monkeypatch):
+    """The race the probe won 6 times in 14 (a link flipped between the check and the open), made certain: the file
+    is replaced by a link to an outside file right after the reader's check of it (whose last step is os.access)."""
+    from pipeline.io import readers
+
+    folder = good_folder(tmp_path)
+    target = folder / "flipped.txt"
+    target.write_text(GOOD_FILES["g_page.txt"], encoding="utf-8")
+    secret = tmp_path / "secret.txt"
+    secret.write_text(GOOD_FILES["g_page.txt"].replace("3-4 months", SECRET), encoding="utf-8")
+    real_access, real_read, state = os.access, readers.read_path, {"reading": None, "swapped": False}
+
+    def reading(path, *args, **kwargs):  # the check made while reading, not the one made for the fingerprint
+        state["reading"] = path
+        yield from real_read(path, *args, **kwargs)
+
+    def access(path, mode, *args, **kwargs):
+        allowed = real_access(path, mode, *args, **kwargs)
+        if state["reading"] == target and os.fspath(path) == str(target) and not state["swapped"]:
+            state["swapped"] = True
+            target.unlink()
+            target.symlink_to(secret)
+        return allowed
+
+    monkeypatch.setattr(readers, "read_path", reading)
+    monkeypatch.setattr(os, "access", access)
+    code, stderr = claims_run(folder, tmp_path / "out", models)
+    assert state["swapped"] and code == 1 and "Traceback" not in stderr
+    answers, errors = tables(tmp_path / "out")
+    assert not answers["text"].str.contains(SECRET).any() and set(GOOD_THREADS) <= set(answers["thread_id"])
+    said = dict(zip(errors["source"].map(lambda s: Path(s).name), errors["error"]))
+    assert "after it was checked" in said["flipped.txt"]
 
 
 
