@@ -515,15 +515,20 @@ def _nul_field(value) -> str | None:
     return None
 
 
-def read_jsonl(path: Path, settings: ReadSettings = DEFAULT_SETTINGS.read) -> Iterator[ThreadSource | InputError]:
-    """One thread per line; a bad line is reported and skipped, the others are read."""
+def _opened(path: Path, settings: ReadSettings, items) -> Iterator[ThreadSource | InputError]:
+    """`items(handle, name, settings)` over the file as opened by open_thread_file, or its InputError."""
     try:
         handle = open_thread_file(path, path, settings)
     except InputError as err:
         yield err
         return
     with handle:
-        yield from _jsonl_items(handle, shown(path), settings)
+        yield from items(handle, shown(path), settings)
+
+
+def read_jsonl(path: Path, settings: ReadSettings = DEFAULT_SETTINGS.read) -> Iterator[ThreadSource | InputError]:
+    """One thread per line; a bad line is reported and skipped, the others are read."""
+    yield from _opened(path, settings, _jsonl_items)
 
 
 def _jsonl_items(handle, name: str, settings: ReadSettings) -> Iterator[ThreadSource | InputError]:
@@ -577,13 +582,7 @@ def read_csv_threads(path: Path, settings: ReadSettings = DEFAULT_SETTINGS.read)
     A CSV file holds many threads: the size limit applies to each thread, not to the file. The file is streamed
     (see the module's docstring): memory is that of the threads begun and not yet ended, not of the file.
     """
-    try:
-        handle = open_thread_file(path, path, settings)
-    except InputError as err:
-        yield err
-        return
-    with handle:
-        yield from _csv_items(handle, shown(path), settings)
+    yield from _opened(path, settings, _csv_items)
 
 
 class _CsvPass:
