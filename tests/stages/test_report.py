@@ -182,6 +182,7 @@ def evidence(dom: str) -> list[dict]:
     return rows
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="needs a browser: apt-get install chromium (Debian's package)")
 def test_search_filters_and_sorting_work_in_a_real_browser(run, tmp_path):
     out, _ = run
