@@ -127,7 +127,7 @@ def test_array_sentence_boundaries_equal_spacy_sentencizer_after_line_starts(nlp
     assert [bool(t.is_sent_start) for t in doc] == reference_sentence_starts(text)
 
 
-@FAST
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])  # 3 builds
 @given(st.lists(structured, min_size=1, max_size=3))
 def test_pieces_joined_in_docs_give_the_claims_of_one_doc_per_piece(nlp, threads):
     """Joining a thread's titles and bodies into few docs is an optimisation: the claims must not change."""

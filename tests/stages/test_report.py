@@ -135,6 +135,7 @@ def test_flag_cells_edited_by_hand_are_escaped_too(run, tmp_path):
     assert HOSTILE not in page and "<b>maybe</b>" not in page and html.escape(HOSTILE) in page
 
 
+@pytest.mark.slow  # a stress test: a report of a million-character id
 def test_a_million_character_thread_id_is_shown_short_and_kept_whole_in_the_csvs(run, tmp_path):
     """Ids are refused over 200 characters at reading, but a table edited by hand can hold any; such an id once
     made the report run minutes and take gigabytes (figure titles and tick labels that long)."""
