@@ -10,6 +10,8 @@ instead of hanging the suite.
 import subprocess
 import sys
 
+import pytest
+
 PROBE = r'''
 import importlib, pkgutil, re
 import pipeline
@@ -50,6 +52,7 @@ print("done", len(found))
 '''
 
 
+@pytest.mark.slow  # every pattern on every hostile line, in a child process
 def test_no_rule_pattern_backtracks_for_ever_on_hostile_lines():
     try:
         result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120)

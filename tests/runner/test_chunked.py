@@ -51,7 +51,8 @@ def test_chunks_group_threads_in_order_and_carry_errors(folder):
 
 
 @pytest.mark.parametrize("chunk_threads, jobs, fork", [
-    (3, 1, True), (3, 2, True), (1, 2, True),
+    (3, 1, True), (3, 2, True),
+    pytest.param(1, 2, True, marks=pytest.mark.slow),  # a chunk a thread: the most parts to merge
     pytest.param(3, 2, False, marks=pytest.mark.slow),  # joblib's spawned workers each import everything again
 ])
 def test_output_is_identical_for_any_chunk_size_and_jobs(folder, models, reference, tmp_path, monkeypatch,
