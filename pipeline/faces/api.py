@@ -14,6 +14,7 @@ booleans, scores and months as floats.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
@@ -83,14 +84,19 @@ def process(threads, model_dir: Path | str | None = config.MODELS_DIR, settings:
 
     items = list(_items(threads, settings))
     has_model = model_dir is not None and registry.current_version(model_dir) is not None
-    context = Context(nlp, settings.extract) if nlp is not None else _CONTEXTS.setdefault("default", Context())
+    context = Context(nlp, settings.extract) if nlp is not None else shared_context()
     outcome = execute(list(THREAD_STAGES), Source(threads=items, model_dir=Path(model_dir) if has_model else None),
                       MemorySink(), settings, context=context)
     return {name: typed(as_table(name, outcome.artifacts[name]).reindex(columns=list(schemas.TABLES[name])))
             for name in schemas.TABLES}
 
 
-_CONTEXTS: dict = {}  # the spaCy pipeline built by one call, kept for the next (Context keys it by its settings)
+@lru_cache(maxsize=1)
+def shared_context():
+    """One Context for every call: the spaCy pipeline one call builds serves the next (keyed by its settings)."""
+    from pipeline.runner.graph import Context
+
+    return Context()
 
 
 def extract_claims(text_or_thread, settings: Settings = DEFAULT_SETTINGS, nlp=None) -> pd.DataFrame:

@@ -52,12 +52,6 @@ def staged_path(target: Path) -> Path:
     return target.with_name(f".{target.name}{NEXT_SUFFIX}")
 
 
-def _stamp(path: Path) -> dict:
-    """What identifies a file's content cheaply: a rename keeps inode, size and modification time."""
-    stat = path.stat()
-    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino}
-
-
 def read_manifest(out: Path) -> dict | None:
     path = Path(out) / MANIFEST
     if not path.exists():
@@ -157,7 +151,7 @@ def publish(out: Path, staged: Iterable[str], stage: str, drop: Iterable[str] = 
     staged = list(staged)
     for name in staged:
         path = staged_path(out / name)
-        tables[name] = {"sha256": files.sha256_file(path), **_stamp(path), "stage": stage}
+        tables[name] = {"sha256": files.sha256_file(path), "size": path.stat().st_size, "stage": stage}
     keys = {name: key for name, key in manifest.get("stages", {}).items() if name not in set(clear)}
     keys.update(stages or {})
     written = {**manifest.get("files", {}), **(other_files or {})}
