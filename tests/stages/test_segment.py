@@ -140,7 +140,7 @@ def test_blank_lines_holding_no_break_spaces_still_separate_blocks(seed_text):
 @pytest.mark.parametrize("text, titles, answer_texts", [
     ("Is Botox permanent?\n\nI have had it for ten years.\n\nNot permanent\n\nIt wears off in 3 to 4 months.\n\n"
      "Dr. Jane Roe\nBoard Certified Plastic Surgeon\n\nWeaker muscles over time\n\nRepeated injections cause atrophy.\n\n"
-     "John Smith MD\nPlastic Surgeon in Denver, CO\n\nYes, over time\n\nYou may need fewer units.\n\nMary Major, MD\n",
+     "John Smith, MD\nPlastic Surgeon in Denver, CO\n\nYes, over time\n\nYou may need fewer units.\n\nMary Major, MD\n",
      ["Not permanent", "Weaker muscles over time", "Yes, over time"],
      ["It wears off in 3 to 4 months.", "Repeated injections cause atrophy.", "You may need fewer units."]),
     ("Does Botox last longer over time?\n\nI have had it four times. Will it ever stay relaxed?\n\n"
