@@ -1,6 +1,7 @@
 """Accuracy of segmentation and claim extraction on the hand-annotated real threads.
 
-    python bench/accuracy.py                 # every gold thread: dev and test, pipeline beside the baseline
+    python bench/accuracy.py                 # every gold thread: dev and test, pipeline beside the baseline,
+                                             # overall, by layout class and by site (data/raw/corpus/SOURCES.csv)
     python bench/accuracy.py --errors        # and the pipeline's errors on the DEV part, to tune on
     python bench/accuracy.py --limit 3       # the first 3 threads of each part (a quick check)
 
@@ -28,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gold", type=Path, default=config.GOLD_DIR, help="folder of gold files")
     parser.add_argument("--corpus", type=Path, default=config.CORPUS_DIR, help="folder of the threads")
     parser.add_argument("--split", type=Path, default=config.CORPUS_SPLIT_FILE, help="thread_id,part file")
+    parser.add_argument("--sources", type=Path, default=config.CORPUS_SOURCES_FILE,
+                        help="file,address,site_kind,seed_site,added rows: figures by layout class and site")
     parser.add_argument("--limit", type=int, default=None, help="score only the first N threads of each part")
     parser.add_argument("--errors", action="store_true", help="print the pipeline's errors on the dev part")
     args = parser.parse_args(argv)
@@ -47,6 +50,14 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(accuracy.error_lines(dev)))
         print()
     print(accuracy.figures_table(columns))
+    if args.sources.exists():
+        sources = gold.read_sources(args.sources)
+        layout = {thread_id: source.layout for thread_id, source in sources.items()}
+        site = {thread_id: "seed site" if source.seed_site else "other sites" for thread_id, source in sources.items()}
+        print("\nby layout class (pipeline / baseline):")
+        print(accuracy.grouped_table(scores, layout.get, gold.LAYOUT_CLASSES))
+        print("\nby site (pipeline / baseline):")
+        print(accuracy.grouped_table(scores, site.get, ("seed site", "other sites")))
     print(f"({len(threads)} threads scored in {time.perf_counter() - started:.1f} s)")
     return 0
 

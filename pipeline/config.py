@@ -18,6 +18,7 @@ LABELS_FILE = RAW_DIR / "labels" / "stance_labels.csv"
 CORPUS_DIR = RAW_DIR / "corpus"  # real threads (rewritten pages), annotated in GOLD_DIR
 GOLD_DIR = RAW_DIR / "labels" / "gold"  # one hand-annotated JSON file per thread of the annotated corpus
 CORPUS_SPLIT_FILE = RAW_DIR / "labels" / "corpus_split.csv"  # thread_id -> dev / test, drawn once
+CORPUS_SOURCES_FILE = CORPUS_DIR / "SOURCES.csv"  # each corpus thread's page, layout class and site
 RESOURCES_DIR = Path(__file__).resolve().parent / "resources"
 
 # Rule files: data, editable without touching code. Each one is an input of

@@ -61,6 +61,8 @@ JSONL_SUFFIXES = (".jsonl",)
 CSV_SUFFIXES = (".csv",)
 THREAD_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES + CSV_SUFFIXES
 PAGE_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES  # one thread a file: the size limit is the file's
+# files that describe a folder of threads, not threads (the annotated corpus keeps its SOURCES.csv beside them)
+FOLDER_NOTE_NAMES = frozenset(("readme", "sources", "license", "notes", "changelog"))
 CSV_COLUMNS = ("thread_id", "question_title", "question_body", "answer_title", "answer_body")
 SEPARATOR = "\n\n"
 _HTML_DROP = ("script", "style", "noscript", "template", "nav", "aside", "form", "button", "svg", "head")
@@ -85,14 +87,17 @@ def discover_threads(input_path: Path | str) -> list[Path]:
 
     Every entry with a thread suffix is listed, whatever it is (a folder named
     x.txt, a FIFO, a link): input_problem says which of them cannot be read,
-    and each gets a row in errors.csv instead of being skipped silently.
+    and each gets a row in errors.csv instead of being skipped silently. The
+    one exception is a folder's notes (README.txt, SOURCES.csv, LICENSE.txt,
+    NOTES.txt, CHANGELOG.txt, in any case): they describe the threads.
     """
     path = Path(input_path)
     if not path.is_dir():
         if path.exists() or path.is_symlink():
             return [path]
         raise _error(path, "no such file or folder")
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in THREAD_SUFFIXES)
+    files = sorted(p for p in path.iterdir()
+                   if p.suffix.lower() in THREAD_SUFFIXES and p.stem.lower() not in FOLDER_NOTE_NAMES)
     if not files:
         raise _error(path, f"no thread files ({', '.join(THREAD_SUFFIXES)}) in this folder")
     return files

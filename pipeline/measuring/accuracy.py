@@ -261,6 +261,33 @@ def figures_table(columns: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+GROUP_FIGURES = ("segmented exactly", "claims precision", "claims recall", "boilerplate leaks (count)")
+
+
+def grouped_table(scores: dict[str, list[ThreadScore]], group_of: Callable[[str], str | None],
+                  groups: Iterable[str]) -> str:
+    """One row per (group, part) of threads, e.g. per layout class: its thread count and each of GROUP_FIGURES as
+    "system / system" (the systems of `scores` in order, pipeline first); groups without threads are left out."""
+    systems = list(scores)
+    parts = sorted({s.part for s in scores[systems[0]]})
+    header = f"{'':<22}{'part':>5}{'threads':>8}" + "".join(f"{name.replace(' (count)', ''):>22}" for name in GROUP_FIGURES)
+    lines = [header, f"{'':<35}" + f"{' / '.join(systems):>22}" * len(GROUP_FIGURES), "-" * len(header)]
+    for group in groups:
+        for part in parts:
+            chosen = {name: [s for s in scores[name] if s.part == part and group_of(s.thread_id) == group]
+                      for name in systems}
+            if not chosen[systems[0]]:
+                continue
+            figures = {name: summarise(chosen[name]) for name in systems}
+            cells = []
+            for figure in GROUP_FIGURES:
+                values = [figures[name][figure] for name in systems]
+                cells.append(" / ".join("n/a" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v)
+                                        for v in values))
+            lines.append(f"{group:<22}{part:>5}{len(chosen[systems[0]]):>8}" + "".join(f"{c:>22}" for c in cells))
+    return "\n".join(lines)
+
+
 def error_lines(scores: list[ThreadScore], kinds: Callable[[str], bool] = lambda kind: True) -> list[str]:
     return [f"{s.thread_id}: {kind}: {detail}" for s in scores for kind, detail in s.errors if kinds(kind)]
 

@@ -19,13 +19,18 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pipeline.config import CORPUS_DIR, CORPUS_SPLIT_FILE, GOLD_DIR
+from pipeline.config import CORPUS_DIR, CORPUS_SOURCES_FILE, CORPUS_SPLIT_FILE, GOLD_DIR
 from pipeline.schemas import CLAIM_TYPES, OPEN, STANCES, YES_NO
 
 GOLD_QUESTION_KINDS = (YES_NO, OPEN)  # a gold file says which a question is; "none" is only what the pipeline reads
 DAYS_PER_MONTH = 30.436875  # the mean Gregorian month, as the duration lexicon uses
 MONTHS_PER_UNIT = {"days": 1 / DAYS_PER_MONTH, "weeks": 7 / DAYS_PER_MONTH, "months": 1.0, "years": 12.0}
 PARTS = ("dev", "test")
+# a page's layout, as GUIDELINE.md ("Sources and layout classes") defines each
+LAYOUT_CLASSES = ("qa_thread", "qa_single", "answers_only", "forum", "faq_page", "faq_single", "ask_column",
+                  "quoted_experts", "clinic_article", "consumer_article", "personal_blog", "repost", "video_page")
+SOURCE_COLUMNS = ("file", "address", "site_kind", "seed_site", "added")
+WRITTEN_HERE = "written here"  # the address of a thread not rewritten from a page
 _THREAD_KEYS = {"thread_id", "question", "answers", "claims", "notes"}
 _QUESTION_KEYS = {"title", "body", "proposition", "kind", "inferred", "notes"}
 _ANSWER_KEYS = {"title", "body", "stance", "notes"}
@@ -86,6 +91,44 @@ class GoldThread:
         return [span for seg in self.segments for span in (seg.title_span, seg.body_span) if span]
 
 
+@dataclass(frozen=True)
+class PageSource:
+    """Where a corpus thread was rewritten from: its page, the page's layout class, and whether the page is on the
+    seed thread's site."""
+
+    thread_id: str
+    address: str
+    layout: str
+    seed_site: bool
+    added: str
+
+    @property
+    def written_here(self) -> bool:
+        """A thread written in a site's shape rather than rewritten from a real page (never in the test part)."""
+        return self.address == WRITTEN_HERE
+
+
+def read_sources(path: Path = CORPUS_SOURCES_FILE) -> dict[str, PageSource]:
+    """thread_id -> its source row; a row that does not fit the format is an error naming the file and line."""
+    sources = {}
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if tuple(reader.fieldnames or ()) != SOURCE_COLUMNS:
+            raise GoldError(f"{path}: columns must be {', '.join(SOURCE_COLUMNS)}, got {reader.fieldnames}")
+        for number, row in enumerate(reader, start=2):
+            thread_id = row["file"].removesuffix(".txt")
+            problem = ("file must name a .txt thread" if not row["file"].endswith(".txt")
+                       else f"site_kind must be one of {LAYOUT_CLASSES}" if row["site_kind"] not in LAYOUT_CLASSES
+                       else "seed_site must be yes or no" if row["seed_site"] not in ("yes", "no")
+                       else "added must be a date (YYYY-MM-DD)" if len(row["added"] or "") != 10
+                       else f"{thread_id} has a row already" if thread_id in sources else None)
+            if problem:
+                raise GoldError(f"{path}:{number}: {problem}")
+            sources[thread_id] = PageSource(thread_id, row["address"], row["site_kind"], row["seed_site"] == "yes",
+                                              row["added"])
+    return sources
+
+
 def hash_part(thread_id: str) -> str:
     """The annotated corpus's split: a thread is in the test part when the sha256 of its id is divisible by 3."""
     return "test" if int(hashlib.sha256(thread_id.encode("utf-8")).hexdigest(), 16) % 3 == 0 else "dev"
@@ -101,6 +144,60 @@ def read_split(path: Path = CORPUS_SPLIT_FILE) -> dict[str, str]:
             raise GoldError(f"{path}:{number}: part must be one of {PARTS}, got {row.get('part')!r}")
         split[row["thread_id"]] = row["part"]
     return split
+
+
+@dataclass(frozen=True)
+class SplitMinimums:
+    """What the test and development parts must hold (GUIDELINE.md, "The split")."""
+
+    test_threads: int = 120
+    test_other_sites: int = 40
+    test_per_layout: int = 3
+    dev_threads: int = 200
+
+
+def extend_split(split: dict[str, str], sources: dict[str, PageSource],
+                 minimums: SplitMinimums = SplitMinimums()) -> dict[str, tuple[str, str]]:
+    """Parts for the threads of `sources` the split does not name yet: thread_id -> (part, assigned_by).
+
+    Each goes where hash_part puts it ("hash"), or to dev if it was written here; then, while the test part is short
+    of a minimum (per layout class: each class that has rewritten real pages), the new development thread with the
+    smallest sha256 among those that would help is moved to test ("hash-topup"). Only ids, layout
+    classes and sites decide, never a thread's text or a system's score on it. Raises GoldError when the minimums
+    cannot all hold."""
+    def digest(thread_id: str) -> int:
+        return int(hashlib.sha256(thread_id.encode("utf-8")).hexdigest(), 16)
+
+    new = {t: ("dev", "written-here") if sources[t].written_here else (hash_part(t), "hash")
+           for t in sorted(sources.keys() - split.keys(), key=digest)}
+    real_layouts = [layout for layout in LAYOUT_CLASSES
+                    if any(s.layout == layout and not s.written_here for s in sources.values())]
+    parts = {**split, **{t: part for t, (part, _) in new.items()}}
+
+    def shortfalls() -> list:
+        test = [t for t, part in parts.items() if part == "test" and t in sources]
+        short = []
+        for layout in real_layouts:
+            if sum(sources[t].layout == layout for t in test) < minimums.test_per_layout:
+                short.append(lambda t, layout=layout: sources[t].layout == layout)
+        if sum(not sources[t].seed_site for t in test) < minimums.test_other_sites:
+            short.append(lambda t: not sources[t].seed_site)
+        if sum(part == "test" for part in parts.values()) < minimums.test_threads:
+            short.append(lambda t: True)
+        return short
+
+    while short := shortfalls():
+        candidates = [t for t, (part, _) in new.items()
+                      if parts[t] == "dev" and not sources[t].written_here and any(helps(t) for helps in short)]
+        if not candidates:
+            break
+        chosen = candidates[0]
+        parts[chosen], new[chosen] = "test", ("test", "hash-topup")
+    dev = sum(part == "dev" for part in parts.values())
+    if shortfalls() or dev < minimums.dev_threads:
+        raise GoldError(f"the split cannot meet its minimums ({minimums}): test part short, or only {dev} "
+                        f"development threads")
+    return new
 
 
 def months(value: list, where: str) -> tuple[float | None, float | None]:
@@ -300,21 +397,53 @@ def load_corpus_gold(gold_dir: Path = GOLD_DIR, corpus_dir: Path = CORPUS_DIR,
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m pipeline.gold [FILE...]`: check gold files (all by default) and print a count per part."""
-    import sys
+    """`python -m pipeline.measuring.gold [FILE...]`: check gold files (all by default), that every corpus thread
+    has a gold file and a source row (when checking all), and print counts per part, layout class and site."""
+    import argparse
 
-    paths = [Path(p) for p in (argv if argv is not None else sys.argv[1:])] or sorted(GOLD_DIR.glob("*.json"))
-    split, problems, threads = read_split(), 0, []
+    parser = argparse.ArgumentParser(prog="python -m pipeline.measuring.gold", description=main.__doc__)
+    parser.add_argument("files", nargs="*", type=Path, help="gold files to check (default: every one)")
+    parser.add_argument("--extend-split", action="store_true",
+                        help=f"give the threads of {CORPUS_SOURCES_FILE.name} that {CORPUS_SPLIT_FILE.name} does "
+                             "not name a part (extend_split) and append them to it")
+    args = parser.parse_args(argv)
+    if args.extend_split:
+        new = extend_split(read_split(), read_sources())
+        with open(CORPUS_SPLIT_FILE, "a", encoding="utf-8", newline="") as handle:
+            csv.writer(handle, lineterminator="\n").writerows((t, part, how) for t, (part, how) in sorted(new.items()))
+        print(f"{len(new)} threads added to {CORPUS_SPLIT_FILE}")
+    paths = list(args.files)
+    check_all = not paths
+    paths = paths or sorted(GOLD_DIR.glob("*.json"))
+    split, problems, threads = read_split(), [], []
     for path in paths:
         try:
             threads.append(load_gold(path, split=split))
         except GoldError as err:
-            problems += 1
-            print(err)
+            problems.append(str(err))
+    try:
+        sources = read_sources()
+    except (GoldError, OSError) as err:
+        sources = {}
+        problems.append(str(err))
+    if check_all:
+        corpus = {path.stem for path in CORPUS_DIR.glob("*.txt")}
+        gold_ids = {path.stem for path in paths}
+        problems += [f"{CORPUS_DIR / (t + '.txt')}: no gold file in {GOLD_DIR}" for t in sorted(corpus - gold_ids)]
+        problems += [f"{CORPUS_SOURCES_FILE}: no row for {t}.txt" for t in sorted(corpus - sources.keys()) if sources]
+        problems += [f"{CORPUS_SOURCES_FILE}: {t}.txt is not in the corpus" for t in sorted(sources.keys() - corpus)]
+    print("\n".join(problems) if problems else "", end="\n" if problems else "")
     for part in PARTS:
         chosen = [t for t in threads if t.part == part]
-        print(f"{part}: {len(chosen)} threads, {sum(len(t.answers) for t in chosen)} answers, "
-              f"{sum(len(t.claims) for t in chosen)} claim sentences")
+        other = sum(1 for t in chosen if t.thread_id in sources and not sources[t.thread_id].seed_site)
+        print(f"{part}: {len(chosen)} threads ({other} from other sites), {sum(len(t.answers) for t in chosen)} "
+              f"answers, {sum(len(t.claims) for t in chosen)} claim sentences")
+    if sources:
+        counts = {layout: [0, 0] for layout in LAYOUT_CLASSES}
+        for t in threads:
+            if t.thread_id in sources:
+                counts[sources[t.thread_id].layout][PARTS.index(t.part)] += 1
+        print("layout classes (dev/test): " + ", ".join(f"{k} {d}/{s}" for k, (d, s) in counts.items()))
     return 1 if problems else 0
 
 

@@ -44,6 +44,13 @@ def test_discover_reads_only_thread_files_sorted(tmp_path):
         discover_threads(tmp_path / "missing")
 
 
+def test_a_folders_notes_are_not_threads(tmp_path):
+    for name in ("SOURCES.csv", "README.txt", "Notes.txt", "sources-2.csv", "thread.txt"):
+        (tmp_path / name).write_text("x")
+    assert [p.name for p in discover_threads(tmp_path)] == ["sources-2.csv", "thread.txt"]
+    assert [p.name for p in discover_threads(tmp_path / "SOURCES.csv")] == ["SOURCES.csv"]  # named, it is read
+
+
 def threads_of(path):
     items = list(iter_threads(path))
     return [i for i in items if isinstance(i, ThreadSource)], [i for i in items if isinstance(i, InputError)]

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from pipeline import config
-from pipeline.measuring.accuracy import Prediction, gold_as_prediction, score_thread, summarise
+from pipeline.measuring.accuracy import Prediction, gold_as_prediction, grouped_table, score_thread, summarise
 from pipeline.measuring.gold import parse_gold
 
 from conftest import FIXTURES
@@ -97,5 +97,16 @@ def test_the_accuracy_command_runs_on_a_slice(capsys, monkeypatch):
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     for figure in ("segmented exactly", "boilerplate leaks", "claims precision", "durations exactly right",
-                   "dev pipeline", "dev baseline", "test pipeline", "test baseline"):
+                   "dev pipeline", "dev baseline", "test pipeline", "test baseline", "by layout class", "by site"):
         assert figure in out
+
+
+def test_the_grouped_table_has_a_row_per_group_and_part_with_each_system(thread):
+    perfect = score_thread(thread, Prediction(answers_like(thread), claims_like(thread)))
+    missing = score_thread(thread, Prediction(None, pd.DataFrame(columns=["claim_type"]), "not read"))
+    scores = {"pipeline": [perfect], "baseline": [missing]}
+    table = grouped_table(scores, {thread.thread_id: "forum"}.get, ("qa_thread", "forum"))
+    rows = [line for line in table.splitlines() if line.startswith(("forum", "qa_thread"))]
+    assert len(rows) == 1 and rows[0].split()[:3] == ["forum", "test", "1"]  # a group without threads is left out
+    assert "1.00 / 0.00" in rows[0]  # segmented exactly: pipeline / baseline
+    assert "pipeline / baseline" in table

@@ -1,12 +1,15 @@
 """Gold files: quotes resolve to offsets in page order, bad files are refused with the file and element named."""
 
 import copy
+import csv
+import hashlib
 import json
 
 import pytest
 
 from pipeline import config
-from pipeline.measuring.gold import GoldError, hash_part, load_corpus_gold, load_gold, months, parse_gold, read_split
+from pipeline.measuring.gold import (GoldError, PageSource, SplitMinimums, extend_split, hash_part, load_corpus_gold,
+                                     load_gold, months, parse_gold, read_sources, read_split)
 
 from conftest import FIXTURES
 
@@ -94,24 +97,63 @@ def test_hash_part_is_stable_and_about_a_third():
     assert 70 <= parts.count("test") <= 130
 
 
-def test_the_corpus_split_was_drawn_by_the_hash():
+def test_the_corpus_split_was_drawn_by_the_hash_and_its_minimums_hold():
     split = read_split(config.CORPUS_SPLIT_FILE)
-    corpus = sorted(p.stem for p in config.CORPUS_DIR.glob("*.txt"))
-    assert sorted(split) == corpus
-    import csv
+    sources = read_sources()
+    assert sorted(split) == sorted(p.stem for p in config.CORPUS_DIR.glob("*.txt")) == sorted(sources)
     with open(config.CORPUS_SPLIT_FILE, newline="", encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            if row["assigned_by"] == "hash":
-                assert row["part"] == hash_part(row["thread_id"]), row
-            else:  # written here in other sites' shapes: w_* held out for the figures, v_* to tune on
-                assert (row["thread_id"][:2], row["part"]) in {("w_", "test"), ("v_", "dev")}, row
+        rows = list(csv.DictReader(handle))
+    for row in rows:
+        thread_id, part, how = row["thread_id"], row["part"], row["assigned_by"]
+        assert how in ("hash", "hash-topup", "written-here"), row
+        assert sources[thread_id].written_here == (how == "written-here"), row
+        assert part == {"hash": hash_part(thread_id), "hash-topup": "test", "written-here": "dev"}[how], row
+    # the threads added on one day are exactly what extend_split gives them, from the split before that day
+    last_day = max(source.added for source in sources.values())
+    earlier = {t: part for t, part in split.items() if sources[t].added < last_day}
+    added = {row["thread_id"]: (row["part"], row["assigned_by"]) for row in rows if row["thread_id"] not in earlier}
+    assert extend_split(earlier, sources) == added
+    test = [t for t, part in split.items() if part == "test"]
+    assert len(test) >= 120 and sum(not sources[t].seed_site for t in test) >= 40
+    assert sum(part == "dev" for part in split.values()) >= 200
+    assert not any(sources[t].written_here for t in test)
+
+
+def test_extend_split_tops_up_the_test_part_by_hash_order_and_says_when_it_cannot():
+    def source(thread_id, layout="qa_thread", seed=True, address="https://example.org/x"):
+        return PageSource(thread_id, address, layout, seed, "2026-01-01")
+
+    ids = [f"t{k}" for k in range(12)]
+    sources = {t: source(t, layout="faq_page" if t in ("t1", "t2", "t3", "t4") else "qa_thread") for t in ids}
+    sources["w"] = source("w", layout="forum", address="written here")
+    minimums = SplitMinimums(test_threads=5, test_other_sites=0, test_per_layout=2, dev_threads=3)
+    parts = extend_split({}, sources, minimums)
+    assert parts["w"] == ("dev", "written-here")  # and forum, with no real page, asks for no test thread
+    test = [t for t, (part, _) in parts.items() if part == "test"]
+    assert len(test) >= 5 and sum(sources[t].layout == "faq_page" for t in test) >= 2
+    by_hash = [t for t in ids if hash_part(t) == "test"]
+    assert [t for t, (_, how) in parts.items() if how == "hash"] == sorted(
+        [t for t in parts if parts[t][1] == "hash"], key=lambda t: int(hashlib.sha256(t.encode()).hexdigest(), 16))
+    assert all(parts[t] == ("test", "hash") for t in by_hash)
+    topped = [t for t, (_, how) in parts.items() if how == "hash-topup"]
+    assert topped and all(parts[t][0] == "test" and hash_part(t) == "dev" for t in topped)
+    with pytest.raises(GoldError, match="cannot meet"):
+        extend_split({}, sources, SplitMinimums(test_threads=12, test_other_sites=0, test_per_layout=0, dev_threads=3))
+
+
+def test_a_bad_source_row_names_the_file_and_line(tmp_path):
+    path = tmp_path / "SOURCES.csv"
+    path.write_text("file,address,site_kind,seed_site,added\nt.txt,https://x.org,blog,no,2026-12-06\n", encoding="utf-8")
+    with pytest.raises(GoldError, match=r"SOURCES.csv:2: site_kind must be one of"):
+        read_sources(path)
 
 
 def test_every_bundled_gold_file_fits_its_thread():
     threads = load_corpus_gold()
     assert {t.thread_id for t in threads} <= set(read_split(config.CORPUS_SPLIT_FILE))
-    for thread in threads:
-        assert thread.answers, thread.thread_id
+    for thread in threads:  # a page with no answer (a video page's summary alone) has its claims in the question
+        assert thread.answers or all(claim.position == 0 for claim in thread.claims), thread.thread_id
+    assert sum(not thread.answers for thread in threads) <= len(threads) // 50, "answerless threads are rare pages"
 
 
 def test_a_title_is_found_as_its_own_line_and_quotes_at_word_boundaries():
