@@ -14,6 +14,7 @@ import os
 import platform
 import re
 import stat
+import sys
 from pathlib import Path
 from typing import NamedTuple
 
@@ -143,9 +144,41 @@ def model_bytes(model) -> bytes:
     for step in _vectorizers(model):
         if hasattr(step, "_stop_words_id"):  # an id() cache: differs per process, so the bytes would too
             del step._stop_words_id
+    _intern_strings(model, set())
     buffer = io.BytesIO()
     joblib.dump(model, buffer)
     return buffer.getvalue()
+
+
+def _intern_strings(value, seen: set):
+    """Every string in the model's object graph made the interned one, in place, and returned.
+
+    Pickle writes a string once and refers back to it wherever the same object recurs, so the bytes depend on
+    which equal strings happen to be one object, and that depends on what the process did before (unpickling
+    another model interns its attribute names). Interned, equal strings are always one object."""
+    import numpy as np
+
+    if isinstance(value, str):
+        return sys.intern(value)
+    if id(value) in seen or isinstance(value, (int, float, bool, bytes, type(None))):
+        return value
+    seen.add(id(value))
+    if isinstance(value, np.ndarray):
+        if value.dtype == object:
+            for index, item in np.ndenumerate(value):
+                value[index] = _intern_strings(item, seen)
+    elif isinstance(value, list):
+        value[:] = [_intern_strings(item, seen) for item in value]
+    elif isinstance(value, dict):
+        items = [(_intern_strings(k, seen), _intern_strings(v, seen)) for k, v in value.items()]
+        value.clear()
+        value.update(items)
+    elif isinstance(value, tuple):
+        return type(value)(*(_intern_strings(item, seen) for item in value)) if hasattr(value, "_fields") else tuple(
+            _intern_strings(item, seen) for item in value)
+    elif hasattr(value, "__dict__") and not isinstance(value, type):
+        _intern_strings(vars(value), seen)
+    return value
 
 
 def save_model(model, model_path: Path, card: dict) -> dict:

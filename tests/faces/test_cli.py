@@ -7,6 +7,7 @@ import pytest
 
 from pipeline.faces.cli import main
 from pipeline.io.readers import estimate_threads
+from pipeline.learning import shipped
 
 PAGE = ("Is Botox permanent after years of use?\n\nDr. Smith\nNot permanent\n"
         "No. The effect wears off in 3-4 months, although the muscle may weaken with repeated treatment.\n")
@@ -91,8 +92,9 @@ def test_init_lays_out_a_project_that_the_defaults_then_use(tmp_path, monkeypatc
     assert main(["run", "--jobs", "1"]) == 0
     # no labels of its own yet: the project takes the shipped model instead of training for minutes
     err = capsys.readouterr().err
-    assert "using stance-0001, the model shipped with the package" in err and "train: 1/5" not in err
-    assert (project / "data/processed/claims.csv").exists() and (project / "models/stance-0001.joblib").exists()
+    version = shipped.listed()["current"]
+    assert f"using {version}, the model shipped with the package" in err and "train: 1/5" not in err
+    assert (project / "data/processed/claims.csv").exists() and (project / f"models/{version}.joblib").exists()
     assert "page" in set(pd.read_csv(project / "data/processed/answers.csv")["thread_id"])
     assert pd.read_csv(project / "data/processed/claims.csv")["stance"].notna().any()
 

@@ -107,3 +107,19 @@ def test_a_model_that_is_not_a_regular_file_is_refused_unread(tmp_path):
     os.mkfifo(path)
     with pytest.raises(ModelTrustError, match="not a regular file"):
         load_model(path)
+
+
+def test_model_bytes_do_not_depend_on_which_equal_strings_are_one_object():
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    def encoder(handle_unknown):
+        step = OneHotEncoder(handle_unknown=handle_unknown, categories=[["a", "b"]])
+        return Pipeline([("features", step)]).fit([["a"], ["b"]])
+
+    shared = "ignore"
+    one = encoder(shared)
+    one.note = [shared, shared]
+    other = encoder("".join(["ign", "ore"]))  # equal, but another object
+    other.note = ["".join(["ign", "ore"]), "".join(["ign", "ore"])]
+    assert registry.model_bytes(one) == registry.model_bytes(other)

@@ -48,8 +48,9 @@ def test_an_empty_models_folder_takes_a_copy_instead_of_training(tmp_path, capsy
     models = tmp_path / "models"
     commands.ensure_model(config.RAW_DIR, config.LABELS_FILE, models, tmp_path / "out")
     err = capsys.readouterr().err
-    assert "using stance-0001, the model shipped with the package" in err and "train:" not in err
-    assert registry.current_version(models) == "stance-0001"
+    version = shipped.listed()["current"]
+    assert f"using {version}, the model shipped with the package" in err and "train:" not in err
+    assert registry.current_version(models) == version
     assert registry.load_model(registry.resolve(models)).card["shipped"] is True
 
 
