@@ -4,6 +4,7 @@
                                              # overall, by layout class and by site (data/raw/corpus/SOURCES.csv)
     python bench/accuracy.py --errors        # and the pipeline's errors on the DEV part, to tune on
     python bench/accuracy.py --limit 3       # the first 3 threads of each part (a quick check)
+    python bench/accuracy.py --segmenter learned   # the pipeline with the learned segmenter
 
 Figures are defined in pipeline/measuring/accuracy.py; gold files in data/raw/labels/gold/
 (GUIDELINE.md says how they were written). Errors are printed for the dev part
@@ -31,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", type=Path, default=config.CORPUS_SPLIT_FILE, help="thread_id,part file")
     parser.add_argument("--sources", type=Path, default=config.CORPUS_SOURCES_FILE,
                         help="file,address,site_kind,seed_site,added rows: figures by layout class and site")
+    parser.add_argument("--segmenter", choices=("rules", "learned"), default=config.DEFAULT_SETTINGS.segment.segmenter,
+                        help="the segmenter the pipeline runs with (the baseline is unchanged)")
     parser.add_argument("--limit", type=int, default=None, help="score only the first N threads of each part")
     parser.add_argument("--errors", action="store_true", help="print the pipeline's errors on the dev part")
     args = parser.parse_args(argv)
@@ -43,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no gold files in {args.gold}", file=sys.stderr)
         return 2
     # the corpus folder read the way `claims run` reads it; the gold threads' rows are scored
-    tables = execute(["segment", "extract"], Source(threads=args.corpus), MemorySink()).artifacts
+    settings = config.DEFAULT_SETTINGS.replace(segmenter=args.segmenter)
+    tables = execute(["segment", "extract"], Source(threads=args.corpus), MemorySink(), settings).artifacts
     columns, scores = accuracy.evaluate_corpus(threads, tables)
     if args.errors:
         dev = [s for s in scores["pipeline"] if s.part == "dev"]

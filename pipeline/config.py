@@ -29,6 +29,7 @@ DURATION_LEXICON_FILE = RESOURCES_DIR / "duration_lexicon.json"
 SEGMENT_LEXICON_FILE = RESOURCES_DIR / "segment_lexicon.json"
 LABELING_LEXICON_FILE = RESOURCES_DIR / "labeling_lexicon.json"
 QUESTION_LEXICON_FILE = RESOURCES_DIR / "question_lexicon.json"
+LINE_SEGMENTER_FILE = RESOURCES_DIR / "line_segmenter.crfsuite"  # the learned segmenter (crfsuite's own format)
 SHIPPED_MODELS_FILE = RESOURCES_DIR / "shipped_models.json"  # sha256 of the model versions models/ ships with
 
 # A project folder (`claims init`): the command line's defaults, relative to the folder it runs in. In a
@@ -74,6 +75,9 @@ class SegmentSettings:
     max_lead_line_words: int = 12  # a shorter first line of an answer, over its paragraph, may be its title
     max_question_title_words: int = 30  # a longer first line is the question's body, not its title
     max_multi_sentence_title_words: int = 6  # "Weaker, yes. Permanently, no."
+    # "rules" (the line-kind rules), or "learned": a CRF over the page's lines, trained on the annotated corpus's dev
+    # part, the rules among its features (LINE_SEGMENTER_FILE; docs/accuracy.md, "Learned segmentation")
+    segmenter: str = "rules"
 
 
 @dataclass(frozen=True)

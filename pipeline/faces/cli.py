@@ -65,6 +65,10 @@ def _add_common(parser: argparse.ArgumentParser, with_input: bool = True) -> Non
     parser.add_argument("--force", action="store_true", help="re-run even if nothing changed")
     parser.add_argument("--spacy-model", default=DEFAULT_SETTINGS.extract.spacy_model,
                         help="'blank:en' (default, no download) or an installed trained pipeline such as en_core_web_sm")
+    parser.add_argument("--segmenter", choices=("rules", "learned"), default=DEFAULT_SETTINGS.segment.segmenter,
+                        help="how pages are split into question and answers: 'rules' (default) or 'learned', a CRF "
+                             "over the page's lines trained on the annotated corpus, better on pages other than Q&A "
+                             "threads (docs/accuracy.md, 'Learned segmentation')")
 
 
 def _add_models(parser: argparse.ArgumentParser) -> None:
@@ -243,7 +247,8 @@ def settings_of(args):
     return DEFAULT_SETTINGS.replace(spacy_model=getattr(args, "spacy_model", DEFAULT_SETTINGS.extract.spacy_model),
                                     propositions_file=str(propositions) if propositions else "",
                                     follow_links=getattr(args, "follow_links", False),
-                                    output_format=getattr(args, "output_format", "csv"))
+                                    output_format=getattr(args, "output_format", "csv"),
+                                    segmenter=getattr(args, "segmenter", DEFAULT_SETTINGS.segment.segmenter))
 
 
 def _dispatch(args) -> int:

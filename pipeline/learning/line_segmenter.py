@@ -10,10 +10,12 @@ scores it with folds grouped by thread, as the stance model is.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from sklearn.model_selection import GroupKFold
 
-from pipeline.measuring.gold import GoldThread
+from pipeline import config
+from pipeline.measuring.gold import GoldThread, load_corpus_gold
 from pipeline.stages import line_labels
 from pipeline.stages.line_labels import (ANSWER_BODY, ANSWER_START, ANSWER_TITLE, OUTSIDE, QUESTION_BODY,
                                          QUESTION_TITLE, Line)
@@ -93,3 +95,39 @@ def cross_validate(dev: list[Example], folds: int = 5, **params) -> dict[str, li
             labels = crf.predict_single(example.features)
             out[example.thread.thread_id] = line_labels.decode(example.thread.text, example.lines, labels)
     return out
+
+
+def write_model(path: Path = config.LINE_SEGMENTER_FILE, threads: list[GoldThread] | None = None) -> Path:
+    """Train the CRF on the annotated corpus's development part (never the test part) and write it in crfsuite's
+    own format (data, not a pickle) to `path`, through a temporary file so a reader never sees half a model."""
+    import os
+
+    import pycrfsuite
+
+    threads = [t for t in (threads if threads is not None else load_corpus_gold()) if t.part == "dev"]
+    train = examples(threads)
+    trainer = pycrfsuite.Trainer(algorithm="lbfgs", verbose=False)
+    crf = build_crf()
+    trainer.set_params({"c1": crf.c1, "c2": crf.c2, "max_iterations": crf.max_iterations,
+                        "feature.possible_transitions": True})
+    for example in train:
+        trainer.append(example.features, example.labels)
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    trainer.train(str(partial))
+    os.replace(partial, path)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m pipeline.learning.line_segmenter [PATH]`: write the learned segmenter (default: the package's)."""
+    import sys
+
+    args = argv if argv is not None else sys.argv[1:]
+    path = write_model(Path(args[0]) if args else config.LINE_SEGMENTER_FILE)
+    print(f"wrote {path} ({path.stat().st_size:,} bytes), trained on the annotated corpus's development part")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

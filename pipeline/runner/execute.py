@@ -53,13 +53,16 @@ def fingerprint(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
+CODE_SUFFIXES = {".py", ".json", ".jsonl", ".crfsuite"}  # modules, rule files and the learned segmenter
+
+
 def code_digest() -> list[tuple[str, str]]:
     """Digest of the whole package: every module and rule file, so that no code a stage runs can be left out.
 
     Any edit to the package re-runs the stages (a hand-kept list of modules
     per stage once forgot two of them and reported stale tables as up to date).
     """
-    paths = sorted(p for p in PACKAGE_DIR.rglob("*") if p.is_file() and p.suffix in {".py", ".json", ".jsonl"}
+    paths = sorted(p for p in PACKAGE_DIR.rglob("*") if p.is_file() and p.suffix in CODE_SUFFIXES
                    and "__pycache__" not in p.parts and p.name not in NOT_CODE)
     return [(p.relative_to(PACKAGE_DIR).as_posix(), _stat_digest(str(p), *_stat(p))) for p in paths]
 

@@ -63,7 +63,12 @@ def _rules_version() -> tuple:
 def _segment(inputs: dict, settings: Settings, context: Context) -> dict:
     from pipeline.stages.segment import segment_threads
 
-    answers, errors = segment_threads(inputs["threads"], settings.segment)
+    segmenter = None
+    if settings.segment.segmenter == "learned":
+        from pipeline.stages.line_labels import learned_segments as segmenter
+    elif settings.segment.segmenter != "rules":
+        raise ValueError(f"segment.segmenter is 'rules' or 'learned', not {settings.segment.segmenter!r}")
+    answers, errors = segment_threads(inputs["threads"], settings.segment, segmenter)
     return {"answers": answers, "errors": errors}
 
 

@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
+from pipeline.config import LINE_SEGMENTER_FILE
+from pipeline.io.files import InputError
 from pipeline.stages.segment import boilerplate_kind, load_lexicon, segment_text
 from pipeline.threads import Segment
 
@@ -204,3 +208,27 @@ def _trimmed(text: str, start: int, end: int, lexicon: dict) -> tuple[int, int]:
             end = max(start, last_line_start) + len(text[max(start, last_line_start):max(start, last_line_start)
                                                          + cut.start()].rstrip())
     return start, end
+
+
+@lru_cache(maxsize=4)
+def _tagger(path: str, size: int, mtime_ns: int):
+    """crfsuite's tagger for a model file, opened once per process (and again if the file changes)."""
+    import pycrfsuite
+
+    tagger = pycrfsuite.Tagger()
+    tagger.open(path)
+    return tagger
+
+
+def learned_segments(text: str, source: str = "<text>", model_path: Path = LINE_SEGMENTER_FILE) -> list[Segment]:
+    """The question and answers of a page as the learned segmenter reads it (settings.segment.segmenter "learned")."""
+    lines = page_lines(text)
+    if not lines:
+        raise InputError(source, "the file is empty")
+    try:
+        stat = Path(model_path).stat()
+    except FileNotFoundError:
+        raise InputError(str(model_path), "no learned segmenter here; write it with "
+                                          "'python -m pipeline.learning.line_segmenter' or use the rules") from None
+    labels = _tagger(str(model_path), stat.st_size, stat.st_mtime_ns).tag(line_features(text, lines))
+    return decode(text, lines, labels)

@@ -33,7 +33,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import pandas as pd
 
@@ -636,10 +636,18 @@ def answer_rows(thread_id: str, text: str, segments, source: str = "", source_li
     return rows
 
 
-def segment_rows(thread, settings: SegmentSettings = DEFAULT_SETTINGS.segment) -> list[dict]:
-    """answers.csv rows of one thread (a readers.ThreadSource); a thread read without a question is reported."""
+def segment_rows(thread, settings: SegmentSettings = DEFAULT_SETTINGS.segment,
+                 segmenter: Callable[[str, str], list[Segment]] | None = None) -> list[dict]:
+    """answers.csv rows of one thread (a readers.ThreadSource); a thread read without a question is reported.
+
+    `segmenter(text, source)` replaces the rules (the learned one, pipeline.stages.line_labels.learned_segments)."""
     warnings: list[str] = []
-    segments = thread.segments or segment_text(thread.text, thread.source, settings, thread.title_hints, warnings)
+    if thread.segments:
+        segments = thread.segments
+    elif segmenter is not None:
+        segments = segmenter(thread.text, thread.source)
+    else:
+        segments = segment_text(thread.text, thread.source, settings, thread.title_hints, warnings)
     for warning in warnings:
         log(f"segment: warning: {warning}")
     head = next((s for s in segments if s.position == 0), None)
@@ -651,7 +659,8 @@ def segment_rows(thread, settings: SegmentSettings = DEFAULT_SETTINGS.segment) -
                        asked.as_row())
 
 
-def segment_threads(items: Iterable, settings: SegmentSettings = DEFAULT_SETTINGS.segment
+def segment_threads(items: Iterable, settings: SegmentSettings = DEFAULT_SETTINGS.segment,
+                    segmenter: Callable[[str, str], list[Segment]] | None = None
                     ) -> tuple[pd.DataFrame, list[ErrorRecord]]:
     """The `segment` stage: answers.csv rows of the items' threads, and an ErrorRecord for each item that is or
     raises an input error. A thread on which segmenting fails in a way no rule foresaw is named and skipped; the
@@ -662,7 +671,7 @@ def segment_threads(items: Iterable, settings: SegmentSettings = DEFAULT_SETTING
             errors.append(ErrorRecord.of(item))
             continue
         try:
-            rows.extend(segment_rows(item, settings))
+            rows.extend(segment_rows(item, settings, segmenter))
         except InputError as err:
             errors.append(ErrorRecord.of(err))
         except Exception as err:  # noqa: BLE001 - a thread no rule foresaw: its row in errors.csv, the others go on

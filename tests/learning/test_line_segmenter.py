@@ -44,3 +44,10 @@ def test_the_bench_scores_the_crf_beside_the_rules_on_the_development_part(capsy
         runpy.run_path(str(config.PROJECT_ROOT / "bench" / "segmentation_learned.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert exit_.value.code == 0 and "dev CRF" in out and "dev rules" in out and "test CRF" not in out
+
+
+@pytest.mark.slow
+def test_the_shipped_learned_segmenter_is_what_training_on_the_dev_part_makes(tmp_path):
+    written = line_segmenter.write_model(tmp_path / "segmenter.crfsuite")
+    assert written.read_bytes() == config.LINE_SEGMENTER_FILE.read_bytes(), (
+        "training no longer makes the shipped segmenter: write it again (python -m pipeline.learning.line_segmenter)")

@@ -414,3 +414,18 @@ def test_a_bad_jobs_value_is_a_usage_error(jobs, capsys):
     with pytest.raises(SystemExit) as raised:
         main(["run", "--jobs", jobs])
     assert raised.value.code == 2 and "--jobs" in capsys.readouterr().err
+
+
+def test_the_learned_segmenter_is_a_setting_that_reruns_segment_and_keeps_offsets_exact(corpus, tmp_path, capsys):
+    assert stage("segment", corpus, tmp_path) == EXIT_OK
+    rules = pd.read_csv(tmp_path / "answers.csv")
+    capsys.readouterr()
+    assert stage("segment", corpus, tmp_path, None, "--segmenter", "learned") == EXIT_OK
+    assert "segment: up to date" not in capsys.readouterr().err  # another setting, another key
+    learned = pd.read_csv(tmp_path / "answers.csv", keep_default_na=False)
+    assert set(learned["thread_id"]) == set(rules["thread_id"])
+    texts = {p.stem: p.read_text(encoding="utf-8") for p in corpus.glob("*.txt")}
+    for row in learned.itertuples():
+        assert texts[row.thread_id][row.char_start:row.char_end] == row.text
+    assert stage("segment", corpus, tmp_path, None, "--segmenter", "learned") == EXIT_OK
+    assert "segment: up to date" in capsys.readouterr().err

@@ -2,6 +2,9 @@
 
 import json
 
+import pytest
+
+from pipeline.io.files import InputError
 from pipeline.measuring.gold import parse_gold
 from pipeline.stages import line_labels
 from pipeline.stages.line_labels import (ANSWER_BODY, ANSWER_START, ANSWER_TITLE, LABELS, OUTSIDE, QUESTION_BODY,
@@ -61,3 +64,12 @@ def test_labels_without_an_answer_read_the_whole_text_as_one_answer():
     segments = decode(text, lines, [OUTSIDE, OUTSIDE])
     assert len(segments) == 2 and text[segments[1].char_start:segments[1].char_end] == text.strip()
     assert line_labels.rule_labels("", []) == []
+
+
+def test_the_shipped_learned_segmenter_reads_a_page_and_a_missing_one_is_named(tmp_path):
+    thread = mini()
+    segments = line_labels.learned_segments(thread.text)
+    assert segments[0].position == 0 and len(segments) >= 2
+    assert all(0 <= s.char_start <= s.char_end <= len(thread.text) for s in segments)
+    with pytest.raises(InputError, match="no learned segmenter here"):
+        line_labels.learned_segments(thread.text, "page.txt", tmp_path / "missing.crfsuite")
