@@ -49,7 +49,8 @@ class PendingClaim:
             text=self.sentence_text,
             cue=self.sentence_text[self.cue.start_char - sentence.start_char:self.cue.end_char - sentence.start_char],
             cue_id=self.cue.id_,
-            negated=bool(self.cue._.get(NEGATED)) != self.inverse,
+            # "doesn't last longer than 4 months" states a maximum: the "not" makes the bound, it denies no duration
+            negated=(bool(self.cue._.get(NEGATED)) != self.inverse) and not getattr(duration, "bound", False),
             hedged=bool(self.cue._.get(HEDGED)),
             duration_min_months=duration.min_months if duration else None,
             duration_max_months=duration.max_months if duration else None,

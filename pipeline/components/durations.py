@@ -31,6 +31,7 @@ class Duration:
     max_months: float | None
     start: int
     end: int
+    bound: bool = False  # a maximum stated by a denied minimum ("doesn't last longer than 4 months"): not a negation
 
 
 def _alternation(words) -> str:
@@ -56,6 +57,8 @@ class DurationLexicon:
     unit_stems: tuple  # the shortest starts of the unit words: a text holding none of them holds no duration
     times: dict
     per_unit: dict
+    vague_low: re.Pattern  # "a few weeks to" before the figure: its lower end is not stated
+    bare_upper: re.Pattern  # ", sometimes up to 5" after the span: its upper end, in the span's unit
 
 
 @reread_when_changed
@@ -103,6 +106,8 @@ def load_lexicon(path: Path = DURATION_LEXICON_FILE) -> DurationLexicon:
         unit_stems=_stems(list(lex["units"]) + list(_entries(lex["frequency_per"]["per_unit"]))),
         times={k.lower(): v for k, v in _entries(lex["frequency_per"]["times"]).items()},
         per_unit={k.lower(): v for k, v in _entries(lex["frequency_per"]["per_unit"]).items()},
+        vague_low=re.compile("|".join(f"(?:{p})" for p in lex["vague_low_before"]), re.IGNORECASE),
+        bare_upper=re.compile(lex["bare_upper_after"], re.IGNORECASE),
     )
 
 
@@ -188,8 +193,14 @@ def _spans(text: str, lexicon: DurationLexicon) -> Iterator[Duration]:
             high = _number(match.group("tail_high") or match.group("tail"), lexicon) * tail_factor
         if match.group("or_high") and not match.group("high"):
             high = _number(match.group("or_high"), lexicon) * factor
+        bare = lexicon.bare_upper.match(after) if low == high else None
+        if bare and float(bare.group("upper")) * factor > high:  # "around 3 months, sometimes up to 5"
+            high = float(bare.group("upper")) * factor
         low, high = round(min(low, high), 2), round(max(low, high), 2)
         stated_range = low != high  # a range keeps both ends: "within 4-6 weeks" is 4 to 6 weeks
+        if not stated_range and lexicon.vague_low.search(before):  # "a few weeks to 2 months": at most 2 months
+            yield Duration(None, high, match.start(), match.end())
+            continue
         if match.group("plus") or lexicon.open_upper.match(after):
             high = None
         elif stated_range:
@@ -198,7 +209,10 @@ def _spans(text: str, lexicon: DurationLexicon) -> Iterator[Duration]:
             low = None
         elif lexicon.lower_before.search(before):  # "haven't seen it last more than 8 months": at most 8
             wider = text[max(0, match.start() - 2 * _CONTEXT_CHARS): match.start()]
-            low, high = (None, high) if _DENIED.search(wider) else (low, None)
+            if _DENIED.search(wider):
+                yield Duration(None, high, match.start(), match.end(), bound=True)
+                continue
+            low, high = low, None
         yield Duration(low, high, match.start(), match.end())
 
 

@@ -51,6 +51,12 @@ WEEK, DAY = 7 / 30.436875, 1 / 30.436875
     ("I haven't seen any treatment last more than 8 months", None, 8),
     ("it won't go beyond 6 months", None, 6),
     ("no more than 6 weeks", None, 1.38),
+    # a vague lower end keeps the figure as the upper end; a bare larger figure after the span is its upper end
+    ("the droop lasts a few weeks to 2 months", None, 2),
+    ("the swelling lasts several days to 2 weeks", None, 0.46),
+    ("Botox lasts around 3 months, sometimes up to 5", 3, 5),
+    ("it lasts 4 months, and up to 20 units are used", 4, 4),
+    ("it lasts 3 months, up to 5% of people notice", 3, 3),
 ])
 def test_durations_normalise_to_months(text, low, high):
     duration = first_duration(text)
@@ -103,3 +109,15 @@ def test_looking_only_around_unit_words_finds_what_a_full_scan_finds(pieces):
     text = " ".join(pieces)
     lexicon = load_lexicon()
     assert [m.span() for m in _matches(text, lexicon)] == [m.span() for m in lexicon.pattern.finditer(text)]
+
+
+def test_a_denied_minimum_is_a_bound_not_a_negation():
+    import pipeline
+
+    rows = pipeline.extract_claims("It doesn't last longer than 4 months.")
+    duration = rows[rows["claim_type"] == "duration"].iloc[0]
+    assert not duration["negated"] and duration["duration_max_months"] == 4
+    assert first_duration("It doesn't last longer than 4 months.").bound
+    assert not first_duration("It won't last 3 months.").bound
+    denied = pipeline.extract_claims("It won't last 3 months.")
+    assert denied[denied["claim_type"] == "duration"]["negated"].all()  # a denied span is still a negation

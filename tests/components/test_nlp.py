@@ -195,3 +195,20 @@ def test_sentence_starts_set_before_are_kept(nlp):
     doc[3].is_sent_start = True
     doc = nlp.get_pipe("sentence_boundaries")(doc)
     assert [t.text for t in doc if t.is_sent_start] == ["It", "months"]
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    # a person coming back is a visit, not the effect returning
+    ("Patients now come back every 5 or 6 months.", {"duration": (False, False)}),
+    ("Your wrinkles will come back gradually.", {"reversibility": (False, False)}),
+    # the name of the treatment is not atrophy; how long it lasts is a duration
+    ("Masseter reduction lasts roughly six months.", {"duration": (False, False)}),
+    # a rare case is not a general claim
+    ("In rare cases the effect lasts 1 year.", {"duration": (False, True)}),
+])
+def test_claim_types_and_flags_of_failure_classes(sentence, expected):
+    import pipeline
+
+    rows = pipeline.extract_claims(sentence)
+    found = {row.claim_type: (bool(row.negated), bool(row.hedged)) for row in rows.itertuples()}
+    assert found == expected
