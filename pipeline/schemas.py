@@ -9,6 +9,9 @@ spaCy, scikit-learn or pandas.
 from __future__ import annotations
 
 CLAIM_TYPES = ("duration", "atrophy", "dose_reduction", "reversibility")
+# what a duration measures: how long the effect (or a side effect) lasts, recovery after stopping treatment, the
+# interval between treatments, the time until it starts working, or something else (GUIDELINE.md, "Duration kinds")
+DURATION_KINDS = ("effect", "recovery", "interval", "onset", "other")
 FAVOR, AGAINST, NEUTRAL, ABSTAIN = "favor", "against", "neutral", ""
 STANCES = (AGAINST, FAVOR, NEUTRAL)
 YES_NO, OPEN, NONE = "yes/no", "open", "none"  # what a thread's question asks (pipeline.stages.question)
@@ -25,7 +28,7 @@ ANSWER_COLUMNS = [
 ANSWERS_OUTPUT_COLUMNS = ANSWER_COLUMNS + ["stance", "stance_score"]
 CLAIM_COLUMNS = [
     "claim_id", "thread_id", "answer_id", "role", "sentence_id", "claim_type", "text", "char_start", "char_end",
-    "negated", "hedged", "cue", "duration_min_months", "duration_max_months", "stance", "stance_score",
+    "negated", "hedged", "cue", "duration_min_months", "duration_max_months", "duration_kind", "stance", "stance_score",
 ]
 SUMMARY_COLUMNS = (
     ["thread_id", "question", "question_found", *QUESTION_COLUMNS, "answers"] + [f"answers_{s}" for s in STANCES]
@@ -43,7 +46,7 @@ EXPORT_COLUMNS = ["level", "claim_id", "answer_id", "thread_id", "question", "pr
 TEXT, INTEGER, NUMBER, FLAG = "text", "integer", "number", "flag"
 COLUMN_KINDS = {
     **dict.fromkeys(["thread_id", "answer_id", "sentence_id", "claim_id", "role", "title", "text", "claim_type", "cue",
-                     "stance", "source", "question", "error", *QUESTION_COLUMNS, "level", "label", "annotator",
+                     "stance", "source", "question", "error", *QUESTION_COLUMNS, "level", "label", "annotator", "duration_kind",
                      "labelled_at", "answer_title", "prediction", "notes"], TEXT),
     **dict.fromkeys(["position", "char_start", "char_end", "title_start", "title_end", "source_line", "line",
                      "answers", *(f"answers_{s}" for s in STANCES), "claims", *(f"claims_{t}" for t in CLAIM_TYPES),

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from spacy.tokens import Span
 
+from pipeline.components.durations import duration_kind
 from pipeline.components.extensions import HEDGED, NEGATED
 
 
@@ -24,6 +25,7 @@ class Claim:
     hedged: bool
     duration_min_months: float | None
     duration_max_months: float | None
+    duration_kind: str | None = None  # of a duration claim: what its length measures (schemas.DURATION_KINDS)
 
 
 @dataclass(frozen=True)
@@ -54,4 +56,5 @@ class PendingClaim:
             hedged=bool(self.cue._.get(HEDGED)),
             duration_min_months=duration.min_months if duration else None,
             duration_max_months=duration.max_months if duration else None,
+            duration_kind=duration_kind(self.sentence_text, duration) if self.claim_type == "duration" else None,
         )

@@ -32,6 +32,7 @@ class Duration:
     start: int
     end: int
     bound: bool = False  # a maximum stated by a denied minimum ("doesn't last longer than 4 months"): not a negation
+    frequency: bool = False  # stated as a frequency ("twice a year"): a treatment interval
 
 
 def _alternation(words) -> str:
@@ -58,6 +59,8 @@ class DurationLexicon:
     times: dict
     per_unit: dict
     vague_low: re.Pattern  # "a few weeks to" before the figure: its lower end is not stated
+    kinds: tuple  # (kind, pattern) in the order they are tried: what a duration measures
+    kind_window: int
     bare_upper: re.Pattern  # ", sometimes up to 5" after the span: its upper end, in the span's unit
 
 
@@ -108,6 +111,9 @@ def load_lexicon(path: Path = DURATION_LEXICON_FILE) -> DurationLexicon:
         per_unit={k.lower(): v for k, v in _entries(lex["frequency_per"]["per_unit"]).items()},
         vague_low=re.compile("|".join(f"(?:{p})" for p in lex["vague_low_before"]), re.IGNORECASE),
         bare_upper=re.compile(lex["bare_upper_after"], re.IGNORECASE),
+        kinds=tuple((kind, re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE))
+                    for kind, patterns in lex["kinds"].items()),
+        kind_window=lex["kind_window"],
     )
 
 
@@ -158,7 +164,7 @@ def _frequency(match: re.Match, lexicon: DurationLexicon) -> Duration:
     """"twice a year": every 6 months; "once or twice a year": every 6 to 12 months."""
     per = lexicon.per_unit[match.group("unit").lower()]
     counts = [lexicon.times[" ".join(match.group(g).lower().split())] for g in ("times", "times2") if match.group(g)]
-    return Duration(round(per / max(counts), 2), round(per / min(counts), 2), match.start(), match.end())
+    return Duration(round(per / max(counts), 2), round(per / min(counts), 2), match.start(), match.end(), frequency=True)
 
 
 def _matches(text: str, lexicon: DurationLexicon) -> Iterator[re.Match]:
@@ -219,3 +225,21 @@ def _spans(text: str, lexicon: DurationLexicon) -> Iterator[Duration]:
 def first_duration(text: str) -> Duration | None:
     """The first duration stated in `text` (the rest are not looked for)."""
     return next(_durations(text), None)
+
+
+def duration_kind(sentence: str, figure: Duration | None) -> str:
+    """What a duration claim's length measures (schemas.DURATION_KINDS but "other"): a frequency is an interval;
+    else the kind whose words stand nearest the figure (the first found, without one); else the effect's length."""
+    if figure is not None and figure.frequency:
+        return "interval"
+    lexicon = load_lexicon()
+    if figure is None:
+        return next((kind for kind, pattern in lexicon.kinds if pattern.search(sentence)), "effect")
+    low, high = max(0, figure.start - lexicon.kind_window), figure.end + lexicon.kind_window
+    best = None
+    for order, (kind, pattern) in enumerate(lexicon.kinds):
+        for match in pattern.finditer(sentence, low, min(high, len(sentence))):
+            gap = max(figure.start - match.end(), match.start() - figure.end, 0)
+            if best is None or (gap, order) < best[:2]:
+                best = (gap, order, kind)
+    return best[2] if best else "effect"

@@ -163,6 +163,14 @@ def score_claims(gold: GoldThread, claims: pd.DataFrame, score: ThreadScore) -> 
             if g.months is not None:
                 counts[("durations", "n")] += 1
                 score.errors.append(("duration wrong", f"gold {g.months}, claim not found: {g.text[:100]!r}"))
+        for g, row in matched:  # what the duration measures, over matched claims whose gold says it
+            if g.duration_kind is not None:
+                predicted_kind = row.get("duration_kind")
+                counts[("duration kinds", "n")] += 1
+                counts[("duration kinds", "right")] += predicted_kind == g.duration_kind
+                if predicted_kind != g.duration_kind:
+                    score.errors.append(("duration kind wrong", f"gold {g.duration_kind} predicted {predicted_kind}: "
+                                                                f"{g.text[:100]!r}"))
         for g, row in matched:
             predicted = (_months(row["duration_min_months"]), _months(row["duration_max_months"]))
             if g.months is None and predicted == (None, None):
@@ -211,6 +219,7 @@ def summarise(scores: list[ThreadScore]) -> dict:
         if claim_type is None:
             figures["gold claims (sentence, type)"] = tp + fn
     figures["durations exactly right"] = _ratio(counts[("durations", "right")], counts[("durations", "n")])
+    figures["duration kinds right"] = _ratio(counts[("duration kinds", "right")], counts[("duration kinds", "n")])
     figures["negated right"] = _ratio(counts[("negated", "right")], counts[("negated", "n")])
     figures["hedged right"] = _ratio(counts[("hedged", "right")], counts[("hedged", "n")])
     return figures
@@ -320,8 +329,10 @@ def gold_as_prediction(thread: GoldThread) -> Prediction:
             claims.append({"claim_type": claim_type, "text": claim.text, "char_start": claim.start,
                            "char_end": claim.end, "negated": claim_type in claim.negated,
                            "hedged": claim_type in claim.hedged, "duration_min_months": low,
-                           "duration_max_months": high, "stance": claim.stance})
+                           "duration_max_months": high, "stance": claim.stance,
+                           "duration_kind": claim.duration_kind if claim_type == "duration" else None})
     return Prediction(pd.DataFrame(answers), pd.DataFrame(claims, columns=["claim_type", "text", "char_start",
                                                                            "char_end", "negated", "hedged",
                                                                            "duration_min_months",
-                                                                           "duration_max_months", "stance"]))
+                                                                           "duration_max_months", "stance",
+                                                                           "duration_kind"]))

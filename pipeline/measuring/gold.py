@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.config import CORPUS_DIR, CORPUS_SOURCES_FILE, CORPUS_SPLIT_FILE, GOLD_DIR
-from pipeline.schemas import CLAIM_TYPES, OPEN, STANCES, YES_NO
+from pipeline.schemas import CLAIM_TYPES, DURATION_KINDS, OPEN, STANCES, YES_NO
 
 GOLD_QUESTION_KINDS = (YES_NO, OPEN)  # a gold file says which a question is; "none" is only what the pipeline reads
 DAYS_PER_MONTH = 30.436875  # the mean Gregorian month, as the duration lexicon uses
@@ -35,7 +35,8 @@ _THREAD_KEYS = {"thread_id", "question", "answers", "claims", "notes"}
 _QUESTION_KEYS = {"title", "body", "proposition", "kind", "inferred", "notes"}
 _ANSWER_KEYS = {"title", "body", "stance", "notes"}
 _BODY_KEYS = {"first", "last"}
-_CLAIM_KEYS = {"in", "sentence", "types", "negated", "hedged", "duration", "stance", "occurrence", "notes"}
+_CLAIM_KEYS = {"in", "sentence", "types", "negated", "hedged", "duration", "duration_kind", "stance", "occurrence",
+               "notes"}
 
 
 class GoldError(ValueError):
@@ -66,6 +67,7 @@ class GoldClaim:
     hedged: frozenset[str]
     months: tuple[float | None, float | None] | None  # of the duration type, when a figure is stated
     stance: str | None
+    duration_kind: str | None = None  # of the duration type: what the duration measures (schemas.DURATION_KINDS)
 
     @property
     def role(self) -> str:
@@ -308,6 +310,10 @@ def _claim(entry: dict, number: int, text: str, segments: tuple[GoldSegment, ...
     duration = entry.get("duration")
     if duration is not None and "duration" not in types:
         raise GoldError(f"{where}: a duration figure needs the type 'duration'")
+    kind = entry.get("duration_kind")
+    if kind is not None and ("duration" not in types or kind not in DURATION_KINDS):
+        raise GoldError(f"{where}: duration_kind is one of {DURATION_KINDS}, for a claim of type 'duration', "
+                        f"got {kind!r}")
     stance = entry.get("stance")
     if stance is not None and stance not in STANCES:
         raise GoldError(f"{where}: stance must be one of {STANCES} or null, got {stance!r}")
@@ -325,7 +331,7 @@ def _claim(entry: dict, number: int, text: str, segments: tuple[GoldSegment, ...
         raise GoldError(f"{where}: {sentence[:60]!r} occurs {len(found)} times there; add \"occurrence\": N")
     start = found[occurrence - 1]
     return GoldClaim(position, start, start + len(sentence), sentence, tuple(types), flags["negated"],
-                     flags["hedged"], months(duration, where) if duration is not None else None, stance)
+                     flags["hedged"], months(duration, where) if duration is not None else None, stance, kind)
 
 
 def parse_gold(data: dict, text: str, part: str, where: str) -> GoldThread:

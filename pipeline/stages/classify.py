@@ -77,6 +77,8 @@ def summarise(answers: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
     answer_counts = counts(replies, "stance", STANCES)
     claim_counts = counts(claims, "claim_type", CLAIM_TYPES)
     stated = claims[claims[["duration_min_months", "duration_max_months"]].notna().any(axis=1)]
+    if "duration_kind" in stated:  # the ranges are of how long the effect lasts, not intervals, recovery or onset
+        stated = stated[stated["duration_kind"].fillna("effect") == "effect"]
     by_thread = stated.groupby("thread_id")
     open_ended = (stated["duration_min_months"].notna() & stated["duration_max_months"].isna()).groupby(
         stated["thread_id"]).any()

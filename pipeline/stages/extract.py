@@ -108,7 +108,8 @@ def extract_claims(nlp: Language, answers: pd.DataFrame, settings: ExtractSettin
             sentence_id = f"{answer_id}:{claim.sentence_index + numbering[k]}"
             rows.append((f"{sentence_id}:{claim.claim_type}", thread_id, answer_id, roles[answer_id], sentence_id,
                          claim.claim_type, claim.text, claim.start + shift, claim.end + shift, claim.negated,
-                         claim.hedged, claim.cue, claim.duration_min_months, claim.duration_max_months))
+                         claim.hedged, claim.cue, claim.duration_min_months, claim.duration_max_months,
+                         claim.duration_kind))
     # built from tuples, column by column: a list of dicts costs a dict per claim and a slow frame constructor
     extracted = CLAIM_COLUMNS[:-2]  # all but the stance columns
     columns = list(zip(*rows)) if rows else [()] * len(extracted)

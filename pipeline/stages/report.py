@@ -85,13 +85,17 @@ def thread_overview(answers: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["disagreement", "thread_id"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
 
 
+EFFECT = "effect"  # the duration kind the pooled ranges and the charts are about (schemas.DURATION_KINDS)
+
+
 def stated_durations(claims: pd.DataFrame) -> pd.DataFrame:
-    """Every claim with a duration figure: its range in months, open ends marked."""
+    """Every claim with a duration figure: its range in months, open ends marked, and what it measures."""
     stated = claims[claims[["duration_min_months", "duration_max_months"]].notna().any(axis=1)]
+    kind = stated["duration_kind"].fillna(EFFECT) if "duration_kind" in stated else EFFECT
     return stated.assign(open_ended=stated["duration_max_months"].isna() & stated["duration_min_months"].notna(),
-                         open_start=stated["duration_min_months"].isna())[
+                         open_start=stated["duration_min_months"].isna(), duration_kind=kind)[
         ["thread_id", "answer_id", "claim_id", "text", "duration_min_months", "duration_max_months",
-         "open_ended", "open_start", "stance"]].reset_index(drop=True)
+         "open_ended", "open_start", "stance", "duration_kind"]].reset_index(drop=True)
 
 
 def median_range(durations: pd.DataFrame) -> tuple[float | None, float | None]:
@@ -264,8 +268,8 @@ def skipped_section(errors: pd.DataFrame | None) -> str:
             + _table(shown.assign(line=shown["line"].map(lambda v: "" if v == "" else str(int(v))))))
 
 
-def durations_table(durations: pd.DataFrame) -> str:
-    """Each stated duration readably: thread, answer title, range; the sentence on hover."""
+def durations_table(durations: pd.DataFrame, table_id: str = "durations") -> str:
+    """Each stated duration readably: thread, answer title, range, what it measures; the sentence on hover."""
     body = []
     for row in durations.head(MAX_EVIDENCE_ROWS).itertuples():
         low = "" if pd.isna(row.duration_min_months) else f"{row.duration_min_months:g}"
@@ -274,9 +278,10 @@ def durations_table(durations: pd.DataFrame) -> str:
         span += " months" + (" or more" if row.open_ended else "") if span else ""
         body.append(f"<tr title=\"{html.escape(row.text)}\"><td>{html.escape(str(row.thread_id))}</td>"
                     f"<td>{html.escape(str(row.answer_title))}</td><td>{html.escape(span)}</td>"
+                    f"<td>{html.escape(str(row.duration_kind))}</td>"
                     f"<td>{html.escape(row.stance if isinstance(row.stance, str) else '')}</td></tr>")
-    return ("<table id='durations'><thead><tr><th>thread</th><th>answer</th><th>stated duration</th><th>stance</th>"
-            "</tr></thead><tbody>" + "".join(body) + "</tbody></table>")
+    return (f"<table id='{table_id}'><thead><tr><th>thread</th><th>answer</th><th>stated duration</th><th>kind</th>"
+            "<th>stance</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>")
 
 
 def _select(label: str, key: str, values) -> str:
@@ -316,10 +321,12 @@ def build_report(answers: pd.DataFrame, claims: pd.DataFrame,
     claims = claims.assign(**{c: claims[c].map(shown_id) for c in ids if c in claims})
     overview = thread_overview(answers)
     titles = answers.set_index("answer_id")["title"].fillna("").astype(str)
-    durations = stated_durations(claims)
-    durations = durations.assign(answer_title=durations["answer_id"].map(titles).fillna(""))
-    durations = durations.assign(label=durations["thread_id"].astype(str).str.slice(0, 30) + " \u00b7 "
-                                 + durations["answer_title"].str.slice(0, 36))
+    stated = stated_durations(claims)
+    stated = stated.assign(answer_title=stated["answer_id"].map(titles).fillna(""))
+    stated = stated.assign(label=stated["thread_id"].astype(str).str.slice(0, 30) + " \u00b7 "
+                           + stated["answer_title"].str.slice(0, 36))
+    # the pooled range and the charts are of how long the effect lasts; intervals, recovery and onset apart
+    durations, other_lengths = stated[stated["duration_kind"] == EFFECT], stated[stated["duration_kind"] != EFFECT]
     types = types_by_answer(claims)
     low, high = median_range(durations)
     top = overview.head(MAX_THREAD_FIGURES)
@@ -349,12 +356,16 @@ def build_report(answers: pd.DataFrame, claims: pd.DataFrame,
              _table(shown_threads.rename(columns={"disagreement": "disagreement (0-1)"})),
              _img(figures["answers_by_stance.png"], "answers by stance per thread"),
              "<h2>Durations</h2>",
-             f"<p>{len(durations)} claims state a duration. Median range: "
+             f"<p>{len(durations)} claims state how long the effect lasts. Median range: "
              + (f"{low:g} to {high:g} months" if low is not None and high is not None else "not enough figures")
              + f"; {int(durations['open_ended'].sum())} open-ended.</p>",
              _img(figures["durations.png"], "stated durations pooled"),
              _limit_note(min(len(durations), MAX_EVIDENCE_ROWS), len(durations), "stated durations"),
-             durations_table(durations)]
+             durations_table(durations),
+             "<h3>Other stated lengths</h3>",
+             f"<p>{len(other_lengths)} claims state another length: the interval between treatments, recovery "
+             "after stopping, or the time until it starts working. They are not in the ranges above.</p>",
+             durations_table(other_lengths, table_id="other-durations")]
     for thread_id, name in thread_figure.items():
         parts.append(f"<h3>{html.escape(thread_id)}</h3>")
         parts.append(_img(figures[name], f"stated durations {thread_id}"))

@@ -121,3 +121,20 @@ def test_a_denied_minimum_is_a_bound_not_a_negation():
     assert not first_duration("It won't last 3 months.").bound
     denied = pipeline.extract_claims("It won't last 3 months.")
     assert denied[denied["claim_type"] == "duration"]["negated"].all()  # a denied span is still a negation
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("Botox lasts 3-4 months.", "effect"),
+    ("The droop resolves in 4-6 weeks.", "effect"),
+    ("Patients come back every 5 or 6 months.", "interval"),
+    ("Touch-ups twice a year keep it smooth.", "interval"),
+    ("You can go longer between treatments.", "interval"),
+    ("The muscle regains its strength within a year of stopping.", "recovery"),
+    ("Once you stop, the lines return over 3-6 months.", "recovery"),
+    ("It kicks in after two weeks and lasts 3 months.", "effect"),  # the figure is the effect's: nearest words win
+    ("Your smile will come back in 6 weeks.", "effect"),  # a symptom coming back is not a visit
+])
+def test_what_a_duration_measures(text, kind):
+    from pipeline.components.durations import duration_kind
+
+    assert duration_kind(text, first_duration(text)) == kind

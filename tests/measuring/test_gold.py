@@ -166,3 +166,16 @@ def test_a_title_is_found_as_its_own_line_and_quotes_at_word_boundaries():
     thread = parse_gold(data, text, "dev", "t")
     assert thread.segments[0].title_span[0] == text.index("\nWill") + 1
     assert text[slice(*thread.segments[2].title_span)] == "No" and thread.segments[2].title_span[0] == text.index("\nNo\n") + 1
+
+
+def test_a_duration_kind_is_checked_and_read(mini):
+    data, text = mini
+    duration = next(c for c in data["claims"] if "duration" in c["types"])
+    good = copy.deepcopy(data)
+    next(c for c in good["claims"] if c["sentence"] == duration["sentence"])["duration_kind"] = "interval"
+    thread = parse_gold(good, text, "dev", "mini")
+    assert {c.duration_kind for c in thread.claims if "duration" in c.types} >= {"interval"}
+    bad = copy.deepcopy(data)
+    next(c for c in bad["claims"] if c["sentence"] == duration["sentence"])["duration_kind"] = "lifetime"
+    with pytest.raises(GoldError, match="duration_kind is one of"):
+        parse_gold(bad, text, "dev", "mini")

@@ -62,7 +62,9 @@ def test_report_counts_and_ranges_match_the_tables(run):
     low, high = median_range(durations)
     assert low == with_figures["duration_min_months"].median() and high == with_figures["duration_max_months"].median()
     page, figures = build_report(answers, claims)
-    assert f"{len(durations)} claims state a duration" in page
+    effect = durations[durations["duration_kind"] == "effect"]
+    assert f"{len(effect)} claims state how long the effect lasts" in page
+    assert f"{len(durations) - len(effect)} claims state another length" in page  # intervals, recovery, onset apart
     assert page.count("<tr data-thread-id=") == len(claims)
     assert f"{len(overview)} threads, {len(replies)} answers, {len(claims)} claims" in page
     assert all(data[:8] == b"\x89PNG\r\n\x1a\n" for data in figures.values())
@@ -218,7 +220,11 @@ def test_skipped_input_and_readable_durations_are_in_the_report(run, tmp_path):
     page, _ = build_report(answers, claims, bad)
     assert "2 input items could not be read" in page and "<td>b.jsonl</td><td>3</td>" in page
     durations = page.split("<table id='durations'>", 1)[1].split("</table>", 1)[0]
+    others = page.split("<table id='other-durations'>", 1)[1].split("</table>", 1)[0]
     stated = claims[claims["duration_min_months"].notna() | claims["duration_max_months"].notna()]
-    assert durations.count("<tr title=") == len(stated)
-    first = stated.iloc[0]
+    effect = stated[stated["duration_kind"] == "effect"]
+    assert durations.count("<tr title=") == len(effect) and others.count("<tr title=") == len(stated) - len(effect)
+    assert len(effect) and len(stated) > len(effect)  # the bundled threads state intervals as well
+    first = effect.iloc[0]
     assert f'title="{html.escape(first["text"])}"' in durations  # the sentence on hover
+    assert "<td>interval</td>" in others and "<td>interval</td>" not in durations
