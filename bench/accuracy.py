@@ -5,6 +5,8 @@
     python bench/accuracy.py --errors        # and the pipeline's errors on the DEV part, to tune on
     python bench/accuracy.py --limit 3       # the first 3 threads of each part (a quick check)
     python bench/accuracy.py --segmenter learned   # the pipeline with the learned segmenter
+    python bench/accuracy.py --curve PNG     # learning curve: the learned segmenter trained on 25, 50, 75 and 100%
+                                             # of the dev threads, scored on the test part; table, and figure to PNG
 
 Figures are defined in pipeline/measuring/accuracy.py; gold files in data/raw/labels/gold/
 (GUIDELINE.md says how they were written). Errors are printed for the dev part
@@ -25,6 +27,60 @@ from pipeline.runner.execute import execute
 from pipeline.runner.sinks import MemorySink, Source
 
 
+CURVE_SHARES = (0.25, 0.5, 0.75, 1.0)
+CURVE_FIGURES = ("segmented exactly", "answers with the right text", "questions with the right text")
+
+
+def learning_curve(threads: list, png: Path) -> str:
+    """Test-part segmentation of the learned segmenter trained on growing shares of the development threads (nested
+    slices in sha256 order of their ids, each share holding the smaller ones), beside the rules; figure to `png`.
+    It says whether more annotated threads would still pay."""
+    import hashlib
+
+    from pipeline.io.figures import png_bytes, pyplot
+    from pipeline.learning import line_segmenter
+    from pipeline.stages.segment import answers_table, segment_text
+
+    def scored(thread, segments):
+        result = accuracy.ThreadScore(thread.thread_id, thread.part)
+        accuracy.score_segments(thread, answers_table(thread.thread_id, thread.text, segments), result)
+        return result
+
+    def rules(thread):
+        try:
+            return segment_text(thread.text, warnings=[])
+        except Exception:  # a page the rules cannot read: scored as missing every answer
+            return []
+
+    dev = sorted((t for t in threads if t.part == "dev"),
+                 key=lambda t: hashlib.sha256(t.thread_id.encode()).hexdigest())
+    test = [t for t in threads if t.part == "test"]
+    examples = line_segmenter.examples(dev)
+    rows = []
+    for share in CURVE_SHARES:
+        crf = line_segmenter.fit(examples[:round(share * len(examples))])
+        figures = accuracy.summarise([scored(t, line_segmenter.predict_segments(crf, t.text)) for t in test])
+        rows.append((f"{share:.0%} of dev ({round(share * len(examples))} threads)", figures))
+    rows.append(("rules", accuracy.summarise([scored(t, rules(t)) for t in test])))
+    width = max(len(name) for name, _ in rows) + 2
+    lines = ["learned segmenter on the test part (%d threads), by share of the development threads it learns from"
+             % len(test), "".ljust(width) + "".join(f"{f:>32}" for f in CURVE_FIGURES)]
+    lines += [name.ljust(width) + "".join(f"{figures[f]:>32.3f}" for f in CURVE_FIGURES) for name, figures in rows]
+    plt = pyplot()
+    figure, axes = plt.subplots(figsize=(6.4, 3.6))
+    sizes = [round(share * len(examples)) for share in CURVE_SHARES]
+    for name in CURVE_FIGURES:
+        line, = axes.plot(sizes, [figures[name] for _, figures in rows[:-1]], marker="o", label=name)
+        axes.axhline(rows[-1][1][name], color=line.get_color(), linestyle=":", linewidth=1)
+    axes.set_xlabel("development threads the segmenter learns from")
+    axes.set_ylabel("test part")
+    axes.set_ylim(0, 1)
+    axes.set_title("Learned segmentation by amount of annotation (dotted: the rules)")
+    axes.legend(fontsize=8, loc="lower right")
+    Path(png).write_bytes(png_bytes(figure))
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gold", type=Path, default=config.GOLD_DIR, help="folder of gold files")
@@ -34,11 +90,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="file,address,site_kind,seed_site,added rows: figures by layout class and site")
     parser.add_argument("--segmenter", choices=("rules", "learned"), default=config.DEFAULT_SETTINGS.segment.segmenter,
                         help="the segmenter the pipeline runs with (the baseline is unchanged)")
+    parser.add_argument("--curve", type=Path, metavar="PNG",
+                        help="print the learning curve of the learned segmenter and save its figure there")
     parser.add_argument("--limit", type=int, default=None, help="score only the first N threads of each part")
     parser.add_argument("--errors", action="store_true", help="print the pipeline's errors on the dev part")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
+    if args.curve:
+        print(learning_curve(gold.load_corpus_gold(args.gold, args.corpus, args.split), args.curve))
+        print(f"({time.perf_counter() - started:.1f} s)")
+        return 0
     threads = gold.load_corpus_gold(args.gold, args.corpus, args.split)
     if args.limit is not None:
         threads = [t for part in gold.PARTS for t in [t for t in threads if t.part == part][: args.limit]]

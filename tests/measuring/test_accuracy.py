@@ -110,3 +110,14 @@ def test_the_grouped_table_has_a_row_per_group_and_part_with_each_system(thread)
     assert len(rows) == 1 and rows[0].split()[:3] == ["forum", "test", "1"]  # a group without threads is left out
     assert "1.00 / 0.00" in rows[0]  # segmented exactly: pipeline / baseline
     assert "pipeline / baseline" in table
+
+
+@pytest.mark.slow
+def test_the_learning_curve_prints_each_share_beside_the_rules_and_saves_its_figure(capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr(sys, "argv", ["accuracy.py", "--curve", str(tmp_path / "curve.png")])
+    with pytest.raises(SystemExit) as exit_:
+        runpy.run_path(str(config.PROJECT_ROOT / "bench" / "accuracy.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert exit_.value.code == 0
+    assert [line.split(" of dev")[0] for line in out.splitlines() if " of dev (" in line] == ["25%", "50%", "75%", "100%"]
+    assert "rules" in out and (tmp_path / "curve.png").read_bytes().startswith(b"\x89PNG")
