@@ -205,6 +205,10 @@ def test_sentence_starts_set_before_are_kept(nlp):
     ("Masseter reduction lasts roughly six months.", {"duration": (False, False)}),
     # a rare case is not a general claim
     ("In rare cases the effect lasts 1 year.", {"duration": (False, True)}),
+    # a type stated twice: the concluding statement decides its flags, as it decides the stance
+    ("I don't think the muscle atrophies permanently, but it can shrink a bit.",
+     {"atrophy": (False, True), "reversibility": (False, True)}),
+    ("It can shrink a little, but it does not atrophy.", {"atrophy": (True, False)}),
 ])
 def test_claim_types_and_flags_of_failure_classes(sentence, expected):
     import pipeline
