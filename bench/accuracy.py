@@ -56,6 +56,8 @@ def learning_curve(threads: list, png: Path) -> str:
                  key=lambda t: hashlib.sha256(t.thread_id.encode()).hexdigest())
     test = [t for t in threads if t.part == "test"]
     examples = line_segmenter.examples(dev)
+    if len(examples) < len(CURVE_SHARES) or not test:
+        return f"a learning curve needs at least {len(CURVE_SHARES)} development threads and a test part"
     rows = []
     for share in CURVE_SHARES:
         crf = line_segmenter.fit(examples[:round(share * len(examples))])
@@ -65,7 +67,8 @@ def learning_curve(threads: list, png: Path) -> str:
     width = max(len(name) for name, _ in rows) + 2
     lines = ["learned segmenter on the test part (%d threads), by share of the development threads it learns from"
              % len(test), "".ljust(width) + "".join(f"{f:>32}" for f in CURVE_FIGURES)]
-    lines += [name.ljust(width) + "".join(f"{figures[f]:>32.3f}" for f in CURVE_FIGURES) for name, figures in rows]
+    lines += [name.ljust(width) + "".join(f"{figures[f]:>32.3f}" if figures[f] is not None else f"{'n/a':>32}"
+                                          for f in CURVE_FIGURES) for name, figures in rows]
     plt = pyplot()
     figure, axes = plt.subplots(figsize=(6.4, 3.6))
     sizes = [round(share * len(examples)) for share in CURVE_SHARES]
@@ -98,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     if args.curve:
+        if args.limit is not None or args.errors:
+            parser.error("--curve trains on the whole development part: it takes no --limit or --errors")
         print(learning_curve(gold.load_corpus_gold(args.gold, args.corpus, args.split), args.curve))
         print(f"({time.perf_counter() - started:.1f} s)")
         return 0

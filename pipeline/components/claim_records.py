@@ -56,5 +56,7 @@ class PendingClaim:
             hedged=bool(self.cue._.get(HEDGED)),
             duration_min_months=duration.min_months if duration else None,
             duration_max_months=duration.max_months if duration else None,
-            duration_kind=duration_kind(self.sentence_text, duration) if self.claim_type == "duration" else None,
+            duration_kind=duration_kind(self.sentence_text, duration, (self.cue.start_char - sentence.start_char,
+                                                                       self.cue.end_char - sentence.start_char))
+            if self.claim_type == "duration" else None,
         )

@@ -18,7 +18,8 @@ from pipeline.config import DURATION_LEXICON_FILE
 from pipeline.io.files import reread_when_changed
 
 _CONTEXT_CHARS = 40
-_DENIED = re.compile(r"(?:\b(?:not|never|no|hardly|nothing)\b|n't)\b(?:\s+\S+){0,5}?\s+(?:more|longer|less|shorter|over|under|beyond)\s+than\s+\S*\s*$|(?:\b(?:not|never|no)\b|n't)(?:\s+\S+){0,5}?\s+(?:over|beyond|past|under)\s+\S*\s*$", re.IGNORECASE)
+# a denied minimum ("haven't seen it last more than 8 months"): the negation and the bound in one clause (no , ; . :)
+_DENIED = re.compile(r"(?:\b(?:not|never|no|hardly|nothing)\b|n't)\b(?:\s+[^\s,;.:]+){0,5}?\s+(?:more|longer|less|shorter|over|under|beyond)\s+than\s+\S*\s*$|(?:\b(?:not|never|no)\b|n't)(?:\s+[^\s,;.:]+){0,5}?\s+(?:over|beyond|past|under)\s+\S*\s*$", re.IGNORECASE)
 _WINDOW = 80  # characters a duration can reach around its unit word ("between three and a half ... months")
 _DETERMINER = r"(?:(?:the|those|these|like|about|around|roughly|approximately|only|just)\s+)?"  # "within like 4 months"
 
@@ -227,19 +228,18 @@ def first_duration(text: str) -> Duration | None:
     return next(_durations(text), None)
 
 
-def duration_kind(sentence: str, figure: Duration | None) -> str:
+def duration_kind(sentence: str, figure: Duration | None, cue: tuple[int, int] | None = None) -> str:
     """What a duration claim's length measures (schemas.DURATION_KINDS but "other"): a frequency is an interval;
-    else the kind whose words stand nearest the figure (the first found, without one); else the effect's length."""
+    else the kind whose words stand nearest the figure (without one, nearest the claim's cue, `cue` as offsets in
+    the sentence), within kind_window characters; else the effect's length."""
     if figure is not None and figure.frequency:
         return "interval"
     lexicon = load_lexicon()
-    if figure is None:
-        return next((kind for kind, pattern in lexicon.kinds if pattern.search(sentence)), "effect")
-    low, high = max(0, figure.start - lexicon.kind_window), figure.end + lexicon.kind_window
+    anchor = (figure.start, figure.end) if figure is not None else cue
     best = None
     for order, (kind, pattern) in enumerate(lexicon.kinds):
-        for match in pattern.finditer(sentence, low, min(high, len(sentence))):
-            gap = max(figure.start - match.end(), match.start() - figure.end, 0)
-            if best is None or (gap, order) < best[:2]:
+        for match in pattern.finditer(sentence):  # the whole sentence: a window's edge would cut words in half
+            gap = 0 if anchor is None else max(anchor[0] - match.end(), match.start() - anchor[1], 0)
+            if gap <= lexicon.kind_window and (best is None or (gap, order) < best[:2]):
                 best = (gap, order, kind)
     return best[2] if best else "effect"

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Iterator, Mapping
 
 from pipeline.config import DEFAULT_SETTINGS, ReadSettings
-from pipeline.io.files import InputError, utf8_text
+from pipeline.io.files import VERBOSE, InputError, log, utf8_text
 from pipeline.schemas import QUESTION_KINDS
 from pipeline.threads import Segment, ThreadSource
 
@@ -61,8 +61,9 @@ JSONL_SUFFIXES = (".jsonl",)
 CSV_SUFFIXES = (".csv",)
 THREAD_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES + CSV_SUFFIXES
 PAGE_SUFFIXES = TEXT_SUFFIXES + HTML_SUFFIXES  # one thread a file: the size limit is the file's
-# files that describe a folder of threads, not threads (the annotated corpus keeps its SOURCES.csv beside them)
-FOLDER_NOTE_NAMES = frozenset(("readme", "sources", "license", "notes", "changelog"))
+# files that describe a folder of threads, not threads (the annotated corpus keeps its SOURCES.csv beside them):
+# these names in capitals only, so a user's sources.csv or notes.txt of threads is still read
+FOLDER_NOTE_NAMES = frozenset(("README", "SOURCES", "LICENSE", "NOTES", "CHANGELOG"))
 CSV_COLUMNS = ("thread_id", "question_title", "question_body", "answer_title", "answer_body")
 SEPARATOR = "\n\n"
 _HTML_DROP = ("script", "style", "noscript", "template", "nav", "aside", "form", "button", "svg", "head")
@@ -89,15 +90,18 @@ def discover_threads(input_path: Path | str) -> list[Path]:
     x.txt, a FIFO, a link): input_problem says which of them cannot be read,
     and each gets a row in errors.csv instead of being skipped silently. The
     one exception is a folder's notes (README.txt, SOURCES.csv, LICENSE.txt,
-    NOTES.txt, CHANGELOG.txt, in any case): they describe the threads.
+    NOTES.txt, CHANGELOG.txt, named in capitals): they describe the threads,
+    and each is named at -v.
     """
     path = Path(input_path)
     if not path.is_dir():
         if path.exists() or path.is_symlink():
             return [path]
         raise _error(path, "no such file or folder")
-    files = sorted(p for p in path.iterdir()
-                   if p.suffix.lower() in THREAD_SUFFIXES and p.stem.lower() not in FOLDER_NOTE_NAMES)
+    candidates = sorted(p for p in path.iterdir() if p.suffix.lower() in THREAD_SUFFIXES)
+    files = [p for p in candidates if p.stem not in FOLDER_NOTE_NAMES]
+    for note in sorted(set(candidates) - set(files)):
+        log(f"read: {shown(note)}: a folder's notes, not read as threads", VERBOSE)
     if not files:
         raise _error(path, f"no thread files ({', '.join(THREAD_SUFFIXES)}) in this folder")
     return files

@@ -144,25 +144,28 @@ def model_bytes(model) -> bytes:
     for step in _vectorizers(model):
         if hasattr(step, "_stop_words_id"):  # an id() cache: differs per process, so the bytes would too
             del step._stop_words_id
-    _intern_strings(model, set())
+    _intern_strings(model, {})
     buffer = io.BytesIO()
     joblib.dump(model, buffer)
     return buffer.getvalue()
 
 
-def _intern_strings(value, seen: set):
-    """Every string in the model's object graph made the interned one, in place, and returned.
+def _intern_strings(value, seen: dict):
+    """Every plain string in the model's object graph made the interned one, in place, and returned.
 
     Pickle writes a string once and refers back to it wherever the same object recurs, so the bytes depend on
     which equal strings happen to be one object, and that depends on what the process did before (unpickling
-    another model interns its attribute names). Interned, equal strings are always one object."""
+    another model interns its attribute names). Interned, equal strings are always one object. `seen` maps the id
+    of each object visited to what replaces it, so an object met twice is replaced by the same one both times."""
     import numpy as np
 
-    if isinstance(value, str):
+    if type(value) is str:
         return sys.intern(value)
-    if id(value) in seen or isinstance(value, (int, float, bool, bytes, type(None))):
+    if isinstance(value, (int, float, bool, bytes, str, type(None))):  # numbers, and str subclasses (np.str_)
         return value
-    seen.add(id(value))
+    if id(value) in seen:
+        return seen[id(value)]
+    seen[id(value)] = value
     if isinstance(value, np.ndarray):
         if value.dtype == object:
             for index, item in np.ndenumerate(value):
@@ -174,11 +177,13 @@ def _intern_strings(value, seen: set):
         value.clear()
         value.update(items)
     elif isinstance(value, tuple):
-        return type(value)(*(_intern_strings(item, seen) for item in value)) if hasattr(value, "_fields") else tuple(
-            _intern_strings(item, seen) for item in value)
+        items = [_intern_strings(item, seen) for item in value]
+        seen[id(value)] = type(value)(*items) if hasattr(value, "_fields") else tuple(items)
+    elif isinstance(value, (set, frozenset)):
+        seen[id(value)] = type(value)(_intern_strings(item, seen) for item in value)
     elif hasattr(value, "__dict__") and not isinstance(value, type):
         _intern_strings(vars(value), seen)
-    return value
+    return seen[id(value)]
 
 
 def save_model(model, model_path: Path, card: dict) -> dict:

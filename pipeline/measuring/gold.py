@@ -110,6 +110,16 @@ class PageSource:
         return self.address == WRITTEN_HERE
 
 
+def _iso_date(value: str) -> bool:
+    import datetime
+
+    try:
+        datetime.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return False
+    return len(value) == 10
+
+
 def read_sources(path: Path = CORPUS_SOURCES_FILE) -> dict[str, PageSource]:
     """thread_id -> its source row; a row that does not fit the format is an error naming the file and line."""
     sources = {}
@@ -117,15 +127,16 @@ def read_sources(path: Path = CORPUS_SOURCES_FILE) -> dict[str, PageSource]:
         reader = csv.DictReader(handle)
         if tuple(reader.fieldnames or ()) != SOURCE_COLUMNS:
             raise GoldError(f"{path}: columns must be {', '.join(SOURCE_COLUMNS)}, got {reader.fieldnames}")
-        for number, row in enumerate(reader, start=2):
-            thread_id = row["file"].removesuffix(".txt")
-            problem = ("file must name a .txt thread" if not row["file"].endswith(".txt")
+        for row in reader:
+            thread_id = (row["file"] or "").removesuffix(".txt")
+            problem = ("more fields than columns" if None in row or None in row.values()
+                       else "file must name a .txt thread" if not row["file"].endswith(".txt")
                        else f"site_kind must be one of {LAYOUT_CLASSES}" if row["site_kind"] not in LAYOUT_CLASSES
                        else "seed_site must be yes or no" if row["seed_site"] not in ("yes", "no")
-                       else "added must be a date (YYYY-MM-DD)" if len(row["added"] or "") != 10
+                       else "added must be a date (YYYY-MM-DD)" if not _iso_date(row["added"])
                        else f"{thread_id} has a row already" if thread_id in sources else None)
             if problem:
-                raise GoldError(f"{path}:{number}: {problem}")
+                raise GoldError(f"{path}:{reader.line_num}: {problem}")
             sources[thread_id] = PageSource(thread_id, row["address"], row["site_kind"], row["seed_site"] == "yes",
                                               row["added"])
     return sources
@@ -163,7 +174,7 @@ def extend_split(split: dict[str, str], sources: dict[str, PageSource],
     """Parts for the threads of `sources` the split does not name yet: thread_id -> (part, assigned_by).
 
     Each goes where hash_part puts it ("hash"), or to dev if it was written here; then, while the test part is short
-    of a minimum (per layout class: each class that has rewritten real pages), the new development thread with the
+    of a minimum (per layout class: each class with at least twice that many real pages), the new development thread with the
     smallest sha256 among those that would help is moved to test ("hash-topup"). Only ids, layout
     classes and sites decide, never a thread's text or a system's score on it. Raises GoldError when the minimums
     cannot all hold."""
@@ -172,8 +183,10 @@ def extend_split(split: dict[str, str], sources: dict[str, PageSource],
 
     new = {t: ("dev", "written-here") if sources[t].written_here else (hash_part(t), "hash")
            for t in sorted(sources.keys() - split.keys(), key=digest)}
+    # a class with too few real pages to spare three for the test part (the first pages of a new layout) asks none yet
     real_layouts = [layout for layout in LAYOUT_CLASSES
-                    if any(s.layout == layout and not s.written_here for s in sources.values())]
+                    if sum(s.layout == layout and not s.written_here for s in sources.values())
+                    >= 2 * minimums.test_per_layout]
     parts = {**split, **{t: part for t, (part, _) in new.items()}}
 
     def shortfalls() -> list:

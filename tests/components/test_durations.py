@@ -133,8 +133,23 @@ def test_a_denied_minimum_is_a_bound_not_a_negation():
     ("Once you stop, the lines return over 3-6 months.", "recovery"),
     ("It kicks in after two weeks and lasts 3 months.", "effect"),  # the figure is the effect's: nearest words win
     ("Your smile will come back in 6 weeks.", "effect"),  # a symptom coming back is not a visit
+    ("It lasts about 3 months for every patient, sometimes longer.", "effect"),  # "every" needs a length after it
+    ("For me it was about 3 months, and I would happily recommend it to xxxxxxxxxxxx everyone I know.", "effect"),
 ])
 def test_what_a_duration_measures(text, kind):
     from pipeline.components.durations import duration_kind
 
     assert duration_kind(text, first_duration(text)) == kind
+
+
+def test_without_a_figure_the_kind_is_read_near_the_claims_cue():
+    from pipeline.components.durations import duration_kind
+
+    sentence = "It wears off in a while, and every 4 months or so people come in for more."
+    assert duration_kind(sentence, None, (3, 12)) == "effect"  # "wears off" is the cue; the interval is far from it
+    assert duration_kind(sentence, None, None) == "interval"  # no anchor: the first kind found
+
+
+def test_a_negation_in_another_clause_makes_no_bound():
+    duration = first_duration("Not permanent, it lasts more than 6 months")
+    assert (duration.min_months, duration.max_months, duration.bound) == (6, None, False)

@@ -45,9 +45,10 @@ def test_discover_reads_only_thread_files_sorted(tmp_path):
 
 
 def test_a_folders_notes_are_not_threads(tmp_path):
-    for name in ("SOURCES.csv", "README.txt", "Notes.txt", "sources-2.csv", "thread.txt"):
+    for name in ("SOURCES.csv", "README.txt", "Notes.txt", "sources.csv", "thread.txt"):
         (tmp_path / name).write_text("x")
-    assert [p.name for p in discover_threads(tmp_path)] == ["sources-2.csv", "thread.txt"]
+    # in capitals a folder's notes; a user's own sources.csv or Notes.txt of threads is read
+    assert [p.name for p in discover_threads(tmp_path)] == ["Notes.txt", "sources.csv", "thread.txt"]
     assert [p.name for p in discover_threads(tmp_path / "SOURCES.csv")] == ["SOURCES.csv"]  # named, it is read
 
 

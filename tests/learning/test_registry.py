@@ -1,6 +1,8 @@
 import json
 from pathlib import Path
 
+import sys
+
 import pytest
 
 from pipeline.io.files import sha256_file
@@ -123,3 +125,13 @@ def test_model_bytes_do_not_depend_on_which_equal_strings_are_one_object():
     other = encoder("".join(["ign", "ore"]))  # equal, but another object
     other.note = ["".join(["ign", "ore"]), "".join(["ign", "ore"])]
     assert registry.model_bytes(one) == registry.model_bytes(other)
+
+
+def test_interning_leaves_string_subclasses_and_keeps_shared_containers_shared():
+    import numpy as np
+
+    shared = ("a", "b")
+    graph = {"np": [np.str_("x")], "set": {"".join(["s", "t"])}, "one": shared, "two": shared}
+    out = registry._intern_strings(graph, {})
+    assert out["one"] is out["two"] and out["one"] == ("a", "b")
+    assert type(out["np"][0]) is np.str_ and next(iter(out["set"])) is sys.intern("st")

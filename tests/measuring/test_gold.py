@@ -132,9 +132,14 @@ def test_extend_split_tops_up_the_test_part_by_hash_order_and_says_when_it_canno
     test = [t for t, (part, _) in parts.items() if part == "test"]
     assert len(test) >= 5 and sum(sources[t].layout == "faq_page" for t in test) >= 2
     by_hash = [t for t in ids if hash_part(t) == "test"]
-    assert [t for t, (_, how) in parts.items() if how == "hash"] == sorted(
-        [t for t in parts if parts[t][1] == "hash"], key=lambda t: int(hashlib.sha256(t.encode()).hexdigest(), 16))
     assert all(parts[t] == ("test", "hash") for t in by_hash)
+    # the top-up takes the dev threads with the smallest sha256 first
+    digest = {t: int(hashlib.sha256(t.encode()).hexdigest(), 16) for t in ids}
+    topped_ids = {t for t, (_, how) in parts.items() if how == "hash-topup"}
+    left_in_dev = [t for t in ids if parts[t][0] == "dev"]
+    assert max(digest[t] for t in topped_ids if sources[t].layout == "qa_thread") < min(
+        [digest[t] for t in left_in_dev if sources[t].layout == "qa_thread"] or [float("inf")]) or not [
+        t for t in topped_ids if sources[t].layout == "qa_thread"]
     topped = [t for t, (_, how) in parts.items() if how == "hash-topup"]
     assert topped and all(parts[t][0] == "test" and hash_part(t) == "dev" for t in topped)
     with pytest.raises(GoldError, match="cannot meet"):
@@ -179,3 +184,22 @@ def test_a_duration_kind_is_checked_and_read(mini):
     next(c for c in bad["claims"] if c["sentence"] == duration["sentence"])["duration_kind"] = "lifetime"
     with pytest.raises(GoldError, match="duration_kind is one of"):
         parse_gold(bad, text, "dev", "mini")
+
+
+def test_the_first_pages_of_a_new_layout_do_not_block_the_split():
+    sources = {f"t{k}": PageSource(f"t{k}", "https://example.org", "qa_thread", True, "2026-01-01") for k in range(12)}
+    sources["new"] = PageSource("new", "https://example.org/f", "forum", False, "2026-01-02")
+    parts = extend_split({}, sources, SplitMinimums(test_threads=4, test_other_sites=0, test_per_layout=2,
+                                                    dev_threads=3))
+    assert set(parts) == set(sources)
+
+
+def test_a_source_row_with_a_bad_date_or_extra_fields_is_refused(tmp_path):
+    path = tmp_path / "SOURCES.csv"
+    header = "file,address,site_kind,seed_site,added\n"
+    path.write_text(header + "t.txt,https://x.org,qa_thread,no,2026/12/06\n", encoding="utf-8")
+    with pytest.raises(GoldError, match=r"SOURCES.csv:2: added must be a date"):
+        read_sources(path)
+    path.write_text(header + "t.txt,https://x.org,qa_thread,no,2026-12-06,extra\n", encoding="utf-8")
+    with pytest.raises(GoldError, match="more fields than columns"):
+        read_sources(path)
