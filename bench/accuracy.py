@@ -39,18 +39,6 @@ def learning_curve(threads: list, png: Path) -> str:
 
     from pipeline.io.figures import png_bytes, pyplot
     from pipeline.learning import line_segmenter
-    from pipeline.stages.segment import answers_table, segment_text
-
-    def scored(thread, segments):
-        result = accuracy.ThreadScore(thread.thread_id, thread.part)
-        accuracy.score_segments(thread, answers_table(thread.thread_id, thread.text, segments), result)
-        return result
-
-    def rules(thread):
-        try:
-            return segment_text(thread.text, warnings=[])
-        except Exception:  # a page the rules cannot read: scored as missing every answer
-            return []
 
     dev = sorted((t for t in threads if t.part == "dev"),
                  key=lambda t: hashlib.sha256(t.thread_id.encode()).hexdigest())
@@ -61,9 +49,9 @@ def learning_curve(threads: list, png: Path) -> str:
     rows = []
     for share in CURVE_SHARES:
         crf = line_segmenter.fit(examples[:round(share * len(examples))])
-        figures = accuracy.summarise([scored(t, line_segmenter.predict_segments(crf, t.text)) for t in test])
+        figures = accuracy.summarise([accuracy.segmentation_score(t, line_segmenter.predict_segments(crf, t.text)) for t in test])
         rows.append((f"{share:.0%} of dev ({round(share * len(examples))} threads)", figures))
-    rows.append(("rules", accuracy.summarise([scored(t, rules(t)) for t in test])))
+    rows.append(("rules", accuracy.summarise([accuracy.segmentation_score(t, accuracy.rule_segments(t.text)) for t in test])))
     width = max(len(name) for name, _ in rows) + 2
     lines = ["learned segmenter on the test part (%d threads), by share of the development threads it learns from"
              % len(test), "".ljust(width) + "".join(f"{f:>32}" for f in CURVE_FIGURES)]

@@ -15,27 +15,9 @@ import time
 
 from pipeline.learning import line_segmenter
 from pipeline.measuring import accuracy, gold
-from pipeline.measuring.accuracy import ThreadScore
-from pipeline.stages.segment import answers_table, segment_text
 
 FIGURES = ("segmented exactly", "answers with the right text", "questions with the right text",
            "boilerplate leaks (count)")
-
-
-def score(thread: gold.GoldThread, segments) -> ThreadScore:
-    result = ThreadScore(thread.thread_id, thread.part)
-    if segments:
-        accuracy.score_segments(thread, answers_table(thread.thread_id, thread.text, segments), result)
-    else:
-        result.answers = len(thread.answers)
-    return result
-
-
-def rule_segments(thread: gold.GoldThread):
-    try:
-        return segment_text(thread.text, warnings=[])
-    except Exception:
-        return []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     learned = {**out_of_fold, **{e.thread.thread_id: line_segmenter.predict_segments(crf, e.thread.text) for e in test}}
     scores = {"CRF": [], "rules": []}
     for thread in threads:
-        scores["CRF"].append(score(thread, learned[thread.thread_id]))
-        scores["rules"].append(score(thread, rule_segments(thread)))
+        scores["CRF"].append(accuracy.segmentation_score(thread, learned[thread.thread_id]))
+        scores["rules"].append(accuracy.segmentation_score(thread, accuracy.rule_segments(thread.text)))
     columns = {f"{part} {name}": accuracy.summarise([s for s in scores[name] if s.part == part])
                for part in gold.PARTS if any(t.part == part for t in threads) for name in scores}
     print("dev: out-of-fold (5 folds grouped by thread); test: fitted on all of dev\n")

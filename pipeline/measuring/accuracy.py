@@ -182,6 +182,25 @@ def score_claims(gold: GoldThread, claims: pd.DataFrame, score: ThreadScore) -> 
                 score.errors.append(("duration wrong", f"gold {g.months} predicted {predicted}: {g.text[:100]!r}"))
 
 
+def segmentation_score(gold: GoldThread, segments) -> ThreadScore:
+    """A thread's segmentation figures for segments (threads.Segment) a segmenter gave, none if it gave none."""
+    from pipeline.stages.segment import answers_table
+
+    score = ThreadScore(gold.thread_id, gold.part)
+    score_segments(gold, answers_table(gold.thread_id, gold.text, segments), score)
+    return score
+
+
+def rule_segments(text: str) -> list:
+    """The rule segmenter's segments of a page, or none for a page it cannot read (scored as missing every answer)."""
+    from pipeline.stages.segment import segment_text
+
+    try:
+        return segment_text(text, warnings=[])
+    except Exception:  # noqa: BLE001 - an empty or all-boilerplate page
+        return []
+
+
 def score_thread(gold: GoldThread, prediction: Prediction) -> ThreadScore:
     score = ThreadScore(gold.thread_id, gold.part)
     if prediction.answers is None:

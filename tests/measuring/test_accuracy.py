@@ -121,3 +121,13 @@ def test_the_learning_curve_prints_each_share_beside_the_rules_and_saves_its_fig
     assert exit_.value.code == 0
     assert [line.split(" of dev")[0] for line in out.splitlines() if " of dev (" in line] == ["25%", "50%", "75%", "100%"]
     assert "rules" in out and (tmp_path / "curve.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_segmenter_that_reads_nothing_misses_every_answer_and_the_rules_read_the_page(thread):
+    from pipeline.measuring.accuracy import rule_segments, segmentation_score
+
+    assert rule_segments("   \n") == []
+    missed = segmentation_score(thread, [])
+    assert not missed.exact and missed.answers == len(thread.answers) and missed.answers_right == 0
+    read = segmentation_score(thread, rule_segments(thread.text))
+    assert read.answers_right >= 1
