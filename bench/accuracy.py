@@ -1,6 +1,7 @@
 """Accuracy of segmentation and claim extraction on the hand-annotated real threads.
 
-    python bench/accuracy.py                 # every gold thread: dev and test, pipeline beside the baseline,
+    python bench/accuracy.py                 # every gold thread: dev and test, the pipeline (learned claim
+                                             # detector) beside the rules alone and the keyword baseline,
                                              # overall, by layout class and by site (data/raw/corpus/SOURCES.csv)
     python bench/accuracy.py --errors        # and the pipeline's errors on the DEV part, to tune on
     python bench/accuracy.py --limit 3       # the first 3 threads of each part (a quick check)
@@ -81,6 +82,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="file,address,site_kind,seed_site,added rows: figures by layout class and site")
     parser.add_argument("--segmenter", choices=("rules", "learned"), default=config.DEFAULT_SETTINGS.segment.segmenter,
                         help="the segmenter the pipeline runs with (the baseline is unchanged)")
+    parser.add_argument("--claim-detector", choices=("learned", "rules"),
+                        default=config.DEFAULT_SETTINGS.extract.claim_detector,
+                        help="how the pipeline decides claims (the learned detector's dev figures are in-sample: it "
+                             "was trained there; its grouped-CV dev figures come from 'python -m "
+                             "pipeline.learning.claim_classifier')")
     parser.add_argument("--curve", type=Path, metavar="PNG",
                         help="print the learning curve of the learned segmenter and save its figure there")
     parser.add_argument("--limit", type=int, default=None, help="score only the first N threads of each part")
@@ -101,9 +107,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no gold files in {args.gold}", file=sys.stderr)
         return 2
     # the corpus folder read the way `claims run` reads it; the gold threads' rows are scored
-    settings = config.DEFAULT_SETTINGS.replace(segmenter=args.segmenter)
+    settings = config.DEFAULT_SETTINGS.replace(segmenter=args.segmenter, claim_detector=args.claim_detector)
     tables = execute(["segment", "extract"], Source(threads=args.corpus), MemorySink(), settings).artifacts
-    columns, scores = accuracy.evaluate_corpus(threads, tables)
+    others = {}
+    if args.claim_detector == "learned":  # today's rules beside the learned detector, run the same way
+        others["rules"] = execute(["segment", "extract"], Source(threads=args.corpus), MemorySink(),
+                                  settings.replace(claim_detector="rules")).artifacts
+    columns, scores = accuracy.evaluate_corpus(threads, tables, others)
     if args.errors:
         dev = [s for s in scores["pipeline"] if s.part == "dev"]
         print("\n".join(accuracy.error_lines(dev)))
@@ -113,9 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         sources = gold.read_sources(args.sources)
         layout = {thread_id: source.layout for thread_id, source in sources.items()}
         site = {thread_id: "seed site" if source.seed_site else "other sites" for thread_id, source in sources.items()}
-        print("\nby layout class (pipeline / baseline):")
+        print(f"\nby layout class ({' / '.join(scores)}):")
         print(accuracy.grouped_table(scores, layout.get, gold.LAYOUT_CLASSES))
-        print("\nby site (pipeline / baseline):")
+        print(f"\nby site ({' / '.join(scores)}):")
         print(accuracy.grouped_table(scores, site.get, ("seed site", "other sites")))
     print(f"({len(threads)} threads scored in {time.perf_counter() - started:.1f} s)")
     return 0

@@ -30,6 +30,7 @@ SEGMENT_LEXICON_FILE = RESOURCES_DIR / "segment_lexicon.json"
 LABELING_LEXICON_FILE = RESOURCES_DIR / "labeling_lexicon.json"
 QUESTION_LEXICON_FILE = RESOURCES_DIR / "question_lexicon.json"
 LINE_SEGMENTER_FILE = RESOURCES_DIR / "line_segmenter.crfsuite"  # the learned segmenter (crfsuite's own format)
+CLAIM_CLASSIFIER_FILE = RESOURCES_DIR / "claim_classifier.joblib"  # the learned claim detector, its card beside it
 SHIPPED_MODELS_FILE = RESOURCES_DIR / "shipped_models.json"  # sha256 of the model versions models/ ships with
 
 # A project folder (`claims init`): the command line's defaults, relative to the folder it runs in. In a
@@ -85,6 +86,10 @@ class ExtractSettings:
     """Sentences and claims (pipeline.stages.extract and the spaCy components)."""
 
     spacy_model: str = "blank:en"  # or the name of an installed trained pipeline
+    # "learned": a classifier per sentence and claim type decides, the rules among its features, trained on the
+    # annotated corpus's dev part (CLAIM_CLASSIFIER_FILE; docs/accuracy.md, "Learned claim detection"); "rules": the
+    # cues and their contexts alone
+    claim_detector: str = "learned"
     batch_size: int = 64  # speed only
     doc_chars: int = 100_000  # speed only: a thread's titles and bodies go to spaCy joined in docs of at most this size
 

@@ -15,6 +15,19 @@ from pipeline.io.trust import STORE_ENV
 os.environ[STORE_ENV] = str(Path(tempfile.mkdtemp(prefix="claims-trust-")) / "trusted_models.json")
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def mini_forum_threads():
+    """Two small gold threads (the mini forum page, and a copy with another name), both in the dev part."""
+    import json
+
+    from pipeline.measuring.gold import parse_gold
+
+    text = (FIXTURES / "gold" / "mini-forum.txt").read_text(encoding="utf-8")
+    data = json.loads((FIXTURES / "gold" / "mini-forum.json").read_text(encoding="utf-8"))
+    first = parse_gold(data, text, "dev", "a")
+    second = parse_gold({**data, "thread_id": "mini-2"}, text.replace("Jo_88", "Pat"), "dev", "b")
+    return [first, second]
 SEED = config.RAW_DIR / "botox_permanence.txt"
 
 

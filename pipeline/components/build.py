@@ -35,16 +35,17 @@ from pipeline.config import CLAIM_CUES_FILE, CONTEXT_TERMS_FILE
 BLANK_MODEL = "blank:en"
 
 
-def claim_steps(punctuation: bool) -> list[tuple[str, str, dict]]:
+def claim_steps(punctuation: bool, detector: str = "rules") -> list[tuple[str, str, dict]]:
     """(factory, name, config) of each component, in order: the one list build_nlp and medical_claims share.
 
-    ``punctuation``: whether sentence_boundaries splits within lines (off when a parser or senter does).
+    ``punctuation``: whether sentence_boundaries splits within lines (off when a parser or senter does);
+    ``detector``: "rules" or "learned" (claim_detector).
     """
     return [
         ("sentence_boundaries", "sentence_boundaries", {"punctuation": punctuation}),
         ("claim_cue_ruler", "claim_cue_ruler", {}),
         ("cue_triggers", "cue_triggers", {}),
-        ("claim_detector", "claim_detector", {}),
+        ("claim_detector", "claim_detector", {"detector": detector}),
         ("cue_negation", "negation", {}),
         ("cue_hedging", "hedging", {}),
         ("claim_flags", "claim_flags", {}),
@@ -59,8 +60,9 @@ def has_sentences(nlp: Language) -> bool:
 def build_nlp(settings=None, claim_cues: Path = CLAIM_CUES_FILE, context_terms: Path = CONTEXT_TERMS_FILE) -> Language:
     """A fresh pipeline; rule files are read now, so edits take effect on the next build.
 
-    Of ``settings`` only ``spacy_model`` is read: "blank:en" (the default, also
-    for None) or the name of an installed trained pipeline. Rule files other
+    Of ``settings`` only ``spacy_model`` ("blank:en", the default, or the name
+    of an installed trained pipeline) and ``claim_detector`` are read; None is
+    "blank:en" with the rules alone. Rule files other
     than the bundled ones are checked before anything is built, and the
     components keep their rules, so ``nlp.to_disk`` saves them with the pipeline.
     """
@@ -76,7 +78,8 @@ def build_nlp(settings=None, claim_cues: Path = CLAIM_CUES_FILE, context_terms: 
         nlp = spacy.load(model, exclude=["ner", "lemmatizer", "attribute_ruler"])
     nlp.tokenizer = TextKeepingTokenizer(nlp.tokenizer)
     first = nlp.pipe_names[0] if nlp.pipe_names else None
-    for position, (factory, name, config) in enumerate(claim_steps(not has_sentences(nlp))):
+    detector = getattr(settings, "claim_detector", "rules")  # None: the rules alone
+    for position, (factory, name, config) in enumerate(claim_steps(not has_sentences(nlp), detector)):
         placed = {"before": first} if position == 0 and first else {}
         pipe = nlp.add_pipe(factory, name=name, config=config, **placed)
         if not bundled and isinstance(pipe, RuleBackedComponent):

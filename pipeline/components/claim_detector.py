@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
 
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
@@ -21,8 +24,24 @@ FIGURE_CONTEXTS = frozenset({"time_span", "figure"})  # requirements also met by
 _TRAILING_ASIDE = re.compile(r"(?:\s*\([^()]*\)?|\s*\[[^\[\]]*\]?|[\s\"'\u201d\u2019]+)$")
 
 
+DETECTORS = ("rules", "learned")
+
+
+@lru_cache(maxsize=1)
+def _learned_classifier():
+    """The package's claim classifier (pipeline.components.claim_model), loaded once per process; where it
+    cannot be loaded (another scikit-learn), a warning says so and the rules decide."""
+    from pipeline.components import claim_model
+
+    try:
+        return claim_model.load()
+    except claim_model.ClaimModelError as err:
+        warnings.warn(f"{err}; claims are detected by the rules alone", stacklevel=2)
+        return None
+
+
 @Language.factory("claim_detector", assigns=[f"doc._.{CLAIMS}", "doc.spans"],
-                  requires=["doc.spans", "token.is_sent_start"])
+                  requires=["doc.spans", "token.is_sent_start"], default_config={"detector": "rules"})
 class ClaimDetector(RuleBackedComponent):
     """One claim per declarative sentence and claim type, from the cues in doc.spans.
 
@@ -33,10 +52,19 @@ class ClaimDetector(RuleBackedComponent):
     A cue that requires a context counts only in a sentence holding one of that
     context's phrases; the context ``time_span`` is also met by a duration
     figure (durations.py), so "resolves in 4-6 weeks" is a duration claim
-    and "resolves" alone is not. Its rules: per cue id the context it requires,
+    and "resolves" alone is not. With ``detector="learned"`` a classifier
+    trained on the annotated corpus decides per candidate sentence and type,
+    the rules among its features (pipeline.learning.claim_classifier). Its rules: per cue id the context it requires,
     whether it is inverse and its second type (claim_cues.jsonl), and the
     contexts' phrases and the question openers (context_terms.json).
     """
+
+    def __init__(self, nlp: Language, name: str, detector: str = "rules"):
+        super().__init__(nlp, name)
+        if detector not in DETECTORS:
+            raise ValueError(f"claim_detector's detector is one of {', '.join(DETECTORS)}, not {detector!r}")
+        self.detector = detector
+        self.classifier = _learned_classifier() if detector == "learned" else None
 
     def rules_from(self, files: RuleFiles) -> dict:
         cues, terms = files.cues, files.terms
@@ -59,21 +87,47 @@ class ClaimDetector(RuleBackedComponent):
             self.requirement_matcher.add(context, list(self.nlp.tokenizer.pipe(phrases)))
 
     def __call__(self, doc: Doc) -> Doc:
+        claims = []
+        candidates = self.candidates(doc)
+        decided = self.classifier.decide(candidates) if self.classifier is not None and candidates else None
+        for k, candidate in enumerate(candidates):
+            types = decided[k] if decided is not None else [t for t in CLAIM_TYPES if t in candidate.by_type]
+            for claim_type in types:
+                cue = candidate.cue_for(claim_type)
+                inverse = cue.label_ == claim_type and cue.id_ in self.inverse_cues
+                duration = candidate.figure.value if claim_type == "duration" else None
+                claims.append(PendingClaim(candidate.index, candidate.sentence, candidate.text, cue, inverse,
+                                           duration, claim_type))
+        # only the cues that make claims go on to negation and hedging scoping
+        doc.spans[CUES_KEY] = list({(c.cue.start, c.cue.end, c.cue.label_): c.cue for c in claims}.values())
+        doc._.set(CLAIMS, claims)
+        return doc
+
+    def candidates(self, doc: Doc, figures: bool | None = None) -> list["Candidate"]:
+        """The sentences that may make claims, in order, with what the rules say of each: every declarative sentence
+        holding a cue (the rules claim a type when a cue of it has its context), and, for the learned detector (or
+        with ``figures``), one holding a duration figure without a cue ("3-4 months for most people")."""
         bounds = sentence_bounds(doc)
         cues_by_sentence: dict[int, list[Span]] = {}
         for cue in sorted(doc.spans.get(CUES_KEY, []), key=lambda s: (s.start, s.end)):
             index = containing_sentence(bounds, cue.start, cue.end)
             if index is not None:
                 cues_by_sentence.setdefault(index, []).append(cue)
-        contexts = self._contexts_by_sentence(doc, bounds) if cues_by_sentence else {}
-        claims = []
-        text = doc_text(doc) if cues_by_sentence else ""
-        for index, cues in sorted(cues_by_sentence.items()):
+        figures_too = self.classifier is not None if figures is None else figures
+        if not cues_by_sentence and not figures_too:
+            return []
+        contexts = self._contexts_by_sentence(doc, bounds)
+        text = doc_text(doc)
+        found = []
+        for index in range(len(bounds.starts)) if figures_too else sorted(cues_by_sentence):
+            cues = cues_by_sentence.get(index, [])
             sentence = doc[bounds.starts[index]:bounds.ends[index]]
             sentence_text = text[sentence.start_char:sentence.end_char]
             if asks(sentence_text, self.question_openers):  # a question asks rather than claims
                 continue
-            figure = _Lazy(first_duration, sentence_text)  # parsed at most once, and only if a cue needs it
+            figure = _Lazy(first_duration, sentence_text)  # parsed at most once, and only if needed
+            if not cues and figure.value is None:  # (its lexicon rules most sentences out at one search)
+                continue
             by_type: dict[str, list[Span]] = {}
             for cue in cues:
                 second = self.cue_also.get(cue.id_)
@@ -82,16 +136,8 @@ class ClaimDetector(RuleBackedComponent):
                             needed in FIGURE_CONTEXTS and figure.value):
                         continue
                     by_type.setdefault(claim_type, []).append(cue)
-            for claim_type in CLAIM_TYPES:
-                if claim_type in by_type:
-                    duration = figure.value if claim_type == "duration" else None
-                    cue = _claim_cue(by_type[claim_type], sentence.start_char, duration)
-                    inverse = cue.label_ == claim_type and cue.id_ in self.inverse_cues
-                    claims.append(PendingClaim(index, sentence, sentence_text, cue, inverse, duration, claim_type))
-        # only the cues that make claims go on to negation and hedging scoping
-        doc.spans[CUES_KEY] = list({(c.cue.start, c.cue.end, c.cue.label_): c.cue for c in claims}.values())
-        doc._.set(CLAIMS, claims)
-        return doc
+            found.append(Candidate(index, sentence, sentence_text, cues, by_type, figure))
+        return found
 
     def _contexts_by_sentence(self, doc: Doc, bounds: SentenceBounds) -> dict[int, set[str]]:
         found: dict[int, set[str]] = {}
@@ -100,6 +146,35 @@ class ClaimDetector(RuleBackedComponent):
             if index is not None:
                 found.setdefault(index, set()).add(doc.vocab.strings[match_id])
         return found
+
+
+@dataclass
+class Candidate:
+    """A sentence that may make claims: its cues, those whose context the rules found per type, its duration figure."""
+
+    index: int  # among the doc's sentences that are not empty
+    sentence: Span
+    text: str
+    cues: list[Span]  # every cue in it, whatever the type
+    by_type: dict[str, list[Span]]  # per type the cues that make a claim by the rules
+    figure: "_Lazy"  # .value: the first duration figure (durations.Duration) or None
+
+    def cue_for(self, claim_type: str) -> Span:
+        """The span whose negation and hedging the claim takes: the rules' cue of the type; else any cue of the type
+        (its context unmet); else the duration figure; else the first cue in the sentence."""
+        if claim_type in self.by_type:
+            duration = self.figure.value if claim_type == "duration" else None
+            return _claim_cue(self.by_type[claim_type], self.sentence.start_char, duration)
+        same = [cue for cue in self.cues if cue.label_ == claim_type]
+        if same:
+            return same[-1]
+        figure = self.figure.value
+        if figure is not None:
+            span = self.sentence.doc.char_span(self.sentence.start_char + figure.start,
+                                               self.sentence.start_char + figure.end, alignment_mode="expand")
+            if span is not None:
+                return Span(span.doc, span.start, span.end, label=claim_type, span_id="figure")
+        return self.cues[0]
 
 
 def asks(sentence: str, openers: frozenset = frozenset()) -> bool:

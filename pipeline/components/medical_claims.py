@@ -11,6 +11,7 @@ from spacy.tokens import Doc
 from pipeline.components.build import claim_steps, has_sentences
 from pipeline.components.pipes import ClaimComponent, RuleBackedComponent
 from pipeline.components.rules import RuleFiles
+from pipeline.config import DEFAULT_SETTINGS
 
 
 def _declared(steps: list[tuple[str, str, dict]]) -> tuple[list[str], list[str]]:
@@ -27,21 +28,24 @@ def _declared(steps: list[tuple[str, str, dict]]) -> tuple[list[str], list[str]]
 _ASSIGNS, _REQUIRES = _declared(claim_steps(punctuation=True))
 
 
-@Language.factory("medical_claims", assigns=_ASSIGNS, requires=_REQUIRES)
+@Language.factory("medical_claims", assigns=_ASSIGNS, requires=_REQUIRES,
+                  default_config={"detector": DEFAULT_SETTINGS.extract.claim_detector})
 class MedicalClaims(ClaimComponent):
     """All the claim components as one, for a pipeline of your own: ``nlp.add_pipe("medical_claims")``.
 
     Runs the components build_nlp adds, in the same order, on your docs
-    (batch by batch), so ``doc._.claims`` holds the claims as spans. The rules
+    (batch by batch), so ``doc._.claims`` holds the claims as spans. Claims
+    are decided as ``claims run`` decides them (``detector``: "learned", the
+    default, or "rules": ``add_pipe("medical_claims", config={"detector": "rules"})``). The rules
     are the bundled files unless given with ``use_rules(RuleFiles(...))``; each
     step saves its own in a folder of this component's. A pipeline with a
     parser or senter keeps its own sentence splits within lines.
     """
 
-    def __init__(self, nlp: Language, name: str):
+    def __init__(self, nlp: Language, name: str, detector: str = DEFAULT_SETTINGS.extract.claim_detector):
         super().__init__(nlp, name)
         self.steps = {step: nlp.create_pipe(factory, name=f"{name}.{step}", config=config)
-                      for factory, step, config in claim_steps(not has_sentences(nlp))}
+                      for factory, step, config in claim_steps(not has_sentences(nlp), detector)}
 
     def __call__(self, doc: Doc) -> Doc:
         for step in self.steps.values():

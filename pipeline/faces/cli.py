@@ -69,6 +69,10 @@ def _add_common(parser: argparse.ArgumentParser, with_input: bool = True) -> Non
                         help="how pages are split into question and answers: 'rules' (default) or 'learned', a CRF "
                              "over the page's lines trained on the annotated corpus, better on pages other than Q&A "
                              "threads (docs/accuracy.md, 'Learned segmentation')")
+    parser.add_argument("--claim-detector", choices=("learned", "rules"), default=DEFAULT_SETTINGS.extract.claim_detector,
+                        help="how claims are decided: 'learned' (default), a classifier per sentence and claim type "
+                             "with the cue rules among its features, trained on the annotated corpus, or 'rules', "
+                             "the cues and their contexts alone (docs/accuracy.md, 'Learned claim detection')")
 
 
 def _add_models(parser: argparse.ArgumentParser) -> None:
@@ -248,7 +252,9 @@ def settings_of(args):
                                     propositions_file=str(propositions) if propositions else "",
                                     follow_links=getattr(args, "follow_links", False),
                                     output_format=getattr(args, "output_format", "csv"),
-                                    segmenter=getattr(args, "segmenter", DEFAULT_SETTINGS.segment.segmenter))
+                                    segmenter=getattr(args, "segmenter", DEFAULT_SETTINGS.segment.segmenter),
+                                    claim_detector=getattr(args, "claim_detector",
+                                                           DEFAULT_SETTINGS.extract.claim_detector))
 
 
 def _dispatch(args) -> int:

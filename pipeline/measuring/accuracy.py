@@ -298,8 +298,8 @@ def grouped_table(scores: dict[str, list[ThreadScore]], group_of: Callable[[str]
     "system / system" (the systems of `scores` in order, pipeline first); groups without threads are left out."""
     systems = list(scores)
     parts = sorted({s.part for s in scores[systems[0]]})
-    header = f"{'':<22}{'part':>5}{'threads':>8}" + "".join(f"{name.replace(' (count)', ''):>22}" for name in GROUP_FIGURES)
-    lines = [header, f"{'':<35}" + f"{' / '.join(systems):>22}" * len(GROUP_FIGURES), "-" * len(header)]
+    header = f"{'':<22}{'part':>5}{'threads':>8}" + "".join(f"{name.replace(' (count)', ''):>30}" for name in GROUP_FIGURES)
+    lines = [header, f"{'':<35}" + f"{' / '.join(systems):>30}" * len(GROUP_FIGURES), "-" * len(header)]
     for group in groups:
         for part in parts:
             chosen = {name: [s for s in scores[name] if s.part == part and group_of(s.thread_id) == group]
@@ -312,7 +312,7 @@ def grouped_table(scores: dict[str, list[ThreadScore]], group_of: Callable[[str]
                 values = [figures[name][figure] for name in systems]
                 cells.append(" / ".join("n/a" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v)
                                         for v in values))
-            lines.append(f"{group:<22}{part:>5}{len(chosen[systems[0]]):>8}" + "".join(f"{c:>22}" for c in cells))
+            lines.append(f"{group:<22}{part:>5}{len(chosen[systems[0]]):>8}" + "".join(f"{c:>30}" for c in cells))
     return "\n".join(lines)
 
 
@@ -320,10 +320,12 @@ def error_lines(scores: list[ThreadScore], kinds: Callable[[str], bool] = lambda
     return [f"{s.thread_id}: {kind}: {detail}" for s in scores for kind, detail in s.errors if kinds(kind)]
 
 
-def evaluate_corpus(threads: list[GoldThread], tables: dict) -> tuple[dict, dict]:
+def evaluate_corpus(threads: list[GoldThread], tables: dict, others: dict | None = None) -> tuple[dict, dict]:
     """(figures per "part system" column, thread scores per system) for the pipeline (its tables on the threads'
-    files) and the baseline."""
-    systems = {"pipeline": pipeline_predictions(threads, tables), "baseline": baseline_predictions(threads)}
+    files), each of `others` (name -> tables of another run, e.g. the rules alone) and the baseline."""
+    systems = {"pipeline": pipeline_predictions(threads, tables)}
+    systems |= {name: pipeline_predictions(threads, other) for name, other in (others or {}).items()}
+    systems["baseline"] = baseline_predictions(threads)
     scores = {name: score_all(threads, predictions) for name, predictions in systems.items()}
     columns = {}
     for part in sorted({t.part for t in threads}):

@@ -53,7 +53,8 @@ def fingerprint(*parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-CODE_SUFFIXES = {".py", ".json", ".jsonl", ".crfsuite"}  # modules, rule files and the learned segmenter
+CODE_SUFFIXES = {".py", ".json", ".jsonl", ".crfsuite", ".joblib"}  # modules, rule files, the learned segmenter and
+# claim detector
 
 
 def code_digest() -> list[tuple[str, str]]:

@@ -70,7 +70,7 @@ def saved(nlp, custom_rules, seed_text, tmp_path_factory):
     pipelines = {"built": nlp, "custom": build_nlp(None, custom_rules.claim_cues, custom_rules.context_terms)}
     for name, rules in (("own_bundled", None), ("own_custom", custom_rules)):
         own = spacy.blank("en")
-        component = own.add_pipe("medical_claims")
+        component = own.add_pipe("medical_claims", config={"detector": "rules"})  # as `nlp` (build_nlp()) decides
         if rules is not None:
             component.use_rules(rules)
         pipelines[name] = own

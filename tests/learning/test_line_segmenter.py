@@ -1,6 +1,5 @@
 """The learned segmenter: labels from gold, a CRF fitted on them, folds grouped by thread."""
 
-import json
 import runpy
 import sys
 
@@ -8,17 +7,8 @@ import pytest
 
 from pipeline import config
 from pipeline.learning import line_segmenter
-from pipeline.measuring.gold import parse_gold
 
-from conftest import FIXTURES
-
-
-def threads():
-    text = (FIXTURES / "gold" / "mini-forum.txt").read_text(encoding="utf-8")
-    data = json.loads((FIXTURES / "gold" / "mini-forum.json").read_text(encoding="utf-8"))
-    first = parse_gold(data, text, "dev", "a")
-    second = parse_gold({**data, "thread_id": "mini-2"}, text.replace("Jo_88", "Pat"), "dev", "b")
-    return [first, second]
+from conftest import mini_forum_threads as threads
 
 
 def test_a_crf_fitted_on_threads_labels_them_back_and_is_the_same_model_twice():
