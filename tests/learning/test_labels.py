@@ -1,5 +1,6 @@
 """The hand labels file: checked as it is read."""
 
+import pandas as pd
 import pytest
 
 from pipeline.learning.labels import read_labels
@@ -27,3 +28,17 @@ def test_bundled_labels_file_is_valid():
     assert set(labels["label"]) == set(STANCES)
     assert (labels["level"] == "answer").sum() == 10
     assert labels["text"].str.strip().ne("").all()
+
+
+def test_every_bundled_sentence_label_is_a_claim_the_pipeline_extracts():
+    """A label on a sentence the pipeline does not make a claim of is never used, and a first run warns of it."""
+    import pipeline
+    from pipeline.config import LABELS_FILE, PROJECT_ROOT
+
+    labels = read_labels(LABELS_FILE)
+    sentences = labels[labels["level"] == "sentence"]
+    claims = pd.concat([pipeline.process(PROJECT_ROOT / "data" / "raw" / f"{thread}.txt", model_dir=None)["claims"]
+                        for thread in sorted(set(sentences["thread_id"]))])
+    extracted = set(zip(claims["answer_id"], claims["text"]))
+    unmatched = [(r.answer_id, r.text) for r in sentences.itertuples() if (r.answer_id, r.text) not in extracted]
+    assert unmatched == []
