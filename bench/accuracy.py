@@ -6,8 +6,9 @@
     python bench/accuracy.py --errors        # and the pipeline's errors on the DEV part, to tune on
     python bench/accuracy.py --limit 3       # the first 3 threads of each part (a quick check)
     python bench/accuracy.py --segmenter learned   # the pipeline with the learned segmenter
-    python bench/accuracy.py --curve PNG     # learning curve: the learned segmenter trained on 25, 50, 75 and 100%
-                                             # of the dev threads, scored on the test part; table, and figure to PNG
+    python bench/accuracy.py --curve PNG     # learning curves: the learned segmenter and claim detector trained on
+                                             # 25, 50, 75 and 100% of the dev threads, scored on the test part;
+                                             # tables, and figure to PNG
 
 Figures are defined in pipeline/measuring/accuracy.py; gold files in data/raw/labels/gold/
 (GUIDELINE.md says how they were written). Errors are printed for the dev part
@@ -30,45 +31,63 @@ from pipeline.runner.sinks import MemorySink, Source
 
 CURVE_SHARES = (0.25, 0.5, 0.75, 1.0)
 CURVE_FIGURES = ("segmented exactly", "answers with the right text", "questions with the right text")
+CLAIM_CURVE_FIGURES = ("precision", "recall", "F1")
 
 
 def learning_curve(threads: list, png: Path) -> str:
-    """Test-part segmentation of the learned segmenter trained on growing shares of the development threads (nested
+    """Test-part figures of the learned components trained on growing shares of the development threads (nested
     slices in sha256 order of their ids, each share holding the smaller ones), beside the rules; figure to `png`.
-    It says whether more annotated threads would still pay."""
+    The segmenter is scored on whole pages; the claim detector on the candidate sentences of the gold's own
+    question and answers (its thresholds chosen by grouped CV within each share). It says whether more annotated
+    threads would still pay."""
     import hashlib
 
     from pipeline.io.figures import png_bytes, pyplot
-    from pipeline.learning import line_segmenter
+    from pipeline.learning import claim_classifier, line_segmenter
 
     dev = sorted((t for t in threads if t.part == "dev"),
                  key=lambda t: hashlib.sha256(t.thread_id.encode()).hexdigest())
     test = [t for t in threads if t.part == "test"]
     examples = line_segmenter.examples(dev)
-    if len(examples) < len(CURVE_SHARES) or not test:
-        return f"a learning curve needs at least {len(CURVE_SHARES)} development threads and a test part"
-    rows = []
-    for share in CURVE_SHARES:
-        crf = line_segmenter.fit(examples[:round(share * len(examples))])
+    if len(examples) < 4 * len(CURVE_SHARES) or not test:
+        return f"a learning curve needs at least {4 * len(CURVE_SHARES)} development threads and a test part"
+    sizes = [round(share * len(examples)) for share in CURVE_SHARES]
+    segmenting, claiming = [], []
+    test_claims = claim_classifier.examples(test)
+    for share, size in zip(CURVE_SHARES, sizes):
+        crf = line_segmenter.fit(examples[:size])
         figures = accuracy.summarise([accuracy.segmentation_score(t, line_segmenter.predict_segments(crf, t.text)) for t in test])
-        rows.append((f"{share:.0%} of dev ({round(share * len(examples))} threads)", figures))
-    rows.append(("rules", accuracy.summarise([accuracy.segmentation_score(t, accuracy.rule_segments(t.text)) for t in test])))
-    width = max(len(name) for name, _ in rows) + 2
+        name = f"{share:.0%} of dev ({size} threads)"
+        segmenting.append((name, [figures[f] for f in CURVE_FIGURES]))
+        train = claim_classifier.examples(dev[:size])
+        thresholds = claim_classifier.choose_thresholds(train.Y, claim_classifier.out_of_fold(train))
+        model = claim_classifier.ClaimClassifier(thresholds=thresholds).fit(train.records, train.Y)
+        claiming.append((name, claim_classifier.prf(test_claims.Y.ravel(), model.predict(test_claims.records).ravel())))
+    segmenting.append(("rules", [accuracy.summarise([accuracy.segmentation_score(t, accuracy.rule_segments(t.text))
+                                                     for t in test])[f] for f in CURVE_FIGURES]))
+    claiming.append(("rules", claim_classifier.prf(test_claims.Y.ravel(), test_claims.rule_Y.ravel())))
+    width = max(len(name) for name, _ in segmenting) + 2
     lines = ["learned segmenter on the test part (%d threads), by share of the development threads it learns from"
              % len(test), "".ljust(width) + "".join(f"{f:>32}" for f in CURVE_FIGURES)]
-    lines += [name.ljust(width) + "".join(f"{figures[f]:>32.3f}" if figures[f] is not None else f"{'n/a':>32}"
-                                          for f in CURVE_FIGURES) for name, figures in rows]
+    lines += [name.ljust(width) + "".join(f"{v:>32.3f}" if v is not None else f"{'n/a':>32}" for v in values)
+              for name, values in segmenting]
+    lines += ["", "learned claim detector on the test part's candidate sentences (%d, of the gold's question and "
+              "answers), by share of the development threads it learns from" % len(test_claims.records),
+              "".ljust(width) + "".join(f"{f:>12}" for f in CLAIM_CURVE_FIGURES)]
+    lines += [name.ljust(width) + "".join(f"{v:>12.3f}" for v in values) for name, values in claiming]
     plt = pyplot()
-    figure, axes = plt.subplots(figsize=(6.4, 3.6))
-    sizes = [round(share * len(examples)) for share in CURVE_SHARES]
-    for name in CURVE_FIGURES:
-        line, = axes.plot(sizes, [figures[name] for _, figures in rows[:-1]], marker="o", label=name)
-        axes.axhline(rows[-1][1][name], color=line.get_color(), linestyle=":", linewidth=1)
-    axes.set_xlabel("development threads the segmenter learns from")
-    axes.set_ylabel("test part")
-    axes.set_ylim(0, 1)
-    axes.set_title("Learned segmentation by amount of annotation (dotted: the rules)")
-    axes.legend(fontsize=8, loc="lower right")
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for axes, rows, names, title in ((left, segmenting, CURVE_FIGURES, "Segmentation"),
+                                     (right, claiming, CLAIM_CURVE_FIGURES, "Claim detection (candidates)")):
+        for k, name in enumerate(names):
+            line, = axes.plot(sizes, [values[k] for _, values in rows[:-1]], marker="o", label=name)
+            axes.axhline(rows[-1][1][k], color=line.get_color(), linestyle=":", linewidth=1)
+        axes.set_xlabel("development threads learnt from")
+        axes.set_ylabel("test part")
+        axes.set_ylim(0, 1)
+        axes.set_title(f"{title} (dotted: the rules)", fontsize=10)
+        axes.legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
     Path(png).write_bytes(png_bytes(figure))
     return "\n".join(lines)
 

@@ -119,8 +119,9 @@ def test_the_learning_curve_prints_each_share_beside_the_rules_and_saves_its_fig
         runpy.run_path(str(config.PROJECT_ROOT / "bench" / "accuracy.py"), run_name="__main__")
     out = capsys.readouterr().out
     assert exit_.value.code == 0
-    assert [line.split(" of dev")[0] for line in out.splitlines() if " of dev (" in line] == ["25%", "50%", "75%", "100%"]
-    assert "rules" in out and (tmp_path / "curve.png").read_bytes().startswith(b"\x89PNG")
+    shares = [line.split(" of dev")[0] for line in out.splitlines() if " of dev (" in line]
+    assert shares == ["25%", "50%", "75%", "100%"] * 2  # the segmenter's curve, then the claim detector's
+    assert "learned claim detector" in out and "rules" in out and (tmp_path / "curve.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_a_segmenter_that_reads_nothing_misses_every_answer_and_the_rules_read_the_page(thread):
