@@ -4,6 +4,8 @@
     python bench/scale.py --threads 1000 --rss 1000 10000   # quicker
 
 Prints, in one run: threads/s and words/s of `claims run` at --jobs 1 and 2;
+the time per stage of one process (extract also with the rules alone deciding
+claims, beside the learned claim detector a run uses);
 a spaCy blank-English tokenizer pass over the same texts, and the ratio of the
 pipeline's speed to it; peak resident memory of a one-process run at each
 --rss size (each in a fresh process) and the ratio of the largest to the
@@ -62,6 +64,9 @@ def tokenizer_seconds(corpus: Path) -> float:
     return time.perf_counter() - start
 
 
+RULES_EXTRACT = "(extract, rules deciding: beside)"  # not part of a run: today's rules, timed on the same chunks
+
+
 def stage_breakdown(corpus: Path, models: Path, n_threads: int) -> list[tuple[str, float]]:
     """Seconds per stage of one process over the first `n_threads` threads, each stage's function timed on each
     chunk as the chunked runner calls it, next to a tokenizer pass over the same texts."""
@@ -75,7 +80,9 @@ def stage_breakdown(corpus: Path, models: Path, n_threads: int) -> list[tuple[st
 
     items = [t for t in islice(iter_threads(corpus), n_threads) if isinstance(t, ThreadSource)]
     language, (model, _) = build_nlp(settings.extract), registry.load_model(registry.resolve(models))
-    language.tokenizer(items[0].text)  # build the tokenizer's caches lazily, as a run does
+    rules_only = build_nlp(settings.replace(claim_detector="rules").extract)  # the same extract, the rules deciding
+    for nlp in (language, rules_only):
+        nlp(items[0].text)  # build the tokenizer's caches and load the claim model, as a run's first thread does
     seconds: dict[str, float] = {}
 
     def timed(name: str, work, *args):
@@ -90,6 +97,7 @@ def stage_breakdown(corpus: Path, models: Path, n_threads: int) -> list[tuple[st
     for first in range(0, len(items), size):
         chunk = items[first:first + size]
         answers, _ = timed("segment", segment_threads, chunk, settings.segment)
+        timed(RULES_EXTRACT, extract_threads, rules_only, answers, settings.extract)
         answers, claims, _ = timed("extract (spaCy pipeline)", extract_threads, language, answers, settings.extract)
         answers, claims, summary = timed("classify and summarise", classify_threads, model, answers, claims,
                                          settings.classify)
@@ -139,7 +147,7 @@ def main() -> None:
             print(f"{'stage':<36} {'seconds':>8} {'x tokenizer':>12}")
             for name, seconds in stages_timed:
                 print(f"{name:<36} {seconds:>8.2f} {seconds / tokenizer_pass:>12.2f}")
-            total = sum(seconds for _, seconds in stages_timed[1:])
+            total = sum(seconds for name, seconds in stages_timed[1:] if name != RULES_EXTRACT)
             print(f"{'all stages':<36} {total:>8.2f} {total / tokenizer_pass:>12.2f}")
         peaks = {}
         for size in args.rss:

@@ -10,6 +10,7 @@ from functools import lru_cache
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
+from spacy.util import minibatch
 
 from pipeline.components.claim_records import PendingClaim
 from pipeline.components.durations import first_duration
@@ -87,11 +88,29 @@ class ClaimDetector(RuleBackedComponent):
             self.requirement_matcher.add(context, list(self.nlp.tokenizer.pipe(phrases)))
 
     def __call__(self, doc: Doc) -> Doc:
-        claims = []
         candidates = self.candidates(doc)
-        decided = self.classifier.decide(candidates) if self.classifier is not None and candidates else None
-        for k, candidate in enumerate(candidates):
-            types = decided[k] if decided is not None else [t for t in CLAIM_TYPES if t in candidate.by_type]
+        return self._claim(doc, candidates, self._decide(candidates))
+
+    def pipe(self, docs, batch_size: int = 64):
+        """Batch by batch, the learned detector deciding for a whole batch at once: a classifier's cost is mostly
+        per call, not per sentence."""
+        for batch in minibatch(docs, size=batch_size):
+            found = [self.candidates(doc) for doc in batch]
+            decided = self._decide([c for candidates in found for c in candidates])
+            at = 0
+            for doc, candidates in zip(batch, found):
+                yield self._claim(doc, candidates, decided[at:at + len(candidates)])
+                at += len(candidates)
+
+    def _decide(self, candidates: list["Candidate"]) -> list[list[str]]:
+        """Per candidate, the types it claims: the classifier's decision, or the types the rules found."""
+        if self.classifier is not None:
+            return self.classifier.decide(candidates) if candidates else []
+        return [[t for t in CLAIM_TYPES if t in candidate.by_type] for candidate in candidates]
+
+    def _claim(self, doc: Doc, candidates: list["Candidate"], decided: list[list[str]]) -> Doc:
+        claims = []
+        for candidate, types in zip(candidates, decided):
             for claim_type in types:
                 cue = candidate.cue_for(claim_type)
                 inverse = cue.label_ == claim_type and cue.id_ in self.inverse_cues

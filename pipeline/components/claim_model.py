@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,15 +40,26 @@ def _lemma_table():
 
 def lemmas(words) -> str:
     """The words' lemmas, lower-cased, space-separated ("Reverses" -> "reverse"; "lowered" -> "lower")."""
-    table = _lemma_table()
-    lowered = [w.lower() for w in words]
-    return " ".join(table.get(w, w) for w in lowered)
+    known = _LEMMAS
+    out = []
+    for word in words:
+        lowered = word.lower()
+        lemma = known.get(lowered)
+        if lemma is None:
+            lemma = known[lowered] = _lemma_table().get(lowered, lowered)
+        out.append(lemma)
+    return " ".join(out)
+
+
+_LEMMAS: dict[str, str] = {}  # the table's answers so far: its get() hashes the string on every call
+
+
+_WORD = re.compile(r"\w+(?:'\w+)?|[^\w\s]")
 
 
 def candidate_record(candidate) -> dict:
     """What the classifier reads of a claim_detector.Candidate: its text, lemmas, cues and what the rules claim."""
-    sentence = candidate.sentence
-    words = [t.text for t in sentence if not t.is_space]
+    words = _WORD.findall(candidate.text)  # the words of its text, not spaCy Tokens: one Python object per token
     return {"text": candidate.text, "lemmas": lemmas(words), "cues": [(c.label_, c.id_) for c in candidate.cues],
             "rule_types": sorted(candidate.by_type), "figure": candidate.figure.value is not None,
             "words": len(words)}
@@ -74,20 +86,26 @@ class ClaimClassifier(ClassifierMixin, BaseEstimator):
     type; 0.5 where none is given).
     """
 
-    def __init__(self, C: float = 16.0, thresholds: dict | None = None, char_max_features: int = 30000):
+    def __init__(self, C: float = 16.0, thresholds: dict | None = None, char_max_features: int = 30000,
+                 char_ngrams: tuple | None = (3, 5)):
         self.C = C
         self.thresholds = thresholds
         self.char_max_features = char_max_features
+        self.char_ngrams = char_ngrams
 
     def _text_matrix(self, records, fit: bool = False):
         lemma_text = [r["lemmas"] for r in records]
-        text = [r["text"] for r in records]
         if fit:
             self.words_ = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, token_pattern=r"\S+")
-            self.chars_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=3, sublinear_tf=True,
-                                          max_features=self.char_max_features, dtype=np.float64)
-            return sp.hstack([self.words_.fit_transform(lemma_text), self.chars_.fit_transform(text)]).tocsr()
-        return sp.hstack([self.words_.transform(lemma_text), self.chars_.transform(text)]).tocsr()
+            self.chars_ = None if self.char_ngrams is None else TfidfVectorizer(
+                analyzer="char_wb", ngram_range=tuple(self.char_ngrams), min_df=3, sublinear_tf=True,
+                max_features=self.char_max_features, dtype=np.float64)
+        words = self.words_.fit_transform(lemma_text) if fit else self.words_.transform(lemma_text)
+        if self.chars_ is None:
+            return words.tocsr()
+        text = [r["text"] for r in records]
+        chars = self.chars_.fit_transform(text) if fit else self.chars_.transform(text)
+        return sp.hstack([words, chars]).tocsr()
 
     def fit(self, records, Y):
         Y = np.asarray(Y)

@@ -165,7 +165,7 @@ def model_bytes(model: ClaimClassifier) -> bytes:
     from pipeline.learning.registry import _intern_strings
 
     for vectorizer in (model.words_, model.chars_):
-        if hasattr(vectorizer, "_stop_words_id"):  # an id() cache: differs per process, so the bytes would too
+        if vectorizer is not None and hasattr(vectorizer, "_stop_words_id"):  # an id() cache: differs per process, so the bytes would too
             del vectorizer._stop_words_id
     _intern_strings(model, {})
     buffer = io.BytesIO()
