@@ -41,22 +41,39 @@ NO_STANCE = {OPEN: "no stance: an open question (nothing to be for or against)",
              NONE: "no stance: no question found (give the proposition by hand)"}
 
 
+def counted(n: int, noun: str) -> str:
+    """A count and its noun, agreeing: "1 thread", "2 threads", "1,200 claims"."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _verb(n: int, singular: str, plural: str) -> str:
+    return singular if n == 1 else plural
+
+
 def _no_stance_note(overview: pd.DataFrame) -> str:
     """Why some threads' answers carry no stance."""
     open_ = int(overview["consensus"].eq(NO_STANCE[OPEN]).sum())
     missing = int(overview["consensus"].eq(NO_STANCE[NONE]).sum())
     if not open_ and not missing:
         return ""
-    return (f"<p>{open_} threads ask an open question (how long, when, what) and {missing} have no question the "
-            "pipeline could read: their answers and claims carry no stance, since there is no yes/no proposition "
-            "to be for or against. A proposition given by hand (see the README) gives them one.</p>")
+    return (f"<p>{counted(open_, 'thread')} {_verb(open_, 'asks', 'ask')} an open question (how long, when, what) "
+            f"and {missing:,} {_verb(missing, 'has', 'have')} no question the pipeline could read: their answers and "
+            "claims carry no stance, since there is no yes/no proposition to be for or against. A proposition given "
+            "by hand (see the README) gives them one.</p>")
 
 
-def thread_overview(answers: pd.DataFrame) -> pd.DataFrame:
+TIES_NOTE = ("Disagreement is how evenly a thread's answers split over against, in favour and neutral (0: all agree, "
+             "1: evenly split over the three). Threads tied on it come by their number of claims, most first, "
+             "then by thread id.")
+
+
+def thread_overview(answers: pd.DataFrame, claims: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per thread: the question, answers by stance, a one-line consensus and a disagreement score.
 
     Disagreement is the normalised entropy of the answers' stances (0: all
     agree, 1: evenly split over the three); threads come most disputed first.
+    Given the claims, the overview counts each thread's claims and breaks ties
+    by that count (most first), then by thread id; without them, by thread id.
     A thread whose question is open or missing has no stance, and says so.
     """
     replies = answers[answers["role"] == "answer"]
@@ -77,12 +94,19 @@ def thread_overview(answers: pd.DataFrame) -> pd.DataFrame:
         if n and kind != YES_NO:
             consensus = NO_STANCE.get(kind, NO_STANCE[OPEN])
         else:
-            consensus = f"{int(row.max())} of {n} answers: {ANSWER_WORD[top]}" if top else "no answers"
+            consensus = f"{int(row.max())} of {counted(n, 'answer')}: {ANSWER_WORD[top]}" if top else "no answers"
         rows.append({"thread_id": thread_id, "question": questions.get(thread_id, ""), "answers": n,
                      **{s: int(row[s]) for s in STANCES}, "consensus": consensus,
                      "disagreement": round(disagreement, 3) + 0.0})  # + 0.0: never "-0.0"
-    frame = pd.DataFrame(rows, columns=["thread_id", "question", "answers", *STANCES, "consensus", "disagreement"])
-    return frame.sort_values(["disagreement", "thread_id"], ascending=[False, True], kind="mergesort").reset_index(drop=True)
+    columns = ["thread_id", "question", "answers", *STANCES, "consensus", "disagreement"]
+    frame = pd.DataFrame(rows, columns=columns)
+    if claims is None:
+        keys, ascending = ["disagreement", "thread_id"], [False, True]
+    else:
+        per_thread = claims.groupby("thread_id").size()
+        frame.insert(3, "claims", frame["thread_id"].map(per_thread).fillna(0).astype(int))
+        keys, ascending = ["disagreement", "claims", "thread_id"], [False, False, True]
+    return frame.sort_values(keys, ascending=ascending, kind="mergesort").reset_index(drop=True)
 
 
 EFFECT = "effect"  # the duration kind the pooled ranges and the charts are about (schemas.DURATION_KINDS)
@@ -96,6 +120,36 @@ def stated_durations(claims: pd.DataFrame) -> pd.DataFrame:
                          open_start=stated["duration_min_months"].isna(), duration_kind=kind)[
         ["thread_id", "answer_id", "claim_id", "text", "duration_min_months", "duration_max_months",
          "open_ended", "open_start", "stance", "duration_kind"]].reset_index(drop=True)
+
+
+def duration_text(low, high) -> str:
+    """A stated duration readably: "3\u20134 months", "1 month", "6 months or more", "up to 4 months"; "" if none."""
+    low = None if low is None or pd.isna(low) else float(low)
+    high = None if high is None or pd.isna(high) else float(high)
+    if low is None and high is None:
+        return ""
+    if low is not None and high is not None:
+        figure, last = (f"{low:g}", low) if low == high else (f"{low:g}\u2013{high:g}", high)
+        return f"{figure} month{'' if last == 1 else 's'}"
+    if high is None:
+        return f"{low:g} month{'' if low == 1 else 's'} or more"
+    return f"up to {high:g} month{'' if high == 1 else 's'}"
+
+
+def _sort_key(low, high) -> str:
+    """A duration's place when the evidence is sorted by it: its lower bound, else its upper one; "" if none."""
+    value = low if pd.notna(low) else high
+    return "" if pd.isna(value) else repr(float(value))
+
+
+def answer_names(answers: pd.DataFrame) -> pd.Series:
+    """Each answer's title, by answer_id; "answer N" (N its position in the thread) for one without, "question"."""
+    titles = answers["title"].map(lambda t: "" if pd.isna(t) else str(t))
+    positions = answers["position"] if "position" in answers else pd.Series(range(len(answers)), index=answers.index)
+    fallback = [("question" if role == "question" else f"answer {int(position)}") if pd.notna(position) else "answer"
+                for role, position in zip(answers["role"], positions)]
+    names = [title if title.strip() else name for title, name in zip(titles, fallback)]
+    return pd.Series(names, index=answers["answer_id"].to_numpy(), dtype=object)
 
 
 def median_range(durations: pd.DataFrame) -> tuple[float | None, float | None]:
@@ -136,7 +190,7 @@ def durations_figure(durations: pd.DataFrame, title: str) -> bytes:
     right = max(12.0, top * 1.3)
     low, high = median_range(durations)
     if low is not None and high is not None:
-        axes.axvspan(low, high, color="#dddddd", label=f"median range {low:g}-{high:g} months")
+        axes.axvspan(low, high, color="#dddddd", label=f"median range {duration_text(low, high)}")
     colours = {"favor": "#2b8a3e", "against": "#c92a2a", "neutral": "#868e96"}
     for y, row in enumerate(durations.itertuples()):
         start = min(row.duration_min_months, right) if pd.notna(row.duration_min_months) else 0.0
@@ -198,8 +252,9 @@ def _img(data: bytes, alt: str) -> str:
 
 
 def evidence_rows(answers: pd.DataFrame, claims: pd.DataFrame) -> list[dict]:
-    """Each claim with its answer's text around it, the sentence marked (all text escaped)."""
+    """Each claim with its answer's text around it, the sentence marked (all text escaped), and its duration."""
     by_id = answers.set_index("answer_id")
+    names = answer_names(answers)
     rows = []
     for claim in claims.itertuples():
         answer = by_id.loc[claim.answer_id]
@@ -215,8 +270,13 @@ def evidence_rows(answers: pd.DataFrame, claims: pd.DataFrame) -> list[dict]:
         rows.append({"thread_id": claim.thread_id, "answer_id": claim.answer_id, "claim_id": claim.claim_id,
                      "claim_type": claim.claim_type, "stance": claim.stance if isinstance(claim.stance, str) else "",
                      "score": "" if pd.isna(claim.stance_score) else f"{claim.stance_score:.2f}",
+                     "score_sort": "" if pd.isna(claim.stance_score) else repr(float(claim.stance_score)),
                      "negated": str(claim.negated), "hedged": str(claim.hedged), "context": context,
-                     "answer_title": "" if pd.isna(answer["title"]) else str(answer["title"])})
+                     "answer_title": names[claim.answer_id],
+                     "untitled": pd.isna(answer["title"]) or not str(answer["title"]).strip(),
+                     "duration": duration_text(claim.duration_min_months, claim.duration_max_months),
+                     "duration_sort": _sort_key(claim.duration_min_months, claim.duration_max_months),
+                     "duration_kind": "" if pd.isna(kind := getattr(claim, "duration_kind", None)) else str(kind)})
     return rows
 
 
@@ -226,33 +286,40 @@ th{background:#f1f3f5}mark{background:#ffe066}.muted{color:#666}img{max-width:10
 .filters select,.filters input{margin-right:1em}#evidence th{cursor:pointer}#evidence th[aria-sort]::after{content:" \u2195"}
 #evidence th[aria-sort=ascending]::after{content:" \u2191"}#evidence th[aria-sort=descending]::after{content:" \u2193"}"""
 
-# Filters, search and sorting of the evidence table. The state can come from the page's address
-# (report.html#search=atrophy&claimType=duration&sort=-score, a minus for descending), so a filtered view can
-# be shared, and tested in a browser.
-_SCRIPT = """const rows=[...document.querySelectorAll('#evidence tbody tr')];
+# Filters, search and sorting of the evidence table. Its state lives in the page's address
+# (report.html#search=atrophy&claimType=duration&sort=-score, a minus for descending): read when the page opens,
+# written back (history.replaceState, no new history entry) whenever a filter, the search or the sort changes, so
+# the address of a view shares it. A sort starts from the page's own order and keeps it among ties, so the same
+# address gives the same rows in the same order however the view was reached.
+_SCRIPT = """const body=document.querySelector('#evidence tbody'),rows=[...body.rows];
+const heads=[...document.querySelectorAll('#evidence th')],selects=[...document.querySelectorAll('.filters select')];
 const search=document.getElementById('search'),shown=document.getElementById('shown');
-function applyFilters(){const f={};document.querySelectorAll('.filters select').forEach(s=>f[s.name]=s.value);
-const words=search.value.trim().toLowerCase();let n=0;
-rows.forEach(r=>{let show=true;for(const k in f){if(f[k]&&r.dataset[k]!==f[k])show=false;}
+function applyFilters(){const words=search.value.trim().toLowerCase();let n=0;
+rows.forEach(r=>{let show=selects.every(s=>!s.value||r.dataset[s.name]===s.value);
 if(words&&!r.textContent.toLowerCase().includes(words))show=false;r.style.display=show?'':'none';if(show)n++;});
-shown.textContent=n+' of '+rows.length+' claims shown';}
-function sortBy(th){const i=[...th.parentNode.children].indexOf(th),up=th.getAttribute('aria-sort')!=='ascending';
-document.querySelectorAll('#evidence th').forEach(h=>h.setAttribute('aria-sort','none'));
-th.setAttribute('aria-sort',up?'ascending':'descending');const key=r=>{const c=r.children[i];
-const v=c.dataset.sort!==undefined?c.dataset.sort:c.textContent.trim();const x=parseFloat(v);
-return v!==''&&!isNaN(x)&&String(x)===v?x:v.toLowerCase();};
-const body=document.querySelector('#evidence tbody');rows.sort((a,b)=>{const x=key(a),y=key(b);
-return (x<y?-1:x>y?1:0)*(up?1:-1);}).forEach(r=>body.appendChild(r));}
-document.querySelectorAll('#evidence th').forEach(th=>{th.setAttribute('aria-sort','none');
-th.addEventListener('click',()=>sortBy(th));});
-document.querySelectorAll('.filters select').forEach(s=>s.addEventListener('change',applyFilters));
-search.addEventListener('input',applyFilters);
+shown.textContent=n+' of '+rows.length+(rows.length===1?' claim':' claims')+' shown';}
+function key(r,i){const c=r.children[i];
+if(c.dataset.sort!==undefined)return c.dataset.sort===''?[2,'']:[0,Number(c.dataset.sort)];
+const v=c.textContent.trim(),x=parseFloat(v);return v===''?[2,'']:!isNaN(x)&&String(x)===v?[0,x]:[1,v.toLowerCase()];}
+function sortRows(th,up){heads.forEach(h=>h.setAttribute('aria-sort','none'));let order=rows;
+if(th){th.setAttribute('aria-sort',up?'ascending':'descending');const i=heads.indexOf(th);
+order=rows.map((r,n)=>[key(r,i),n,r]).sort((a,b)=>a[0][0]-b[0][0]
+||(a[0][1]<b[0][1]?-1:a[0][1]>b[0][1]?1:0)*(up?1:-1)||a[1]-b[1]).map(e=>e[2]);}
+order.forEach(r=>body.appendChild(r));}
+function address(){const p=new URLSearchParams();if(search.value)p.set('search',search.value);
+selects.forEach(s=>{if(s.value)p.set(s.name,s.value);});const th=heads.find(h=>h.getAttribute('aria-sort')!=='none');
+if(th)p.set('sort',(th.getAttribute('aria-sort')==='descending'?'-':'')+th.textContent.trim());return p.toString();}
+function remember(){const state=address();
+try{history.replaceState(history.state,'',location.href.split('#')[0]+(state?'#'+state:''));}catch(e){}}
+heads.forEach(th=>th.addEventListener('click',()=>{
+sortRows(th,th.getAttribute('aria-sort')!=='ascending');remember();}));
+selects.forEach(s=>s.addEventListener('change',()=>{applyFilters();remember();}));
+search.addEventListener('input',()=>{applyFilters();remember();});
 const wanted=new URLSearchParams(location.hash.slice(1));
-document.querySelectorAll('.filters select').forEach(s=>{if(wanted.has(s.name))s.value=wanted.get(s.name);});
+selects.forEach(s=>{const v=wanted.get(s.name);if(v!==null&&[...s.options].some(o=>o.value===v))s.value=v;});
 if(wanted.has('search'))search.value=wanted.get('search');
-if(wanted.has('sort')){const by=wanted.get('sort'),name=by.replace(/^-/,'');
-const th=[...document.querySelectorAll('#evidence th')].find(h=>h.textContent.trim()===name);
-if(th){sortBy(th);if(by.startsWith('-'))sortBy(th);}}
+const by=wanted.get('sort')||'',sorted=heads.find(h=>h.textContent.trim()===by.replace(/^-/,''));
+sortRows(by&&sorted?sorted:null,!by.startsWith('-'));
 applyFilters();"""
 
 
@@ -272,10 +339,7 @@ def durations_table(durations: pd.DataFrame, table_id: str = "durations") -> str
     """Each stated duration readably: thread, answer title, range, what it measures; the sentence on hover."""
     body = []
     for row in durations.head(MAX_EVIDENCE_ROWS).itertuples():
-        low = "" if pd.isna(row.duration_min_months) else f"{row.duration_min_months:g}"
-        high = "" if pd.isna(row.duration_max_months) else f"{row.duration_max_months:g}"
-        span = f"{low} to {high}" if low and high and low != high else (low or high)
-        span += " months" + (" or more" if row.open_ended else "") if span else ""
+        span = duration_text(row.duration_min_months, row.duration_max_months)
         body.append(f"<tr title=\"{html.escape(row.text)}\"><td>{html.escape(str(row.thread_id))}</td>"
                     f"<td>{html.escape(str(row.answer_title))}</td><td>{html.escape(span)}</td>"
                     f"<td>{html.escape(str(row.duration_kind))}</td>"
@@ -294,7 +358,8 @@ def _limit_note(shown: int, total: int, what: str, most_disputed: bool = True) -
     if shown >= total:
         return ""
     which = " of the most disputed threads" if most_disputed else ""
-    return f"<p class='muted'>The {shown:,} of {total:,} {what}{which} are shown; all are in the CSV files.</p>"
+    return (f"<p class='muted'>The {shown:,} of {total:,} {what}{which} {_verb(shown, 'is', 'are')} shown; "
+            "all are in the CSV files.</p>")
 
 
 MAX_SHOWN_ID_CHARS = 120
@@ -319,10 +384,9 @@ def build_report(answers: pd.DataFrame, claims: pd.DataFrame,
     ids = ["thread_id", "answer_id", "claim_id"]
     answers = answers.assign(**{c: answers[c].map(shown_id) for c in ids if c in answers})
     claims = claims.assign(**{c: claims[c].map(shown_id) for c in ids if c in claims})
-    overview = thread_overview(answers)
-    titles = answers.set_index("answer_id")["title"].fillna("").astype(str)
+    overview = thread_overview(answers, claims)
     stated = stated_durations(claims)
-    stated = stated.assign(answer_title=stated["answer_id"].map(titles).fillna(""))
+    stated = stated.assign(answer_title=stated["answer_id"].map(answer_names(answers)).fillna(""))
     stated = stated.assign(label=stated["thread_id"].astype(str).str.slice(0, 30) + " \u00b7 "
                            + stated["answer_title"].str.slice(0, 36))
     # the pooled range and the charts are of how long the effect lasts; intervals, recovery and onset apart
@@ -348,23 +412,27 @@ def build_report(answers: pd.DataFrame, claims: pd.DataFrame,
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>What do the experts say?</title>"
              f"<style>{_STYLE}</style></head><body>",
              "<h1>What do the experts say?</h1>",
-             f"<p class='muted'>{len(overview)} threads, {int(overview['answers'].sum())} answers, "
-             f"{len(claims)} claims. Stance is toward each thread's question read as a yes/no proposition.</p>",
+             f"<p class='muted'>{counted(len(overview), 'thread')}, "
+             f"{counted(int(overview['answers'].sum()), 'answer')}, {counted(len(claims), 'claim')}. "
+             "Stance is toward each thread's question read as a yes/no proposition.</p>",
              _no_stance_note(overview),
              "<h2>Threads, most disputed first</h2>",
+             f"<p class='muted'>{TIES_NOTE}</p>",
              _limit_note(len(shown_threads), len(overview), "threads"),
              _table(shown_threads.rename(columns={"disagreement": "disagreement (0-1)"})),
              _img(figures["answers_by_stance.png"], "answers by stance per thread"),
              "<h2>Durations</h2>",
-             f"<p>{len(durations)} claims state how long the effect lasts. Median range: "
-             + (f"{low:g} to {high:g} months" if low is not None and high is not None else "not enough figures")
+             f"<p>{counted(len(durations), 'claim')} {_verb(len(durations), 'states', 'state')} how long the "
+             "effect lasts. Median range: "
+             + (duration_text(low, high) if low is not None and high is not None else "not enough figures")
              + f"; {int(durations['open_ended'].sum())} open-ended.</p>",
              _img(figures["durations.png"], "stated durations pooled"),
              _limit_note(min(len(durations), MAX_EVIDENCE_ROWS), len(durations), "stated durations"),
              durations_table(durations),
              "<h3>Other stated lengths</h3>",
-             f"<p>{len(other_lengths)} claims state another length: the interval between treatments, recovery "
-             "after stopping, or the time until it starts working. They are not in the ranges above.</p>",
+             f"<p>{counted(len(other_lengths), 'claim')} {_verb(len(other_lengths), 'states', 'state')} another "
+             "length: the interval between treatments, recovery after stopping, or the time until it starts working. "
+             "Such lengths are not in the ranges above.</p>",
              durations_table(other_lengths, table_id="other-durations")]
     for thread_id, name in thread_figure.items():
         parts.append(f"<h3>{html.escape(thread_id)}</h3>")
@@ -379,14 +447,18 @@ def build_report(answers: pd.DataFrame, claims: pd.DataFrame,
               + _select("claim type", "claimType", CLAIM_TYPES) + _select("stance", "stance", STANCES)
               + "<span id='shown' class='muted'></span></div>",
               "<table id='evidence'><thead><tr><th>thread</th><th>sentence, in its answer</th><th>type</th>"
-              "<th>negated</th><th>hedged</th><th>stance</th><th>score</th></tr></thead><tbody>"]
+              "<th>duration</th><th>kind</th><th>negated</th><th>hedged</th><th>stance</th><th>score</th></tr>"
+              "</thead><tbody>"]
     for row in evidence_rows(answers, evidence):
         data = " ".join(f'data-{k.replace("_", "-")}="{html.escape(row[k])}"' for k in ("thread_id", "claim_type", "stance"))
+        title = (f"<b class='muted'>{html.escape(row['answer_title'])}</b>" if row["untitled"]
+                 else f"<b>{html.escape(row['answer_title'])}</b>")
         parts.append(f"<tr {data} title=\"{html.escape(row['claim_id'])}\"><td>{html.escape(row['thread_id'])}</td>"
-                     f"<td><b>{html.escape(row['answer_title'])}</b><br>{row['context']}</td>"
-                     f"<td>{html.escape(row['claim_type'])}</td><td>{html.escape(str(row['negated']))}</td>"
+                     f"<td>{title}<br>{row['context']}</td><td>{html.escape(row['claim_type'])}</td>"
+                     f"<td data-sort=\"{row['duration_sort']}\">{html.escape(row['duration'])}</td>"
+                     f"<td>{html.escape(row['duration_kind'])}</td><td>{html.escape(str(row['negated']))}</td>"
                      f"<td>{html.escape(str(row['hedged']))}</td><td>{html.escape(row['stance'])}</td>"
-                     f"<td>{row['score']}</td></tr>")
+                     f"<td data-sort=\"{row['score_sort']}\">{row['score']}</td></tr>")
     parts += ["</tbody></table>", skipped_section(errors), f"<script>{_SCRIPT}</script>", "</body></html>"]
     return "\n".join(parts), figures
 
@@ -397,4 +469,4 @@ def report_files(answers: pd.DataFrame, claims: pd.DataFrame, errors=None) -> di
         errors = error_frame(errors)
     page, figures = build_report(answers, claims, errors)
     return {**figures, "report.html": page.encode("utf-8"),
-            "threads.json": json.dumps(thread_overview(answers).to_dict("records"), indent=2).encode()}
+            "threads.json": json.dumps(thread_overview(answers, claims).to_dict("records"), indent=2).encode()}
