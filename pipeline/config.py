@@ -40,6 +40,7 @@ PROJECT_INPUT = Path("data/raw")
 PROJECT_OUT = Path("data/processed")
 PROJECT_MODELS = Path("models")
 PROJECT_LABELS = PROJECT_INPUT / "labels" / "stance_labels.csv"
+PROJECT_EVALUATION = PROJECT_OUT / "evaluation"  # `claims evaluate`: a model's figures, apart from a run's tables
 
 MODEL_NAME = "stance"  # models/stance.joblib beside models/stance.card.json
 

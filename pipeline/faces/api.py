@@ -46,10 +46,33 @@ def as_thread(item, position: int = 1, settings: Settings = DEFAULT_SETTINGS):
     if isinstance(item, str):
         if not item.strip():
             raise InputError(STRING_SOURCE, "the text is empty", line=position)
-        return _checked(ThreadSource(f"text-{position}", STRING_SOURCE, position, item), settings.read)
+        return _one_answer_if_plain(_checked(ThreadSource(f"text-{position}", STRING_SOURCE, position, item),
+                                             settings.read), settings)
     if isinstance(item, dict):
         return thread_from_record(item, STRING_SOURCE, position, settings.read)
     raise TypeError(f"a thread is page text (str), a dict like a JSONL line or a ThreadSource, not {type(item).__name__}")
+
+
+def _one_answer_if_plain(thread, settings: Settings):
+    """Text given here with no question and no answers the rules recognise (a sentence, a paragraph) is one
+    answer, silently: the segment stage says so of a file, where it may be a page the rules misread, but a plain
+    string is the usual input of the API. The segments are given with the thread (the stage would find the same
+    ones), except those of other text the rules have a note on: the segment stage finds them again and warns, as
+    it does for a file."""
+    from dataclasses import replace
+
+    from pipeline.stages.segment import segment_text
+
+    if settings.segment.segmenter != "rules":  # the learned segmenter says nothing of a page it reads as one answer
+        return thread
+    notes: list[str] = []
+    try:
+        segments = segment_text(thread.text, thread.source, settings.segment, thread.title_hints, notes)
+    except InputError:  # only boilerplate: the segment stage names it in errors
+        return thread
+    question, answers = segments[0], segments[1:]
+    plain = not question.title and question.char_start == question.char_end and len(answers) == 1
+    return replace(thread, segments=tuple(segments)) if plain or not notes else thread
 
 
 def _items(threads, settings: Settings) -> Iterable:

@@ -9,7 +9,7 @@ from pathlib import Path
 from pipeline import config
 from pipeline.config import DEFAULT_SETTINGS
 
-DESCRIPTION = """Turn medical Q&A threads into a traceable claim dataset.
+DESCRIPTION = f"""Turn medical Q&A threads into a traceable claim dataset.
 
 Stages (each skipped when nothing it depends on changed; --force re-runs it):
   segment   thread files -> answers.csv (question and answers, title and body)
@@ -21,7 +21,7 @@ Stages (each skipped when nothing it depends on changed; --force re-runs it):
 The labelling loop:
   label export   the claims the current model is least sure of, as a CSV to fill in
   label import   merge a filled-in CSV into the labels file
-  evaluate       the current model's report on the frozen evaluation set
+  evaluate       the current model's figures on the frozen evaluation set -> {config.PROJECT_EVALUATION}/
   report         an HTML report with figures: stance per thread, durations, claim types, evidence
   show FILE      one file's threads with their claims marked (--html: displaCy's span view)
   init [DIR]     lay out a project folder; the paths below default to it (the current folder)
@@ -97,21 +97,33 @@ def _add_labels(parser: argparse.ArgumentParser, train_input: bool = False) -> N
                             help="thread files the labels refer to (default: %(default)s)")
 
 
-def _loudness() -> argparse.ArgumentParser:
-    """-q and -v, accepted after any command."""
+def _loudness(dest: str = "verbosity") -> argparse.ArgumentParser:
+    """-q and -v, accepted before the command (`claims -q run`: the main parser's, into `verbosity_before`) and
+    after it (`claims run -q`, `claims models -q list`: each command's, into `verbosity`); `verbosity_of` joins
+    the two. A command's default is SUPPRESS, so a subcommand that is not given one keeps its command's."""
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_mutually_exclusive_group()
-    group.add_argument("-q", "--quiet", action="store_const", const=0, dest="verbosity",
+    default = argparse.SUPPRESS if dest == "verbosity" else None
+    group.add_argument("-q", "--quiet", action="store_const", const=0, dest=dest, default=default,
                        help="print errors only (and nothing on success)")
-    group.add_argument("-v", "--verbose", action="store_const", const=2, dest="verbosity",
+    group.add_argument("-v", "--verbose", action="store_const", const=2, dest=dest, default=default,
                        help="also print details: which model is in use and whether it is up to date")
     return parent
+
+
+def verbosity_of(parser: argparse.ArgumentParser, args) -> int | None:
+    """The -q or -v given before or after the command (None: neither); both, and different, is a usage error."""
+    before, after = getattr(args, "verbosity_before", None), getattr(args, "verbosity", None)
+    if before is not None and after is not None and before != after:
+        parser.error("-q and -v together: give one of them")
+    return after if after is not None else before
 
 
 def build_parser() -> argparse.ArgumentParser:
     from pipeline import __version__
 
     parser = argparse.ArgumentParser(prog="claims", description=DESCRIPTION,
+                                     parents=[_loudness("verbosity_before")],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"claims {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -160,13 +172,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_models(export)
     export.add_argument("--labels", type=Path, default=config.PROJECT_LABELS, help="labels already given (default: %(default)s)")
     imported = label.add_parser("import", parents=[_loudness()], help="validate a filled-in CSV and merge it into the labels file")
-    imported.add_argument("file", type=Path)
-    imported.add_argument("--out", type=Path, default=config.PROJECT_OUT, help="folder of the run it came from")
-    imported.add_argument("--labels", type=Path, default=config.PROJECT_LABELS, help="labels file to merge into")
+    imported.add_argument("file", type=Path, help="the filled-in CSV: the file 'label export' wrote (by default "
+                                                  "OUT/to_label.csv) with its label column filled in")
+    imported.add_argument("--out", type=Path, default=config.PROJECT_OUT,
+                          help="folder of the run it came from: its claims.csv and answers.csv are what the rows "
+                               "must match (default: %(default)s)")
+    imported.add_argument("--labels", type=Path, default=config.PROJECT_LABELS,
+                          help="labels file to merge into (default: %(default)s)")
     imported.add_argument("--annotator", help="who labelled (default: the file's annotator column, else your user name)")
 
-    evaluate = commands.add_parser("evaluate", parents=[_loudness()], help="a model's report on the frozen set -> metrics.json, metrics.txt, PNGs")
-    evaluate.add_argument("--out", type=Path, default=config.PROJECT_OUT, help="folder for the report")
+    evaluate = commands.add_parser("evaluate", parents=[_loudness()],
+                                   help="a model's figures on the frozen set -> metrics.json, metrics.txt, PNGs in "
+                                        f"{config.PROJECT_EVALUATION}")
+    evaluate.add_argument("--out", type=Path, default=config.PROJECT_EVALUATION,
+                          help="folder for metrics.json, metrics.txt and the figures, a folder of their own: not a "
+                               "run's folder nor the report's (default: %(default)s)")
     evaluate.add_argument("--model", help="a version (default: the current one)")
     evaluate.add_argument("--force", action="store_true", help="re-run even if nothing changed")
     _add_models(evaluate)
@@ -193,13 +213,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="action", required=True, metavar="ACTION")
     _add_models(models.add_parser("list", parents=[_loudness()], help="the versions with their figures"))
     compare = models.add_parser("compare", parents=[_loudness()], help="two versions on the frozen set, and the claims that changed")
-    compare.add_argument("first")
-    compare.add_argument("second")
+    compare.add_argument("first", help="a version, e.g. stance-0001 (as 'claims models list' names them)")
+    compare.add_argument("second", help="another version: the table gives its claim macro-F1 minus FIRST's")
     compare.add_argument("--out", type=Path, help="also write changed_predictions.csv here")
     _add_models(compare)
     _add_gold(compare)
     use = models.add_parser("use", parents=[_loudness()], help="make a version current")
-    use.add_argument("version")
+    use.add_argument("version", help="a version, e.g. stance-0002 (as 'claims models list' names them)")
     _add_models(use)
     ship = models.add_parser("ship", parents=[_loudness()],
                              help="maintainers: the current version of the repository's models/ becomes the model "
@@ -211,10 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     from pipeline.io import files
 
-    files.VERBOSITY["level"] = files.NORMAL if getattr(args, "verbosity", None) is None else args.verbosity
+    verbosity = verbosity_of(parser, args)
+    files.VERBOSITY["level"] = files.NORMAL if verbosity is None else verbosity
     from pipeline.io.files import InputError
     from pipeline.io.files import MissingExtraError
     from pipeline.components import RulesError

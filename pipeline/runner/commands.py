@@ -219,7 +219,7 @@ def evaluate(model_dir: Path, out: Path, settings: Settings = DEFAULT_SETTINGS, 
     with outputs.locked(model_dir, shared=True):
         outcome = execute(["evaluate"], Source(model_dir=Path(model_dir), model_name=model_name,
                                                gold=gold or GoldCorpus()), FolderSink(out), settings, force=force)
-    log(f"evaluate: report in {Path(out) / 'metrics.txt'} and beside it")
+    log(f"evaluate: figures in {Path(out) / 'metrics.txt'} and beside it")
     return outcome
 
 

@@ -99,17 +99,37 @@ class FolderSink:
         return self.manifest().get("stages", {}).get(stage)
 
     def up_to_date(self, stage: str, key: str) -> bool:
-        """The stage's recorded key is this key and every output it declares is here as recorded, in the format
-        asked for (Parquet copies beside the CSVs, or none)."""
+        """The stage's recorded key is this key and every output it declares is here as recorded. The output format
+        is no part of it: a skipped stage's Parquet copies are made from its CSVs, or dropped, by `restore`."""
         declared = GRAPH[stage].outputs
         tables = [table_file(a) for a in declared if a in TABLE_ARTIFACTS]
-        parquet = [table_file(a, "parquet") for a in declared if a in TABLE_ARTIFACTS]
-        recorded = self.manifest().get("tables", {})
-        formats_match = (all(name in recorded for name in parquet) if self.output_format == "parquet"
-                         else not any(name in recorded for name in parquet))
         others = [self.folder / name for a in declared if a not in TABLE_ARTIFACTS for name in self.file_names(a)]
-        return (self.key(stage) == key and formats_match and all((self.folder / name).exists() for name in tables)
+        return (self.key(stage) == key and all((self.folder / name).exists() for name in tables)
                 and outputs.intact(self.folder, tables) and all(path.exists() for path in others))
+
+    def restore(self, stage: str) -> None:
+        """A skipped stage's tables in the format asked for, as running it would leave them: Parquet copies
+        converted from its CSVs where they are missing, or (CSV only) every Parquet copy dropped, so the Parquet
+        set stays whole or absent. Switching format re-runs nothing."""
+        tables = [a for a in GRAPH[stage].outputs if a in TABLE_ARTIFACTS]
+        if not tables:  # a stage writing no table (evaluate, report) leaves a run's Parquet copies alone
+            return
+        manifest = self.manifest()
+        recorded = manifest.get("tables", {})
+        if self.output_format != "parquet":
+            drop = [table_file(a, "parquet") for a in TABLE_ARTIFACTS]
+            if any(name in recorded or (self.folder / name).exists() for name in drop):
+                outputs.publish(self.folder, [], manifest.get("written_by", stage), drop=drop)
+            return
+        missing = [a for a in tables if table_file(a, "parquet") not in recorded
+                   or not (self.folder / table_file(a, "parquet")).exists()]
+        by_writer: dict[str, list[str]] = {}  # each copy recorded as written by the stage that wrote its CSV
+        for artifact in missing:
+            outputs.write_parquet(self.folder / table_file(artifact), self.staged(artifact, "parquet"))
+            by_writer.setdefault(recorded.get(table_file(artifact), {}).get("stage", stage), []).append(
+                table_file(artifact, "parquet"))
+        for writer, names in by_writer.items():
+            outputs.publish(self.folder, names, writer)
 
     def file_names(self, artifact: str) -> list[str]:
         """The files of a non-table artifact the manifest records (written by the stage that made them)."""

@@ -56,6 +56,34 @@ def test_extract_claims_from_a_string_has_the_csv_columns_and_dtypes():
         pipeline.extract_claims("   ")
 
 
+PLAIN = ["Botox is not permanent and the effect wears off in 3 months.",  # a short line: "no answers recognised"
+         ("Over many years of clinical use, Botox is not permanent and the effect wears off in 3 months for nearly "
+          "every patient seen in clinic each week, whatever the dose or the muscle that was treated.")]  # a long one:
+# "the page's copy has no question"
+
+
+@pytest.mark.parametrize("text", PLAIN)
+def test_plain_text_given_to_the_api_is_one_answer_silently(text, capsys, caplog):
+    claims = pipeline.extract_claims(text)
+    tables = pipeline.process(text, model_dir=None)
+    said = capsys.readouterr()
+    assert said.err == "" and said.out == "" and caplog.records == []
+    assert {"duration", "reversibility"} <= set(claims["claim_type"])
+    duration = claims[claims["claim_type"] == "duration"].iloc[0]
+    assert duration["duration_min_months"] == 3.0 and text[duration["char_start"]:duration["char_end"]] == duration["text"]
+    answers = tables["answers"]
+    assert answers["role"].tolist() == ["question", "answer"] and answers["text"].tolist() == ["", text]
+    assert tables["claims"]["claim_id"].tolist() == claims["claim_id"].tolist()
+
+
+def test_the_same_plain_text_in_a_file_is_still_said_to_have_no_answers(tmp_path, capsys):
+    """A file is a page: one the rules read as a single answer may be a page they misread, so it is said."""
+    (tmp_path / "page.txt").write_text(PLAIN[0], encoding="utf-8")
+    from_file = pipeline.process(tmp_path / "page.txt", model_dir=None)
+    assert "no answers recognised; the whole text is read as one answer" in capsys.readouterr().err
+    assert from_file["claims"]["text"].tolist() == pipeline.extract_claims(PLAIN[0])["text"].tolist()
+
+
 def test_process_takes_texts_records_and_paths_and_names_bad_ones(small_models, seed_text):
     tables = pipeline.process([PAGE, RECORD, {"id": "x"}], model_dir=small_models[0])
     assert set(tables) == set(TABLES)

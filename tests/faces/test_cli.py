@@ -157,3 +157,145 @@ def test_a_run_with_a_current_model_needs_no_training_input_or_labels(project, t
     inputs, root, base = project
     assert main(["run", "--input", str(inputs), "--out", str(root / "out"), "--models", base[1],
                  "--train-input", str(tmp_path / "gone"), "--labels", str(tmp_path / "gone.csv")]) == 1  # empty.txt
+
+
+@pytest.mark.parametrize("argv, level", [
+    (["-q", "run"], 0), (["run", "-q"], 0), (["--quiet", "run"], 0), (["-v", "run"], 2), (["run", "--verbose"], 2),
+    (["-v", "run", "-v"], 2), (["run"], None), (["-q", "models", "list"], 0), (["models", "-q", "list"], 0),
+    (["models", "list", "-v"], 2), (["-v", "label", "export"], 2), (["label", "-v", "export"], 2)])
+def test_quiet_and_verbose_are_read_before_or_after_the_command(argv, level):
+    from pipeline.faces.cli import build_parser, verbosity_of
+
+    parser = build_parser()
+    assert verbosity_of(parser, parser.parse_args(argv)) == level
+
+
+def test_quiet_before_and_verbose_after_the_command_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["-q", "run", "-v"])
+    assert exit_.value.code == 2 and "-q and -v together" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_quiet_and_verbose_work_before_the_command_as_after_it(project, capsys, where):
+    inputs, root, base = project
+    (inputs / "empty.txt").unlink()
+
+    def run(flag, *more):
+        rest = ["--input", str(inputs), "--out", str(root / "out"), *base, "--jobs", "1", *more]
+        return main([flag, "run", *rest] if where == "before" else ["run", flag, *rest])
+
+    assert run("-q") == 0
+    assert capsys.readouterr().err == ""
+    assert run("-v", "--force") == 0
+    said = capsys.readouterr().err
+    assert "train: the current model" in said and "run: 1 chunk of up to" in said  # both said only with -v
+
+
+def _run_twice_in(fmt, run, capsys):
+    """Two identical runs in `fmt`; what the second said."""
+    run(fmt)
+    capsys.readouterr()
+    run(fmt)
+    return capsys.readouterr().err
+
+
+def test_a_parquet_run_is_up_to_date_when_nothing_changed_as_a_csv_run_is(project, capsys):
+    pytest.importorskip("pyarrow", reason="the optional parquet extra is not installed")
+    import pipeline
+
+    inputs, root, base = project
+    out = root / "out"
+
+    def run(fmt):
+        assert main(["run", "-v", "--format", fmt, "--input", str(inputs), "--out", str(out), *base,
+                     "--jobs", "1"]) == 1  # empty.txt is skipped
+
+    skipped = [f"{stage}: up to date, skipped" for stage in ("segment", "extract", "classify")]
+    for fmt in ("csv", "parquet"):
+        said = _run_twice_in(fmt, run, capsys)
+        assert "is up to date with the labels" in said and "changed since it was trained" not in said, fmt
+        assert all(line in said for line in skipped) and "run: 1 chunk" not in said, fmt
+    parquet = {p.name: p.read_bytes() for p in out.glob("*.parquet")}
+    assert sorted(parquet) == ["answers.parquet", "claims.parquet", "errors.parquet", "summary.parquet"]
+    from_csv, from_parquet = pipeline.read_outputs(out), pipeline.read_outputs(out, "parquet")
+    for name, frame in from_csv.items():
+        pd.testing.assert_frame_equal(frame, from_parquet[name])
+
+
+def test_switching_format_converts_or_drops_the_parquet_copies_without_running_again(project, capsys):
+    pytest.importorskip("pyarrow", reason="the optional parquet extra is not installed")
+    import pipeline
+
+    inputs, root, base = project
+    out = root / "out"
+
+    def run(fmt):
+        assert main(["run", "-v", "--format", fmt, "--input", str(inputs), "--out", str(out), *base,
+                     "--jobs", "1"]) == 1
+        return capsys.readouterr().err
+
+    run("csv")
+    csv_tables = {p.name: p.read_bytes() for p in out.glob("*.csv")}
+    said = run("parquet")  # the CSVs are up to date: only their Parquet copies are made
+    assert "classify: up to date, skipped" in said and "run: 1 chunk" not in said
+    assert {p.name: p.read_bytes() for p in out.glob("*.csv")} == csv_tables
+    from_csv, from_parquet = pipeline.read_outputs(out), pipeline.read_outputs(out, "parquet")
+    for name, frame in from_csv.items():
+        pd.testing.assert_frame_equal(frame, from_parquet[name])
+    said = run("csv")  # back to CSV only: the Parquet set leaves, whole, and nothing runs again
+    assert "classify: up to date, skipped" in said and not list(out.glob("*.parquet"))
+    with pytest.raises(Exception, match="no parquet tables here"):
+        pipeline.read_outputs(out, "parquet")
+
+
+def _arguments(parser, name="claims"):
+    """(command, argument, its action) of every argument of every command, nested ones too."""
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub, subparser in action.choices.items():
+                yield from _arguments(subparser, f"{name} {sub}")
+        elif not isinstance(action, (argparse._HelpAction, argparse._VersionAction)):
+            yield name, "/".join(action.option_strings) or action.dest, action
+
+
+def test_every_argument_is_explained_and_every_default_shown_in_help():
+    import argparse
+
+    from pipeline.faces.cli import build_parser
+
+    missing = []
+    for command, name, action in _arguments(build_parser()):
+        if action.help == argparse.SUPPRESS:
+            continue
+        has_default = action.default not in (None, False, argparse.SUPPRESS)
+        if not action.help or (has_default and "default" not in action.help):
+            missing.append(f"{command} {name}")
+    assert missing == []
+
+
+def test_help_names_the_files_and_folders_a_new_user_asks_about(capsys):
+    for argv, said in [(["evaluate"], "(default: data/processed/evaluation)"),
+                       (["label", "import"], "the filled-in CSV"),
+                       (["label", "import"], "(default: data/processed)"),
+                       (["models", "compare"], "minus FIRST's")]:
+        with pytest.raises(SystemExit):
+            main([*argv, "--help"])
+        assert said in " ".join(capsys.readouterr().out.split()), argv
+
+
+def test_evaluate_writes_its_figures_in_a_folder_of_its_own(small_models, tmp_path, monkeypatch, capsys):
+    model_dir, gold, threads = small_models
+    monkeypatch.chdir(tmp_path)
+    argv = ["evaluate", "--models", str(model_dir), "--gold", str(gold), "--gold-threads", str(threads)]
+    assert main(argv) == 0
+    first = capsys.readouterr()
+    folder = tmp_path / "data" / "processed" / "evaluation"
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == [
+        "confusion_matrix.png", "manifest.json", "metrics.json", "metrics.txt", "reliability.png"]
+    assert not (tmp_path / "data" / "processed" / "metrics.txt").exists()  # not among a run's tables
+    assert main(argv) == 0  # nothing changed: skipped, the same figures printed
+    second = capsys.readouterr()
+    assert "evaluate: up to date, skipped" in second.err and second.out == first.out
