@@ -200,16 +200,21 @@ def _run_twice_in(fmt, run, capsys):
     return capsys.readouterr().err
 
 
+def _verbose_run(project, fmt):
+    """`claims run -v --format fmt` of the project's inputs into its "out" folder (empty.txt is skipped: exit 1)."""
+    inputs, root, base = project
+    assert main(["run", "-v", "--format", fmt, "--input", str(inputs), "--out", str(root / "out"), *base,
+                 "--jobs", "1"]) == 1
+
+
 def test_a_parquet_run_is_up_to_date_when_nothing_changed_as_a_csv_run_is(project, capsys):
     pytest.importorskip("pyarrow", reason="the optional parquet extra is not installed")
     import pipeline
 
-    inputs, root, base = project
-    out = root / "out"
+    out = project[1] / "out"
 
     def run(fmt):
-        assert main(["run", "-v", "--format", fmt, "--input", str(inputs), "--out", str(out), *base,
-                     "--jobs", "1"]) == 1  # empty.txt is skipped
+        _verbose_run(project, fmt)
 
     skipped = [f"{stage}: up to date, skipped" for stage in ("segment", "extract", "classify")]
     for fmt in ("csv", "parquet"):
@@ -227,12 +232,10 @@ def test_switching_format_converts_or_drops_the_parquet_copies_without_running_a
     pytest.importorskip("pyarrow", reason="the optional parquet extra is not installed")
     import pipeline
 
-    inputs, root, base = project
-    out = root / "out"
+    out = project[1] / "out"
 
     def run(fmt):
-        assert main(["run", "-v", "--format", fmt, "--input", str(inputs), "--out", str(out), *base,
-                     "--jobs", "1"]) == 1
+        _verbose_run(project, fmt)
         return capsys.readouterr().err
 
     run("csv")
