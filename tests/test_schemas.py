@@ -60,3 +60,17 @@ def test_text_columns_read_back_as_text_whatever_they_look_like(tmp_path):
     back = read_csv(tmp_path / "t.csv", "test")
     assert back.loc[0, "thread_id"] == "0042" and back.loc[0, "proposition"] == "2024"
     assert back.loc[0, "title"] == "=1+1" and back.loc[0, "char_start"] == 3
+
+
+def test_the_dictionarys_negation_examples_are_what_the_pipeline_gives():
+    import re
+
+    import pipeline
+
+    row = next(line for line in DICTIONARY.read_text(encoding="utf-8").splitlines() if line.startswith("| negated |"))
+    examples = re.findall(r'"([^"]+\.)" (?:asserts|denies) reversibility \(negated (True|False)\)', row)
+    assert len(examples) == 2
+    nlp = pipeline.load()
+    for sentence, negated in examples:
+        claims = [span._.claim for span in nlp(sentence)._.claims if span.label_ == "reversibility"]
+        assert [claim.negated for claim in claims] == [negated == "True"], sentence
