@@ -18,6 +18,10 @@ YES_NO, OPEN, NONE = "yes/no", "open", "none"  # what a thread's question asks (
 QUESTION_KINDS = (YES_NO, OPEN, NONE)
 LASTING, PASSING, OTHER = "lasting", "passing", "other"  # which way a yes points
 POLARITIES = (LASTING, PASSING, OTHER)
+# what a yes/no question's proposition is about (GUIDELINE.md, "Proposition kinds"): the effect lasting or building up,
+# the effect passing, the treatment stopping working, things coming back worse after stopping, a side effect lasting
+RESISTANCE, WORSE_AFTER_STOPPING, SIDE_EFFECT_DURATION = "resistance", "worse_after_stopping", "side_effect_duration"
+PROPOSITION_KINDS = (LASTING, PASSING, RESISTANCE, WORSE_AFTER_STOPPING, SIDE_EFFECT_DURATION, OTHER)
 
 QUESTION_COLUMNS = ["proposition", "question_kind", "proposition_polarity", "question_source"]  # question row only
 ANSWER_COLUMNS = [

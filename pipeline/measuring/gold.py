@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.config import CORPUS_DIR, CORPUS_SOURCES_FILE, CORPUS_SPLIT_FILE, GOLD_DIR
-from pipeline.schemas import CLAIM_TYPES, DURATION_KINDS, OPEN, STANCES, YES_NO
+from pipeline.schemas import CLAIM_TYPES, DURATION_KINDS, OPEN, PROPOSITION_KINDS, STANCES, YES_NO
 
 GOLD_QUESTION_KINDS = (YES_NO, OPEN)  # a gold file says which a question is; "none" is only what the pipeline reads
 DAYS_PER_MONTH = 30.436875  # the mean Gregorian month, as the duration lexicon uses
@@ -32,7 +32,7 @@ LAYOUT_CLASSES = ("qa_thread", "qa_single", "answers_only", "forum", "faq_page",
 SOURCE_COLUMNS = ("file", "address", "site_kind", "seed_site", "added")
 WRITTEN_HERE = "written here"  # the address of a thread not rewritten from a page
 _THREAD_KEYS = {"thread_id", "question", "answers", "claims", "notes"}
-_QUESTION_KEYS = {"title", "body", "proposition", "kind", "inferred", "notes"}
+_QUESTION_KEYS = {"title", "body", "proposition", "kind", "proposition_kind", "inferred", "notes"}
 _ANSWER_KEYS = {"title", "body", "stance", "notes"}
 _BODY_KEYS = {"first", "last"}
 _CLAIM_KEYS = {"in", "sentence", "types", "negated", "hedged", "duration", "duration_kind", "stance", "occurrence",
@@ -83,6 +83,7 @@ class GoldThread:
     proposition: str
     segments: tuple[GoldSegment, ...]
     claims: tuple[GoldClaim, ...] = field(default=())
+    proposition_kind: str | None = None  # of a yes/no question: what its proposition is about (PROPOSITION_KINDS)
 
     @property
     def answers(self) -> tuple[GoldSegment, ...]:
@@ -361,13 +362,17 @@ def parse_gold(data: dict, text: str, part: str, where: str) -> GoldThread:
         segments.append(_segment(cursor, answer, position, where))
     if question["kind"] == "open" and any(seg.stance for seg in segments[1:]):
         raise GoldError(f"{where}: answers to an open question take no stance (null)")
+    proposition_kind = question.get("proposition_kind")
+    if proposition_kind is not None and (question["kind"] != YES_NO or proposition_kind not in PROPOSITION_KINDS):
+        raise GoldError(f"{where}: question proposition_kind is for a yes/no question, one of {PROPOSITION_KINDS}; "
+                        f"got {proposition_kind!r} for a {question['kind']} question")
     segments = tuple(segments)
     claims = tuple(_claim(entry, number, text, segments, where) for number, entry in enumerate(data["claims"], 1))
     keys = [(c.start, c.end) for c in claims]
     if len(set(keys)) != len(keys):
         raise GoldError(f"{where}: the same sentence is listed twice; give it all its types in one entry")
     return GoldThread(data["thread_id"], text, part, question["kind"], question["proposition"], segments,
-                      tuple(sorted(claims, key=lambda c: c.start)))
+                      tuple(sorted(claims, key=lambda c: c.start)), proposition_kind)
 
 
 def copy_slice(folder: Path, dev: int, test: int, kind: str = "yes/no") -> tuple[Path, Path]:
