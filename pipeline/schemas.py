@@ -23,7 +23,8 @@ POLARITIES = (LASTING, PASSING, OTHER)
 RESISTANCE, WORSE_AFTER_STOPPING, SIDE_EFFECT_DURATION = "resistance", "worse_after_stopping", "side_effect_duration"
 PROPOSITION_KINDS = (LASTING, PASSING, RESISTANCE, WORSE_AFTER_STOPPING, SIDE_EFFECT_DURATION, OTHER)
 
-QUESTION_COLUMNS = ["proposition", "question_kind", "proposition_polarity", "question_source"]  # question row only
+QUESTION_COLUMNS = ["proposition", "question_kind", "proposition_polarity", "question_source",
+                    "proposition_kind"]  # question row only
 ANSWER_COLUMNS = [
     "thread_id", "answer_id", "position", "role", "title", "text",
     "char_start", "char_end", "title_start", "title_end", "source", "source_line",

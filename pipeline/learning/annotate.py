@@ -4,7 +4,9 @@ Export ranks claims by *margin* (top probability minus the runner-up; small
 is unsure) or *entropy* (high is unsure), which look at the whole
 distribution rather than at the top probability alone, and spreads the picks
 across threads (round robin, each thread's most uncertain first). Claims that
-already carry a hand label are left out.
+already carry a hand label are left out, and so are the asker's own
+sentences (claims with role "question"): they take no stance, so there is
+nothing to label.
 
 Import validates the whole file first and changes nothing if any row is bad.
 """
@@ -24,7 +26,7 @@ from pipeline.io.outputs import frame_of, locked, read_tables
 from pipeline.learning import labels as hand_labels
 from pipeline.learning import registry
 from pipeline.schemas import EXPORT_COLUMNS, LABEL_COLUMNS, STANCES, table_file
-from pipeline.stages.classify import asks_yes_no, with_question
+from pipeline.stages.classify import by_experts, takes_stance, with_question
 from pipeline.stages.stance_model import aligned_proba, answer_probabilities
 
 STRATEGIES = ("margin", "entropy")
@@ -53,7 +55,12 @@ def spread_across_threads(frame: pd.DataFrame, n: int) -> pd.DataFrame:
 
 def export_uncertain(model, answers: pd.DataFrame, claims: pd.DataFrame, labels: pd.DataFrame, n: int,
                      strategy: str = "margin", include_answers: bool = False) -> pd.DataFrame:
-    """The `n` claims (and answers) the model is least sure of, with context and an empty label column."""
+    """The `n` claims (and answers) the model is least sure of, with context and an empty label column.
+
+    The asker's own claims (role "question") are never picked, nor do they
+    count in an answer's uncertainty.
+    """
+    claims = claims[by_experts(claims)]
     sentence_labels = labels[labels["level"] == "sentence"]
     labelled = set(zip(sentence_labels["answer_id"], sentence_labels["text"]))
     heads = answers[answers["role"] == "question"].drop_duplicates("thread_id").set_index("thread_id")
@@ -115,6 +122,7 @@ def validate_labels(frame: pd.DataFrame, claims: pd.DataFrame, answers: pd.DataF
     """The labelled rows as label-file rows, and every problem found (row numbers as in a spreadsheet)."""
     problems = []
     claim_text = claims.drop_duplicates("claim_id").set_index("claim_id")[["answer_id", "text", "thread_id"]]
+    askers = set(claims.loc[~by_experts(claims), "claim_id"])
     answer_info = answers[answers["role"] == "answer"].set_index("answer_id")[["thread_id", "title"]]
     accepted, seen = [], {}
     for index, row in frame.iterrows():
@@ -129,6 +137,10 @@ def validate_labels(frame: pd.DataFrame, claims: pd.DataFrame, answers: pd.DataF
         if level == "sentence":
             if row["claim_id"] not in claim_text.index:
                 problems.append(f"row {line}: no claim {row['claim_id']!r} in claims.csv")
+                continue
+            if row["claim_id"] in askers:
+                problems.append(f"row {line}: claim {row['claim_id']!r} is the asker's own sentence "
+                                "(the asker's claims take no stance)")
                 continue
             known = claim_text.loc[row["claim_id"]]
             if known["text"] != row["text"]:
@@ -205,8 +217,8 @@ def label_export(out: Path, model_dir: Path, labels_path: Path, n: int, strategy
     model, _ = registry.load_model(registry.resolve(model_dir))
     answers, claims = run_tables(out)
     labels = hand_labels.read_labels(labels_path)
-    # only claims of yes/no threads take a stance; the model reads each against its thread's proposition
-    claims = with_question(claims, answers)[asks_yes_no(claims, answers).to_numpy()]
+    # only the experts' claims of yes/no threads take a stance; the model reads each against its thread's proposition
+    claims = with_question(claims, answers)[takes_stance(claims, answers).to_numpy()]
     picked = export_uncertain(model, answers, claims, labels, n, strategy, include_answers)
     target = Path(target or Path(out) / "to_label.csv")
     write_csv(picked, target, EXPORT_COLUMNS)

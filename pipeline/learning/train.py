@@ -30,7 +30,7 @@ from pipeline.measuring import evaluation
 from pipeline.measuring.evaluation import score_predictions
 from pipeline.schemas import STANCES
 from pipeline.stages import stance_model
-from pipeline.stages.classify import asks_yes_no, with_question
+from pipeline.stages.classify import takes_stance, with_question
 from pipeline.stages.stance_model import aligned_proba
 
 
@@ -58,7 +58,7 @@ def training_rows(training: dict, labels: pd.DataFrame, labels_path: Path, sets:
     """
     answers, claims = training["answers"], training["claims"]
     claims = with_question(claims, answers)
-    claims = claims[asks_yes_no(claims, answers).to_numpy()]
+    claims = claims[takes_stance(claims, answers).to_numpy()]  # experts' claims of yes/no threads: the asker's take none
     table = training_table(claims, answers, labels, labels_path, settings)
     gold_rows = sets["train_claims"]
     gold_answers = sets["train_answers"]

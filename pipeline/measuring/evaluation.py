@@ -276,6 +276,10 @@ def frozen_table(report: dict, questions: dict | None = None) -> str:
                      f"{questions['open_recognised']} of {questions['open_questions']}; yes/no recognised "
                      f"{questions['yes_no_recognised']}; kind right {questions['kind_right']}; "
                      f"no question read {questions['no_question_read']}")
+        if questions.get("proposition_kind_right") is not None:
+            per_kind = ", ".join(f"{kind} {right}/{n}" for kind, (n, right) in questions["proposition_kinds"].items())
+            lines.append(f"proposition kind right {questions['proposition_kind_right']} of the yes/no threads "
+                         f"({per_kind})")
     return "\n".join(lines)
 
 

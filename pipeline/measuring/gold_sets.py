@@ -6,7 +6,9 @@ rows shaped like claims.csv and answers.csv (plus the question's reading), so
 the stance model trains and is judged on the same columns it sees at run time:
 
 - claim rows: one per (sentence, claim type), as the extractor writes them,
-  with the gold flags and duration; the claim's stance is the gold one.
+  with the gold flags and duration; the claim's stance is the gold one. The
+  asker's own claims (gold role "question") are left out: the classify stage
+  gives them no stance, so no model trains or is scored on them.
 - answer rows: one per answer with its gold stance, its title span and text.
 
 The question columns come from reading the question as the pipeline does
@@ -26,7 +28,7 @@ from pipeline.stages import question
 from pipeline.config import CORPUS_DIR, CORPUS_SPLIT_FILE, GOLD_DIR
 from pipeline.measuring.gold import GoldThread, load_corpus_gold
 
-QUESTION_COLUMNS = ["proposition", "question_kind", "proposition_polarity", "question_source"]
+from pipeline.schemas import QUESTION_COLUMNS  # noqa: E402 (one home for the question's columns)
 CLAIM_ROW_COLUMNS = ["claim_id", "thread_id", "answer_id", "role", "claim_type", "text", "char_start", "char_end",
                      "negated", "hedged", "cue", "duration_min_months", "duration_max_months", "label"]
 ANSWER_ROW_COLUMNS = ["thread_id", "answer_id", "position", "title", "text", "title_start", "title_end", "label"]
@@ -40,21 +42,22 @@ def thread_reading(thread: GoldThread, lexicon, reading: str = "pipeline") -> qu
     """The question's reading: as the pipeline reads the page, or from the annotator's proposition."""
     if reading == "gold":
         kind = question.YES_NO if thread.question_kind == "yes/no" else question.OPEN
-        return question.Question(thread.proposition, kind,
-                                 question.polarity(thread.proposition, lexicon) if kind == question.YES_NO
-                                 else question.OTHER, "given")
+        if kind != question.YES_NO:
+            return question.Question(thread.proposition, kind, question.OTHER, "given")
+        return question.Question(thread.proposition, kind, question.polarity(thread.proposition, lexicon), "given",
+                                 thread.proposition_kind or question.proposition_kind(thread.proposition, lexicon))
     head = thread.segments[0]
     return question.read_question(_span_text(thread, head.title_span), _span_text(thread, head.body_span), lexicon,
                                   thread.thread_id)
 
 
 def claim_rows(threads: list[GoldThread], lexicon, reading: str = "pipeline") -> pd.DataFrame:
-    """Claim rows of the threads' yes/no questions that have a hand stance."""
+    """Claim rows of the threads' yes/no questions that have a hand stance, the experts' only (not the asker's)."""
     rows = []
     for thread in threads:
         asked = thread_reading(thread, lexicon, reading).as_row()
         for number, claim in enumerate(thread.claims):
-            if not claim.stance:
+            if not claim.stance or claim.role == "question":
                 continue
             for claim_type in claim.types:
                 low, high = claim.months if (claim.months and claim_type == "duration") else (None, None)
@@ -87,16 +90,24 @@ def answer_rows(threads: list[GoldThread], lexicon, reading: str = "pipeline") -
 
 
 def question_reading_scores(threads: list[GoldThread], lexicon) -> dict:
-    """How well the question reader finds the kind: open questions recognised, and kind right overall."""
-    read = [thread_reading(t, lexicon).question_kind for t in threads]
+    """How well the question reader finds the kind (open questions recognised, and kind right overall) and what a
+    yes/no proposition is about (proposition kind right, overall and per gold kind)."""
+    readings = [thread_reading(t, lexicon) for t in threads]
+    read = [r.question_kind for r in readings]
     gold = [t.question_kind for t in threads]
+    # what the proposition is about, over the yes/no threads whose gold says it (a thread not read as yes/no misses)
+    kinds = [(r.proposition_kind, t.proposition_kind) for r, t in zip(readings, threads) if t.proposition_kind]
+    by_kind = {kind: [sum(g == kind for _, g in kinds), sum(r == g == kind for r, g in kinds)]
+               for kind in sorted({g for _, g in kinds})}
     open_ = [r for r, g in zip(read, gold) if g == question.OPEN]
     yes_no = [r for r, g in zip(read, gold) if g == question.YES_NO]
     return {"threads": len(threads), "open_questions": len(open_),
             "open_recognised": round(sum(r == question.OPEN for r in open_) / len(open_), 4) if open_ else None,
             "yes_no_recognised": round(sum(r == question.YES_NO for r in yes_no) / len(yes_no), 4) if yes_no else None,
             "kind_right": round(sum(r == g for r, g in zip(read, gold)) / len(gold), 4) if gold else None,
-            "no_question_read": sum(r == question.NONE for r in read)}
+            "no_question_read": sum(r == question.NONE for r in read),
+            "proposition_kind_right": round(sum(r == g for r, g in kinds) / len(kinds), 4) if kinds else None,
+            "proposition_kinds": by_kind}  # kind -> [gold threads, read right]
 
 
 def corpus_sets(gold_dir: Path = GOLD_DIR, corpus_dir: Path = CORPUS_DIR, split_path: Path = CORPUS_SPLIT_FILE,

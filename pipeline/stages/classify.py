@@ -2,6 +2,9 @@
 
 claims.csv and answers.csv get their stance columns; summary.csv has one row
 per thread: answers by stance, claims by type, and the range of stated durations.
+The asker's own sentences (claims with role "question") are kept in
+claims.csv but take no stance and state no duration for the summary: the
+stance and the ranges are what the experts say.
 """
 
 from __future__ import annotations
@@ -28,6 +31,24 @@ def asks_yes_no(frame: pd.DataFrame, answers: pd.DataFrame) -> pd.Series:
     return frame["thread_id"].map(kinds).eq(YES_NO)
 
 
+ASKER = "question"  # the role of the asker's own claims (claims.csv): they take no stance
+
+
+def by_experts(claims: pd.DataFrame) -> pd.Series:
+    """Per claim row, whether an expert made it (role "answer"), not the asker (role "question").
+
+    Rows without a role column (tables written before claims had one) count as the experts'.
+    """
+    if "role" not in claims:
+        return pd.Series(True, index=claims.index)
+    return claims["role"].ne(ASKER)
+
+
+def takes_stance(claims: pd.DataFrame, answers: pd.DataFrame) -> pd.Series:
+    """Per claim row, whether it takes a stance: an expert's claim in a thread that asks a yes/no question."""
+    return asks_yes_no(claims, answers) & by_experts(claims)
+
+
 def classify(model, answers: pd.DataFrame, claims: pd.DataFrame,
              settings: ClassifySettings = DEFAULT_SETTINGS.classify) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Copies of `answers` and `claims` with stance and stance_score filled in.
@@ -35,13 +56,14 @@ def classify(model, answers: pd.DataFrame, claims: pd.DataFrame,
     Claims take the most probable class, read against their thread's
     proposition. Answers combine their title and claims (see
     stance_model.answer_stance); an answer with no claim is neutral with no score,
-    and the question row (position 0) takes no stance. In a thread whose
-    question is open ("How long does it last?") or missing, nothing takes a
-    stance: there is no proposition to be for or against.
+    and the question row (position 0) takes no stance, nor do the asker's own
+    claims (role "question"), which so never count in an answer's stance. In
+    a thread whose question is open ("How long does it last?") or missing,
+    nothing takes a stance: there is no proposition to be for or against.
     """
     answers = answers.copy()
     claims = with_question(claims, answers)
-    stanced = asks_yes_no(claims, answers).to_numpy()
+    stanced = takes_stance(claims, answers).to_numpy()
     probabilities, classes = predict(model, claims[stanced])
     claims["stance"], claims["stance_score"] = None, np.nan
     if stanced.any():
@@ -61,7 +83,12 @@ def classify(model, answers: pd.DataFrame, claims: pd.DataFrame,
 
 
 def summarise(answers: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
-    """One row per thread, in thread order (grouped aggregations: no per-thread loop)."""
+    """One row per thread, in thread order (grouped aggregations: no per-thread loop).
+
+    The claim counts are of every claim, the asker's included; the duration
+    columns are of the experts' claims only (what the asker says of their own
+    treatment is not a duration the experts state).
+    """
     order = pd.Index(answers["thread_id"].drop_duplicates(), name="thread_id")
     replies = answers[answers["role"] == "answer"]
     question_rows = answers[answers["role"] == "question"].drop_duplicates("thread_id").set_index("thread_id")
@@ -76,7 +103,8 @@ def summarise(answers: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
 
     answer_counts = counts(replies, "stance", STANCES)
     claim_counts = counts(claims, "claim_type", CLAIM_TYPES)
-    stated = claims[claims[["duration_min_months", "duration_max_months"]].notna().any(axis=1)]
+    experts = claims[by_experts(claims)]
+    stated = experts[experts[["duration_min_months", "duration_max_months"]].notna().any(axis=1)]
     if "duration_kind" in stated:  # the ranges are of how long the effect lasts, not intervals, recovery or onset
         stated = stated[stated["duration_kind"].fillna("effect") == "effect"]
     by_thread = stated.groupby("thread_id")

@@ -3,6 +3,11 @@
 ``claims report`` reads a run's answers.csv and claims.csv and writes one
 self-contained HTML file (figures embedded, no network needed; every piece of
 input text escaped) and the figures as PNG files.
+
+The charts, the duration ranges and the tables' counts are of what the experts
+say. The asker's own sentences (claims with role "question": "I've had Botox
+twice a year") take no stance; the report shows them apart, in the thread
+table's "the asker says" column and a table of their own.
 """
 
 from __future__ import annotations
@@ -28,6 +33,16 @@ MAX_THREAD_FIGURES = 20  # per-thread duration figures and bars in the stance fi
 MAX_EVIDENCE_ROWS = 3000  # claims in the evidence table, most disputed threads first
 MAX_LABELLED_RANGES = 60  # above this, the pooled duration figure draws thin unlabelled lines
 MAX_ERROR_ROWS = 200  # rows of the skipped-input table
+MAX_ASKER_SENTENCES = 3  # per thread in the thread table's "the asker says" (all are in the askers' table)
+MAX_ASKER_CHARS = 160  # of each of those sentences
+ASKER = "question"  # the role of the asker's own claims in claims.csv (pipeline.stages.classify)
+
+
+def is_askers(claims: pd.DataFrame) -> pd.Series:
+    """Per claim row, whether it is the asker's own (role "question"); a table without roles has none."""
+    if "role" not in claims:
+        return pd.Series(False, index=claims.index)
+    return claims["role"].eq(ASKER)
 
 
 def load_run(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -67,14 +82,29 @@ TIES_NOTE = ("Disagreement is how evenly a thread's answers split over against, 
              "then by thread id.")
 
 
+def _asker_says(claims: pd.DataFrame) -> pd.Series:
+    """Per thread with any, the asker's own claim sentences: distinct, in page order, the first few, each cut short."""
+    def joined(texts: pd.Series) -> str:
+        distinct = list(dict.fromkeys(texts))
+        shown = [t if len(t) <= MAX_ASKER_CHARS else t[:MAX_ASKER_CHARS - 1].rstrip() + "\u2026"
+                 for t in distinct[:MAX_ASKER_SENTENCES]]
+        more = len(distinct) - len(shown)
+        return " / ".join(shown) + (f" (and {more} more)" if more else "")
+
+    askers = claims[is_askers(claims)].sort_values(["thread_id", "char_start"], kind="mergesort")
+    return askers["text"].astype(str).groupby(askers["thread_id"], sort=False).agg(joined)
+
+
 def thread_overview(answers: pd.DataFrame, claims: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per thread: the question, answers by stance, a one-line consensus and a disagreement score.
 
     Disagreement is the normalised entropy of the answers' stances (0: all
     agree, 1: evenly split over the three); threads come most disputed first.
-    Given the claims, the overview counts each thread's claims and breaks ties
-    by that count (most first), then by thread id; without them, by thread id.
-    A thread whose question is open or missing has no stance, and says so.
+    Given the claims, the overview counts each thread's expert claims (the
+    asker's own are not counted: they are quoted in `asker_says`), and breaks
+    ties by that count (most first), then by thread id; without them, by
+    thread id. A thread whose question is open or missing has no stance, and
+    says so.
     """
     replies = answers[answers["role"] == "answer"]
     order = answers["thread_id"].drop_duplicates()
@@ -103,8 +133,10 @@ def thread_overview(answers: pd.DataFrame, claims: pd.DataFrame | None = None) -
     if claims is None:
         keys, ascending = ["disagreement", "thread_id"], [False, True]
     else:
-        per_thread = claims.groupby("thread_id").size()
+        per_thread = claims[~is_askers(claims)].groupby("thread_id").size()
         frame.insert(3, "claims", frame["thread_id"].map(per_thread).fillna(0).astype(int))
+        says = _asker_says(claims).to_dict()
+        frame["asker_says"] = [says.get(t, "") for t in frame["thread_id"]]
         keys, ascending = ["disagreement", "claims", "thread_id"], [False, False, True]
     return frame.sort_values(keys, ascending=ascending, kind="mergesort").reset_index(drop=True)
 
@@ -113,7 +145,11 @@ EFFECT = "effect"  # the duration kind the pooled ranges and the charts are abou
 
 
 def stated_durations(claims: pd.DataFrame) -> pd.DataFrame:
-    """Every claim with a duration figure: its range in months, open ends marked, and what it measures."""
+    """Every expert's claim with a duration figure: its range in months, open ends marked, and what it measures.
+
+    The asker's own claims (role "question") are left out: "I've had it twice a year" is not what the experts say.
+    """
+    claims = claims[~is_askers(claims)]
     stated = claims[claims[["duration_min_months", "duration_max_months"]].notna().any(axis=1)]
     kind = stated["duration_kind"].fillna(EFFECT) if "duration_kind" in stated else EFFECT
     return stated.assign(open_ended=stated["duration_max_months"].isna() & stated["duration_min_months"].notna(),
@@ -159,7 +195,8 @@ def median_range(durations: pd.DataFrame) -> tuple[float | None, float | None]:
 
 
 def types_by_answer(claims: pd.DataFrame) -> pd.DataFrame:
-    """Per claim type: how many claims, and which answers make it with what stance."""
+    """Per claim type: how many of the experts' claims, and which answers make it with what stance."""
+    claims = claims[~is_askers(claims)]
     rows = []
     for claim_type in CLAIM_TYPES:
         of_type = claims[claims["claim_type"] == claim_type]
@@ -348,6 +385,30 @@ def durations_table(durations: pd.DataFrame, table_id: str = "durations") -> str
             "<th>stance</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>")
 
 
+def askers_section(askers: pd.DataFrame, thread_order: dict) -> str:
+    """The asker's own claims, apart: one row per claim, threads in the thread table's order, page order within."""
+    if askers.empty:
+        return ""
+    ordered = askers.assign(_order=askers["thread_id"].map(thread_order)).sort_values(
+        ["_order", "char_start", "claim_id"], kind="mergesort")
+    shown = ordered.head(MAX_EVIDENCE_ROWS)
+    body = []
+    for row in shown.itertuples():
+        kind = getattr(row, "duration_kind", None)
+        body.append(f"<tr><td>{html.escape(str(row.thread_id))}</td><td>{html.escape(str(row.text))}</td>"
+                    f"<td>{html.escape(str(row.claim_type))}</td>"
+                    f"<td>{html.escape(duration_text(row.duration_min_months, row.duration_max_months))}</td>"
+                    f"<td>{'' if pd.isna(kind) else html.escape(str(kind))}</td></tr>")
+    threads = askers["thread_id"].nunique()
+    return ("<h2>What the askers say</h2>"
+            f"<p>{counted(len(askers), 'claim')} in {counted(threads, 'thread')} {_verb(len(askers), 'is', 'are')} "
+            "the askers' own sentences, not the experts'. They take no stance and are not in the charts, "
+            "the duration ranges, the claim-type table nor the evidence: those are what the experts say.</p>"
+            + _limit_note(len(shown), len(askers), "askers' claims")
+            + "<table id='askers'><thead><tr><th>thread</th><th>the asker says</th><th>type</th>"
+            "<th>duration</th><th>kind</th></tr></thead><tbody>" + "".join(body) + "</tbody></table>")
+
+
 def _select(label: str, key: str, values) -> str:
     """A filter over the evidence rows' data-* attribute whose dataset key is `key`."""
     options = "".join(f'<option value="{html.escape(v)}">{html.escape(v)}</option>' for v in values)
@@ -385,6 +446,9 @@ def build_report(answers: pd.DataFrame, claims: pd.DataFrame,
     answers = answers.assign(**{c: answers[c].map(shown_id) for c in ids if c in answers})
     claims = claims.assign(**{c: claims[c].map(shown_id) for c in ids if c in claims})
     overview = thread_overview(answers, claims)
+    # the asker's own claims are shown apart; every chart, range and count below is of the experts' claims
+    asker_rows = is_askers(claims)
+    askers, claims = claims[asker_rows], claims[~asker_rows]
     stated = stated_durations(claims)
     stated = stated.assign(answer_title=stated["answer_id"].map(answer_names(answers)).fillna(""))
     stated = stated.assign(label=stated["thread_id"].astype(str).str.slice(0, 30) + " \u00b7 "
@@ -396,7 +460,7 @@ def build_report(answers: pd.DataFrame, claims: pd.DataFrame,
     top = overview.head(MAX_THREAD_FIGURES)
     figures = {
         "answers_by_stance.png": stacked_figure(top, "question", "Answers by stance, most disputed thread first"),
-        "durations.png": durations_figure(durations, "Stated durations of the effect, every claim, pooled"),
+        "durations.png": durations_figure(durations, "Stated durations of the effect, every expert's claim, pooled"),
         "claim_types.png": stacked_figure(types, "claim_type", "Claims by type and stance"),
     }
     thread_figure = {}  # file names by position, never from a thread id (ids can hold any character)
@@ -406,6 +470,9 @@ def build_report(answers: pd.DataFrame, claims: pd.DataFrame,
             figures[thread_figure[thread_id]] = durations_figure(
                 durations[durations["thread_id"] == thread_id], f"Stated durations: {thread_id}")
     shown_threads = overview.head(MAX_THREAD_ROWS)
+    # the asker's column only where some thread has the asker's own claims
+    thread_table = shown_threads.drop(columns=[] if len(askers) else ["asker_says"]).rename(
+        columns={"disagreement": "disagreement (0-1)", "asker_says": "the asker says"})
     evidence_order = {t: i for i, t in enumerate(overview["thread_id"])}
     evidence = claims.assign(_order=claims["thread_id"].map(evidence_order)).sort_values(
         "_order", kind="mergesort").head(MAX_EVIDENCE_ROWS)
@@ -413,14 +480,16 @@ def build_report(answers: pd.DataFrame, claims: pd.DataFrame,
              f"<style>{_STYLE}</style></head><body>",
              "<h1>What do the experts say?</h1>",
              f"<p class='muted'>{counted(len(overview), 'thread')}, "
-             f"{counted(int(overview['answers'].sum()), 'answer')}, {counted(len(claims), 'claim')}. "
-             "Stance is toward each thread's question read as a yes/no proposition.</p>",
+             f"{counted(int(overview['answers'].sum()), 'answer')}, {counted(len(claims), 'claim')}"
+             + (f" by the experts and {len(askers):,} by the askers (shown apart)" if len(askers) else "")
+             + ". Stance is toward each thread's question read as a yes/no proposition.</p>",
              _no_stance_note(overview),
              "<h2>Threads, most disputed first</h2>",
              f"<p class='muted'>{TIES_NOTE}</p>",
              _limit_note(len(shown_threads), len(overview), "threads"),
-             _table(shown_threads.rename(columns={"disagreement": "disagreement (0-1)"})),
+             _table(thread_table),
              _img(figures["answers_by_stance.png"], "answers by stance per thread"),
+             askers_section(askers, evidence_order),
              "<h2>Durations</h2>",
              f"<p>{counted(len(durations), 'claim')} {_verb(len(durations), 'states', 'state')} how long the "
              "effect lasts. Median range: "

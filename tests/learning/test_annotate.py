@@ -139,3 +139,66 @@ def test_two_imports_at_once_lose_no_rows_and_a_killed_ones_leftovers_are_swept(
     assert leftover.exists()
     label_import(filled, out, labels)
     assert not leftover.exists()
+
+
+# ---- the asker's own claims take no stance: never offered, never accepted (issue 23) ---------------------------
+
+@pytest.fixture(scope="module")
+def asker_run():
+    from asker_thread import asker_tables
+
+    tables = asker_tables()
+    return tables["answers"], tables["claims"]
+
+
+def test_label_export_never_offers_the_asker_s_own_claims(asker_run, tmp_path, monkeypatch):
+    from pipeline.io.outputs import read_csv
+    from pipeline.learning import annotate
+
+    from asker_thread import ASKER_SENTENCES, RecordingModel
+
+    answers, claims = asker_run
+    model = RecordingModel()
+    monkeypatch.setattr(annotate.registry, "resolve", lambda folder: folder)
+    monkeypatch.setattr(annotate.registry, "load_model", lambda path: (model, {}))
+    monkeypatch.setattr(annotate, "run_tables", lambda out: (answers, claims))
+    labels = tmp_path / "labels.csv"
+    pd.DataFrame(columns=LABEL_COLUMNS).to_csv(labels, index=False)
+    target = annotate.label_export(tmp_path, tmp_path, labels, n=50, include_answers=True)
+    exported = read_csv(target, "to_label")
+    experts = claims[claims["role"] == "answer"]
+    assert not ASKER_SENTENCES & set(exported["text"]) and not ASKER_SENTENCES & set(model.seen)
+    assert set(exported.loc[exported["level"] == "sentence", "text"]) == set(experts["text"])  # every expert sentence
+    assert set(exported.loc[exported["level"] == "answer", "answer_id"]) == set(experts["answer_id"])
+
+
+def test_export_leaves_the_asker_out_even_when_handed_every_claim(asker_run):
+    from pipeline.learning.annotate import export_uncertain
+    from pipeline.stages.classify import with_question
+
+    from asker_thread import ASKER_SENTENCES, RecordingModel
+
+    answers, claims = asker_run
+    model = RecordingModel()
+    labels = pd.DataFrame(columns=LABEL_COLUMNS)
+    picked = export_uncertain(model, answers, with_question(claims, answers), labels, 50, include_answers=True)
+    assert not ASKER_SENTENCES & set(picked["text"]) and not ASKER_SENTENCES & set(model.seen)
+    # an asker's claim filed under an answer (a misread page) counts in neither the picks nor the answer's doubt
+    misfiled = claims.assign(answer_id=claims["answer_id"].where(claims["role"] == "answer", "asker-says:1"))
+    again = export_uncertain(RecordingModel(), answers, with_question(misfiled, answers), labels, 50,
+                             include_answers=True)
+    pd.testing.assert_frame_equal(again, picked)
+
+
+def test_a_label_for_the_asker_s_own_claim_is_refused(asker_run, tmp_path):
+    from asker_thread import ASKER_DURATION
+
+    answers, claims = asker_run
+    asker = claims[claims["text"] == ASKER_DURATION].iloc[0]
+    expert = claims[claims["role"] == "answer"].iloc[0]
+    frame = label_file(("sentence", asker["claim_id"], asker["answer_id"], ASKER_DURATION, "favor", ""),
+                       ("sentence", expert["claim_id"], expert["answer_id"], expert["text"], "against", ""))
+    accepted, problems = validate_labels(frame, claims, answers, tmp_path / "f.csv")
+    assert problems == [f"row 2: claim {asker['claim_id']!r} is the asker's own sentence (the asker's claims take "
+                        "no stance)"]
+    assert accepted["text"].tolist() == [expert["text"]]

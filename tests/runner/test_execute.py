@@ -46,8 +46,10 @@ def test_run_writes_the_dataset(corpus, models, tmp_path):
     replies = answers[answers["role"] == "answer"]
     assert replies["stance"].isin(["favor", "against", "neutral"]).all()
     assert answers.loc[answers["role"] == "question", "stance"].isna().all()
-    assert claims["stance"].isin(["favor", "against", "neutral"]).all()
-    assert claims["stance_score"].between(1 / 3, 1).all()
+    experts, asker = claims[claims["role"] == "answer"], claims[claims["role"] == "question"]
+    assert experts["stance"].isin(["favor", "against", "neutral"]).all()
+    assert experts["stance_score"].between(1 / 3, 1).all()
+    assert asker["stance"].isna().all() and asker["stance_score"].isna().all()  # the asker's claims take none
     for thread_id, group in summary.groupby("thread_id"):
         thread_answers = replies[replies["thread_id"] == thread_id]
         row = group.iloc[0]
@@ -123,7 +125,8 @@ def test_unchanged_stages_are_skipped_and_force_reruns(corpus, models, tmp_path,
     # extract re-ran, so classify must run again to put the stance back
     assert stage("classify", corpus, tmp_path, models) == EXIT_OK
     assert "classify: up to date" not in capsys.readouterr().err
-    assert pd.read_csv(tmp_path / "claims.csv")["stance"].notna().all()
+    classified = pd.read_csv(tmp_path / "claims.csv")
+    assert classified.loc[classified["role"] == "answer", "stance"].notna().all()  # the experts' claims
     # `run` is the same three stages: after the single stages, each is up to date
     assert run(corpus, tmp_path, models) == EXIT_OK
     assert capsys.readouterr().err.count("up to date, skipped") == 3

@@ -54,7 +54,8 @@ def test_a_page_without_a_question_is_read_from_its_slug_or_left_without_one(lex
 def test_a_proposition_given_by_hand_replaces_the_reading(lexicon):
     given = thread_question("How long does it last?", "", "t", "Botox results become permanent", lexicon=lexicon)
     assert given.as_row() == {"proposition": "Botox results become permanent", "question_kind": YES_NO,
-                              "proposition_polarity": LASTING, "question_source": "given"}
+                              "proposition_polarity": LASTING, "question_source": "given",
+                              "proposition_kind": LASTING}
     kept_open = thread_question("Will it last?", "", "t", question_kind=OPEN, lexicon=lexicon)
     assert (kept_open.question_kind, kept_open.proposition_polarity) == (OPEN, OTHER)
     with pytest.raises(ValueError, match="question_kind"):
@@ -127,3 +128,26 @@ def test_a_bad_question_kind_is_an_error_naming_the_file(tmp_path, capsys):
 ])
 def test_direct_answers(lexicon, title, text, stance):
     assert question.direct_answer(title, text, lexicon) == stance
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("Are Botox results permanent after long use?", "lasting"),
+    ("Will my masseter stay smaller after years of injections?", "lasting"),
+    ("Do you need less Botox over time?", "lasting"),
+    ("Will my forehead muscles grow back to normal?", "passing"),
+    ("Is the frozen look reversible?", "passing"),
+    ("Can you become immune to Dysport?", "resistance"),
+    ("Does Botox stop working after a few years?", "resistance"),
+    ("Will my wrinkles be worse if I stop getting Botox?", "worse_after_stopping"),
+    ("Do lines come back deeper once you quit injections?", "worse_after_stopping"),
+    ("Will my droopy eyelid go away?", "side_effect_duration"),
+    ("Is the ptosis from Botox permanent?", "side_effect_duration"),
+    ("Is Botox safe for someone my age?", "other"),
+])
+def test_the_proposition_kind_says_which_axis_a_yes_lies_on(lexicon, question, kind):
+    reading = read_question(question, "", lexicon)
+    assert (reading.question_kind, reading.proposition_kind) == (YES_NO, kind)
+
+
+def test_an_open_question_has_no_proposition_kind(lexicon):
+    assert read_question("How long does Botox last?", "", lexicon).proposition_kind == ""

@@ -56,8 +56,10 @@ def test_report_counts_and_ranges_match_the_tables(run):
         else:  # an open question, or none found: no answer takes a stance, and the overview says why
             assert row.consensus.startswith("no stance") and row.favor + row.against + row.neutral == 0
     assert list(overview["disagreement"]) == sorted(overview["disagreement"], reverse=True)
+    experts, askers = claims[claims["role"] == "answer"], claims[claims["role"] == "question"]
+    assert len(askers) and len(experts) + len(askers) == len(claims)  # the bundled threads' askers state claims
     durations = stated_durations(claims)
-    with_figures = claims[claims[["duration_min_months", "duration_max_months"]].notna().any(axis=1)]
+    with_figures = experts[experts[["duration_min_months", "duration_max_months"]].notna().any(axis=1)]
     assert len(durations) == len(with_figures)
     low, high = median_range(durations)
     assert low == with_figures["duration_min_months"].median() and high == with_figures["duration_max_months"].median()
@@ -65,8 +67,9 @@ def test_report_counts_and_ranges_match_the_tables(run):
     effect = durations[durations["duration_kind"] == "effect"]
     assert f"{len(effect)} claims state how long the effect lasts" in page
     assert f"{len(durations) - len(effect)} claims state another length" in page  # intervals, recovery, onset apart
-    assert page.count("<tr data-thread-id=") == len(claims)
-    assert f"{len(overview)} threads, {len(replies)} answers, {len(claims)} claims" in page
+    assert page.count("<tr data-thread-id=") == len(experts)
+    assert (f"{len(overview)} threads, {len(replies)} answers, {len(experts)} claims by the experts and "
+            f"{len(askers)} by the askers (shown apart)") in page
     assert all(data[:8] == b"\x89PNG\r\n\x1a\n" for data in figures.values())
 
 
@@ -124,7 +127,7 @@ def test_figure_names_never_come_from_thread_ids_and_limits_hold(run, tmp_path, 
     assert all("/" not in name and "$" not in name for name in figures)
     assert sum(name.startswith("durations_thread_") for name in figures) <= 2
     assert page.count("<tr data-thread-id=") == 10
-    assert f"The 10 of {len(claims):,} claims" in page
+    assert f"The 10 of {int((claims['role'] == 'answer').sum()):,} claims" in page  # the experts' claims
 
 
 def test_flag_cells_edited_by_hand_are_escaped_too(run, tmp_path):
@@ -198,6 +201,7 @@ def test_search_filters_and_sorting_work_in_a_real_browser(run, tmp_path):
     out, _ = run
     page = write_report(out, tmp_path / "report")[0]
     claims = read_csv(out / "claims.csv", "run")
+    claims = claims[claims["role"] == "answer"]  # the evidence is the experts' claims; the asker's are apart
     everything = evidence(browse(page, ""))
     assert len(everything) == len(claims) and all(r["visible"] for r in everything)
 
@@ -228,7 +232,8 @@ def test_skipped_input_and_readable_durations_are_in_the_report(run, tmp_path):
     assert "2 input items could not be read" in page and "<td>b.jsonl</td><td>3</td>" in page
     durations = page.split("<table id='durations'>", 1)[1].split("</table>", 1)[0]
     others = page.split("<table id='other-durations'>", 1)[1].split("</table>", 1)[0]
-    stated = claims[claims["duration_min_months"].notna() | claims["duration_max_months"].notna()]
+    experts = claims[claims["role"] == "answer"]  # the asker's own durations are shown apart
+    stated = experts[experts["duration_min_months"].notna() | experts["duration_max_months"].notna()]
     effect = stated[stated["duration_kind"] == "effect"]
     assert durations.count("<tr title=") == len(effect) and others.count("<tr title=") == len(stated) - len(effect)
     assert len(effect) and len(stated) > len(effect)  # the bundled threads state intervals as well
@@ -482,7 +487,7 @@ def test_the_evidence_shows_each_claims_duration_and_its_kind(run):
     assert "<th>duration</th><th>kind</th>" in page
     by_id = claims.set_index("claim_id")
     rows = evidence(page)
-    assert len(rows) == len(claims)
+    assert len(rows) == int((claims["role"] == "answer").sum())  # the experts' claims; the asker's are apart
     for row in rows:
         claim = by_id.loc[row["title"]]
         assert row["cells"][DURATION] == duration_text(claim["duration_min_months"], claim["duration_max_months"])
@@ -492,3 +497,83 @@ def test_the_evidence_shows_each_claims_duration_and_its_kind(run):
     assert {kind for _, kind in shown} >= {"effect", "interval", ""}
     assert any(kind and not months for months, kind in shown)  # a kind stated without a figure is still shown
     assert any(months.endswith("or more") for months, _ in shown) and any(m.startswith("up to") for m, _ in shown)
+
+
+# ---- the asker's own claims apart (issue 23) ----------------------------------------------------------------------
+
+def asker_report_tables():
+    """The asker thread (tests/asker_thread.py) through segment, extract and classify, with a stub model."""
+    from pipeline.stages.classify import classify_threads
+
+    from asker_thread import RecordingModel, asker_tables
+
+    tables = asker_tables()
+    answers, claims, _ = classify_threads(RecordingModel(), tables["answers"], tables["claims"])
+    return answers, claims
+
+
+def test_the_asker_s_claims_are_apart_from_the_experts_charts_and_tables(monkeypatch):
+    from pipeline.stages import report
+
+    from asker_thread import ASKER_ATROPHY, ASKER_DURATION
+
+    answers, claims = asker_report_tables()
+    experts = claims[claims["role"] == "answer"]
+    drawn = []
+    figure = report.durations_figure
+    monkeypatch.setattr(report, "durations_figure",
+                        lambda durations, title: drawn.append(set(durations["text"])) or figure(durations, title))
+    page, _ = report.build_report(answers, claims)
+    text = visible_text(page)
+    # the charts and the experts' tables: 3-4 and about 4 months, not the asker's 9
+    assert drawn and all(ASKER_DURATION not in texts for texts in drawn)
+    durations = page.split("<table id='durations'>", 1)[1].split("</table>", 1)[0]
+    assert "9 months" not in durations and "3\u20134 months" in durations and "4 months" in durations
+    # median of the lower bounds (3, 4) and of the upper ones (4, 4); with the asker's 9 it would be 4-4
+    assert "2 claims state how long the effect lasts. Median range: 3.5\u20134 months" in text
+    types = report.types_by_answer(claims).set_index("claim_type")
+    assert types.loc["atrophy", "claims"] == 0 and types["claims"].sum() == len(experts)
+    rows = evidence(page)
+    assert len(rows) == len(experts) and not any(ASKER_DURATION in r["cells"][1] for r in rows)
+    assert f"1 thread, 2 answers, {len(experts)} claims by the experts and 2 by the askers (shown apart)." in text
+    # shown apart: in the thread table's own column and in the askers' table, with the asker's duration
+    overview = report.thread_overview(answers, claims)
+    assert overview.loc[0, "claims"] == len(experts)
+    assert overview.loc[0, "asker_says"] == f"{ASKER_DURATION} / {ASKER_ATROPHY}"
+    threads = page.split("<h2>Threads, most disputed first</h2>", 1)[1].split("</table>", 1)[0]
+    assert "<th>the asker says</th>" in threads and html.escape(f"{ASKER_DURATION} / {ASKER_ATROPHY}") in threads
+    askers = page.split("<table id='askers'>", 1)[1].split("</table>", 1)[0]
+    assert askers.count("<tr><td>asker-says</td>") == 2
+    assert f"<td>{ASKER_DURATION}</td><td>duration</td><td>9 months</td><td>effect</td>" in askers
+    assert f"<td>{ASKER_ATROPHY}</td><td>atrophy</td><td></td><td></td>" in askers
+    assert "2 claims in 1 thread are the askers' own sentences, not the experts'." in text
+    assert report.report_files(answers, claims) == report.report_files(answers, claims)  # same input, same bytes
+
+
+def test_a_run_whose_askers_state_nothing_has_no_askers_column_nor_section():
+    page, _ = build_report(*toy_run(ONE))
+    assert "the asker says" not in page and "What the askers say" not in page and "by the askers" not in page
+    answers, claims = asker_report_tables()
+    experts_only = claims[claims["role"] == "answer"]
+    assert "the asker says" not in build_report(answers, experts_only)[0]
+
+
+def test_the_asker_s_column_is_short_and_the_askers_table_keeps_every_claim():
+    import numpy as np
+    import pandas as pd
+
+    from pipeline.stages import report
+
+    answers, claims = asker_report_tables()
+    asker = claims[claims["role"] == "question"].iloc[0]
+    long = "I was told " + "very " * 60 + "often that it lasts for years."
+    many = pd.DataFrame([{**asker.to_dict(), "claim_id": f"{asker['answer_id']}:{9 + k}:duration",
+                          "sentence_id": f"{asker['answer_id']}:{9 + k}", "char_start": 1000 + k,
+                          "text": long if k == 0 else f"Sentence {k} of mine.", "duration_min_months": np.nan,
+                          "duration_max_months": np.nan, "duration_kind": np.nan} for k in range(4)])
+    claims = pd.concat([claims, many], ignore_index=True)
+    says = report.thread_overview(answers, claims).loc[0, "asker_says"]
+    assert says.count(" / ") == report.MAX_ASKER_SENTENCES - 1 and says.endswith("(and 3 more)")
+    page, _ = report.build_report(answers, claims)
+    askers = page.split("<table id='askers'>", 1)[1].split("</table>", 1)[0]
+    assert askers.count("<tr><td>") == 6 and html.escape(long) in askers  # every claim whole in the askers' table
