@@ -27,7 +27,7 @@ from pipeline.io.files import VERBOSE, log, write_csv
 from pipeline.learning import labeling, registry
 from pipeline.learning import labels as hand_labels
 from pipeline.measuring import evaluation
-from pipeline.measuring.evaluation import score_predictions
+from pipeline.measuring.evaluation import score_predictions, stance_scores
 from pipeline.schemas import STANCES
 from pipeline.stages import stance_model
 from pipeline.stages.classify import takes_stance, with_question
@@ -214,13 +214,16 @@ def _fit_version(training: dict, labels: tuple[pd.DataFrame, Path], gold, curren
     model = stance_model.build_model(settings.train, y[is_gold].value_counts(), design=settings.train.stance_design)
     phases.next(f"cross-validating on {int(is_gold.sum())} hand labels from {rows['thread_id'].nunique()} threads "
                 f"({settings.train.cv_folds} folds grouped by thread, twice)")
+    out_of_fold: list = []
     by_thread = cross_validate(model, rows, y, weights, is_gold, rows_of["answer_labels"], spans, settings,
-                               group_by="thread_id")
+                               group_by="thread_id", out_of_fold=out_of_fold)
     hand_only = cross_validate(model, rows[is_gold], y[is_gold], weights[is_gold], is_gold[is_gold],
                                rows_of["answer_labels"], spans, settings, group_by="thread_id")
     phases.next("fitting the model on every row" + (" and calibrating it" if settings.train.calibration != "none"
                                                      else ""))
     model.fit(rows, y, classify__sample_weight=weights)
+    # the answer's own decision, read off its claims' out-of-fold probabilities: kept on the fitted Pipeline
+    model.answer_model_, answer_scores = fit_answer_model(*out_of_fold[0], sets["train_answers"], settings)
     phases.next("scoring the frozen set beside the baselines"
                 + (f" and the current model {current[0]}" if current else "")
                 + f" ({evaluation.N_BOOTSTRAP:,} thread resamples)")
@@ -246,6 +249,7 @@ def _fit_version(training: dict, labels: tuple[pd.DataFrame, Path], gold, curren
         "labels_file": Path(labels_path).name,
         "settings": settings.as_dict(),
         "cross_validation": {"by_thread": by_thread, "by_thread_hand_labels_only": hand_only},
+        "answer_model": {"features": stance_model.ANSWER_FEATURES, **answer_scores},
         "frozen_evaluation": frozen["this model"],
         "frozen_systems": frozen,
         "frozen_questions": sets["questions"],
@@ -287,7 +291,8 @@ def summary_line(version: str, card: dict, seconds: float) -> str:
 
 def cross_validate(model, rows: pd.DataFrame, y: pd.Series, weights: np.ndarray, is_gold: np.ndarray,
                    answer_labels: pd.Series, title_spans: pd.DataFrame,
-                   settings: Settings = DEFAULT_SETTINGS, group_by: str = "answer_id") -> dict:
+                   settings: Settings = DEFAULT_SETTINGS, group_by: str = "answer_id",
+                   out_of_fold: list | None = None) -> dict:
     """Out-of-fold scores on hand-labelled rows only, folds grouped by `group_by` (answer or thread).
 
     Weakly labelled rows are used for training in every fold (unless their group
@@ -308,6 +313,35 @@ def cross_validate(model, rows: pd.DataFrame, y: pd.Series, weights: np.ndarray,
         train_mask = ~np.isin(groups, groups[test_rows])
         fitted = clone(model).fit(rows[train_mask], y[train_mask], classify__sample_weight=weights[train_mask])
         probabilities[test_part] = aligned_proba(fitted, rows.iloc[test_rows])
+    if out_of_fold is not None:  # the hand-labelled rows and their out-of-fold probabilities, for the answer model
+        out_of_fold.append((rows.iloc[gold_index], probabilities))
     return {"folds": n_splits, "grouped_by": group_by,
             **score_predictions(rows.iloc[gold_index], y.iloc[gold_index], probabilities, answer_labels,
                                 title_spans, settings.classify)}
+
+
+def fit_answer_model(claim_rows: pd.DataFrame, probabilities: np.ndarray, answers: pd.DataFrame,
+                     settings: Settings = DEFAULT_SETTINGS) -> tuple[object, dict]:
+    """The answer model fitted on the dev part's hand-labelled answers, reading their claims' out-of-fold
+    probabilities (as it will read a fitted model's on new threads); and its thread-grouped cross-validated scores
+    beside the claims' weighted mean with the opening yes or no, on the same answers."""
+    labelled = answers[answers["label"].notna()].reset_index(drop=True)
+    features = stance_model.answer_features(labelled, claim_rows.reset_index(drop=True), probabilities, STANCES,
+                                            settings.classify)
+    X, y = features.to_numpy(dtype=float), labelled["label"].to_numpy(dtype=object)
+    groups = labelled["thread_id"].to_numpy()
+    n_splits = min(settings.train.cv_folds, len(np.unique(groups)))
+    scores = {"answers": len(labelled)}
+    if n_splits >= 2 and len(set(y)) > 1:
+        predicted = np.empty(len(y), dtype=object)
+        folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=settings.train.random_state)
+        for train_part, test_part in folds.split(X, y, groups):
+            fitted = stance_model.build_answer_model(settings.train).fit(X[train_part], y[train_part])
+            predicted[test_part] = fitted.predict(X[test_part])
+        mean = labelled["answer_id"].map(stance_model.answer_probabilities(
+            claim_rows.reset_index(drop=True), probabilities, STANCES, labelled, settings.classify).idxmax(axis=1)
+            if len(claim_rows) else {}).fillna("neutral")
+        mean = stance_model.with_direct_answers(labelled, mean)
+        scores |= {"cross_validated": stance_scores(pd.Series(y), list(predicted)),
+                   "claims_mean_same_answers": stance_scores(pd.Series(y), list(mean))}
+    return stance_model.build_answer_model(settings.train).fit(X, y), scores

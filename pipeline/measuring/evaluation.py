@@ -17,7 +17,8 @@ import pandas as pd
 from pipeline.config import DEFAULT_SETTINGS, ClassifySettings
 from pipeline.io.figures import png_bytes, pyplot
 from pipeline.schemas import AGAINST, STANCES
-from pipeline.stages.stance_model import aligned_proba, answer_probabilities, answer_stance, with_direct_answers
+from pipeline.stages.stance_model import (aligned_proba, answer_features, answer_probabilities, answer_stance,
+                                          decide_answers, with_direct_answers)
 
 def confusion(y_true, y_pred) -> dict:
     """Rows: hand label; columns: predicted (a missing stance is counted in no column)."""
@@ -218,10 +219,16 @@ def model_predictions(model, claims: pd.DataFrame, answers: pd.DataFrame,
         probabilities[asks] = aligned_proba(model, claims[asks])
     claim_pred = np.where(asks, np.asarray(STANCES, dtype=object)[probabilities.argmax(axis=1)], NO_STANCE)
     in_answer = (asks & claims["answer_id"].isin(answers["answer_id"]).to_numpy())
-    means = answer_probabilities(claims[in_answer].reset_index(drop=True), probabilities[in_answer], STANCES,
-                                 answers[["answer_id", "title_start", "title_end"]], settings)
-    answer_pred = answers["answer_id"].map(means.idxmax(axis=1) if len(means) else {}).fillna("neutral")
-    answer_pred = with_direct_answers(answers, answer_pred)
+    answer_model = getattr(model, "answer_model_", None)
+    if answer_model is not None:
+        features = answer_features(answers, claims[in_answer].reset_index(drop=True), probabilities[in_answer],
+                                   STANCES, settings)
+        answer_pred = pd.Series(decide_answers(answer_model, features)[0], index=answers.index)
+    else:
+        means = answer_probabilities(claims[in_answer].reset_index(drop=True), probabilities[in_answer], STANCES,
+                                     answers[["answer_id", "title_start", "title_end"]], settings)
+        answer_pred = answers["answer_id"].map(means.idxmax(axis=1) if len(means) else {}).fillna("neutral")
+        answer_pred = with_direct_answers(answers, answer_pred)
     answer_pred = np.where(answers["question_kind"].eq("yes/no"), answer_pred, NO_STANCE)
     return {"claims": claim_pred, "answers": answer_pred, "probabilities": probabilities, "scored": asks}
 

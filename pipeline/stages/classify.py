@@ -14,7 +14,7 @@ import pandas as pd
 
 from pipeline.config import DEFAULT_SETTINGS, ClassifySettings
 from pipeline.schemas import CLAIM_COLUMNS, CLAIM_TYPES, QUESTION_COLUMNS, STANCES, SUMMARY_COLUMNS, YES_NO
-from pipeline.stages.stance_model import answer_stance, predict, with_direct_answers
+from pipeline.stages.stance_model import answer_features, answer_stance, decide_answers, predict, with_direct_answers
 
 def with_question(claims: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
     """`claims` with their thread's question reading (QUESTION_COLUMNS), which the stance model pairs them with."""
@@ -54,8 +54,11 @@ def classify(model, answers: pd.DataFrame, claims: pd.DataFrame,
     """Copies of `answers` and `claims` with stance and stance_score filled in.
 
     Claims take the most probable class, read against their thread's
-    proposition. Answers combine their title and claims (see
-    stance_model.answer_stance); an answer with no claim is neutral with no score,
+    proposition. Answers take the answer model's decision where the model has
+    one (stance_model.answer_features: its claims' probabilities, their count,
+    its opening yes or no; an answer without claims too); a model without one
+    combines their title and claims (stance_model.answer_stance), an answer
+    with no claim then being neutral with no score,
     and the question row (position 0) takes no stance, nor do the asker's own
     claims (role "question"), which so never count in an answer's stance. In
     a thread whose question is open ("How long does it last?") or missing,
@@ -69,9 +72,19 @@ def classify(model, answers: pd.DataFrame, claims: pd.DataFrame,
     if stanced.any():
         claims.loc[stanced, "stance"] = np.asarray(classes, dtype=object)[probabilities.argmax(axis=1)]
         claims.loc[stanced, "stance_score"] = probabilities.max(axis=1).round(settings.score_decimals)
+    is_answer = answers["role"].eq("answer") & asks_yes_no(answers, answers)
+    answer_model = getattr(model, "answer_model_", None)
+    if answer_model is not None:  # the answer's own decision, its claims among its features
+        features = answer_features(answers[is_answer], claims[stanced].reset_index(drop=True), probabilities,
+                                   classes, settings)
+        stances, scores = decide_answers(answer_model, features)
+        answers["stance"], answers["stance_score"] = None, np.nan
+        answers.loc[is_answer, "stance"] = stances
+        answers.loc[is_answer, "stance_score"] = np.round(scores, settings.score_decimals)
+        answers["stance_score"] = answers["stance_score"].astype("float64")
+        return answers, claims[CLAIM_COLUMNS]
     by_answer = answer_stance(claims[stanced].reset_index(drop=True), probabilities, classes,
                               answers[["answer_id", "title_start", "title_end"]], settings).set_index("answer_id")
-    is_answer = answers["role"].eq("answer") & asks_yes_no(answers, answers)
     answers["stance"] = answers["answer_id"].map(by_answer["stance"]).astype(object).where(is_answer)
     answers.loc[is_answer & answers["stance"].isna(), "stance"] = "neutral"
     answers["stance_score"] = answers["answer_id"].map(by_answer["stance_score"]).where(is_answer).astype("float64")

@@ -141,12 +141,18 @@ def read_question(title: str, body: str, lexicon, thread_id: str = "") -> Questi
     An open question followed by a yes/no one ("How long does this go on & is
     it permanent?") is read as the yes/no one: that is what its answers take a
     side on. A sentence that only ends in '?' ("Botox and bruxism?") is yes/no
-    about what it names. A page with no question is read from its thread id
-    when that holds a question's words; else the kind is ``none``.
+    about what it names. A page with no question is read from its title when
+    that states something on the proposition axes (source ``title``), else
+    from its thread id when that holds a question's words; else the kind is ``none``.
     """
     sentence = question_sentence(title or "", body or "", lexicon)
     if sentence:
         return _reading(sentence, clauses(sentence, lexicon), "page", lexicon, f"{title or ''}\n{body or ''}")
+    # a page that asks nothing but whose title states a proposition on the axis ("Botox Improves the Longer You Use
+    # It"): the title is what its text argues for or against (GUIDELINE.md, inferred propositions)
+    stated = (title or "").strip().rstrip("!.:").strip()
+    if stated and (polarity(stated, lexicon) != OTHER or proposition_kind(stated, lexicon) != OTHER):
+        return _reading(stated, [], "title", lexicon, f"{title or ''}\n{body or ''}")
     words = id_words(thread_id)
     # a slug has no punctuation: its question starts at the first word that opens one
     starts = [0] + [m.end() for m in re.finditer(r" ", words)]

@@ -52,3 +52,13 @@ def test_cross_validation_by_thread_never_scores_a_thread_the_model_saw():
     metrics = cross_validate(model, claims, y, np.ones(len(y)), is_gold, pd.Series(dtype=str), spans,
                              group_by="thread_id")
     assert metrics["grouped_by"] == "thread_id" and metrics["claims"]["n"] == int(is_gold.sum())
+
+
+def test_a_trained_model_carries_its_answer_model_and_its_card_the_answer_figures(small_models):
+    from pipeline.learning import registry
+    from pipeline.stages.stance_model import ANSWER_FEATURES
+
+    model_dir, _, _ = small_models
+    model, card = registry.load_model(registry.resolve(model_dir))
+    assert model.answer_model_.n_features_in_ == len(ANSWER_FEATURES)
+    assert card["answer_model"]["features"] == ANSWER_FEATURES and card["answer_model"]["answers"] > 0

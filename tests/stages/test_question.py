@@ -151,3 +151,10 @@ def test_the_proposition_kind_says_which_axis_a_yes_lies_on(lexicon, question, k
 
 def test_an_open_question_has_no_proposition_kind(lexicon):
     assert read_question("How long does Botox last?", "", lexicon).proposition_kind == ""
+
+
+def test_a_page_that_asks_nothing_is_read_from_a_title_that_states_a_proposition(lexicon):
+    stated = read_question("Toxin Results Last Longer With Repeated Treatment", "A clinic's notes.", lexicon, "x-1")
+    assert (stated.question_kind, stated.proposition_polarity, stated.question_source) == (YES_NO, LASTING, "title")
+    assert stated.proposition == "Toxin Results Last Longer With Repeated Treatment"
+    assert read_question("My Clinic Diary", "Nothing asked here.", lexicon, "x-2").question_kind == NONE
