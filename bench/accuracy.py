@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", type=Path, default=config.CORPUS_SPLIT_FILE, help="thread_id,part file")
     parser.add_argument("--sources", type=Path, default=config.CORPUS_SOURCES_FILE,
                         help="file,address,site_kind,seed_site,added rows: figures by layout class and site")
-    parser.add_argument("--segmenter", choices=("rules", "learned"), default=config.DEFAULT_SETTINGS.segment.segmenter,
+    parser.add_argument("--segmenter", choices=("combined", "learned", "rules"), default=config.DEFAULT_SETTINGS.segment.segmenter,
                         help="the segmenter the pipeline runs with (the baseline is unchanged)")
     parser.add_argument("--claim-detector", choices=("learned", "rules"),
                         default=config.DEFAULT_SETTINGS.extract.claim_detector,

@@ -77,9 +77,10 @@ class SegmentSettings:
     max_lead_line_words: int = 12  # a shorter first line of an answer, over its paragraph, may be its title
     max_question_title_words: int = 30  # a longer first line is the question's body, not its title
     max_multi_sentence_title_words: int = 6  # "Weaker, yes. Permanently, no."
-    # "rules" (the line-kind rules), or "learned": a CRF over the page's lines, trained on the annotated corpus's dev
-    # part, the rules among its features (LINE_SEGMENTER_FILE; docs/accuracy.md, "Learned segmentation")
-    segmenter: str = "rules"
+    # "combined" (the learned segmenter, the rules' reading where they find 3+ answers and it fewer), "learned": a CRF
+    # over the page's lines trained on the annotated corpus's dev part, the rules among its features
+    # (LINE_SEGMENTER_FILE; docs/accuracy.md, "Learned segmentation"), or "rules" (the line-kind rules alone)
+    segmenter: str = "combined"
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ def _one_answer_if_plain(thread, settings: Settings):
 
     from pipeline.stages.segment import segment_text
 
-    if settings.segment.segmenter != "rules":  # the learned segmenter says nothing of a page it reads as one answer
+    if settings.segment.segmenter == "learned":  # the CRF alone says nothing of a page it reads as one answer
         return thread
     notes: list[str] = []
     try:

@@ -65,10 +65,11 @@ def _add_common(parser: argparse.ArgumentParser, with_input: bool = True) -> Non
     parser.add_argument("--force", action="store_true", help="re-run even if nothing changed")
     parser.add_argument("--spacy-model", default=DEFAULT_SETTINGS.extract.spacy_model,
                         help="'blank:en' (default, no download) or an installed trained pipeline such as en_core_web_sm")
-    parser.add_argument("--segmenter", choices=("rules", "learned"), default=DEFAULT_SETTINGS.segment.segmenter,
-                        help="how pages are split into question and answers: 'rules' (default) or 'learned', a CRF "
-                             "over the page's lines trained on the annotated corpus, better on pages other than Q&A "
-                             "threads (docs/accuracy.md, 'Learned segmentation')")
+    parser.add_argument("--segmenter", choices=("combined", "learned", "rules"), default=DEFAULT_SETTINGS.segment.segmenter,
+                        help="how pages are split into question and answers: 'combined' (default), a CRF over the "
+                             "page's lines trained on the annotated corpus with the rules' reading taken where they "
+                             "find three or more answers and it fewer; 'learned', the CRF alone; 'rules', the line "
+                             "rules alone (docs/accuracy.md, 'Learned segmentation')")
     parser.add_argument("--claim-detector", choices=("learned", "rules"), default=DEFAULT_SETTINGS.extract.claim_detector,
                         help="how claims are decided: 'learned' (default), a classifier per sentence and claim type "
                              "with the cue rules among its features, trained on the annotated corpus, or 'rules', "

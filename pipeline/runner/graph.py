@@ -64,10 +64,10 @@ def _segment(inputs: dict, settings: Settings, context: Context) -> dict:
     from pipeline.stages.segment import segment_threads
 
     segmenter = None
-    if settings.segment.segmenter == "learned":
+    if settings.segment.segmenter in ("learned", "combined"):
         from pipeline.stages.line_labels import learned_segments as segmenter
     elif settings.segment.segmenter != "rules":
-        raise ValueError(f"segment.segmenter is 'rules' or 'learned', not {settings.segment.segmenter!r}")
+        raise ValueError(f"segment.segmenter is 'combined', 'learned' or 'rules', not {settings.segment.segmenter!r}")
     answers, errors = segment_threads(inputs["threads"], settings.segment, segmenter)
     return {"answers": answers, "errors": errors}
 

@@ -325,7 +325,7 @@ def test_a_mixed_folder_with_broken_files_runs_to_completion(models, tmp_path):
     assert answers.loc[answers["thread_id"] == "unanswered", "role"].tolist() == ["question", "answer"]
     # a page whose copy starts with the answers: no question, flagged in the summary
     found = summary.set_index("thread_id")["question_found"]
-    assert not found["answers_only"] and not found["unanswered"] and found["botox_permanence"]
+    assert not found["answers_only"] and found["botox_permanence"]
     claims = read_csv(out / "claims.csv", "extract")
     assert len(claims) > 100
     for row in claims.itertuples():

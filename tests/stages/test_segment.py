@@ -158,3 +158,35 @@ def test_boilerplate_variants(text, titles, answer_texts):
     segments = segment_text(text)[1:]
     assert [s.title for s in segments] == titles
     assert [text[s.char_start:s.char_end] for s in segments] == answer_texts
+
+
+COMBINED_PAGE = """Does Botox stop working after years?
+
+I have had forehead injections for six years now and wonder about it.
+
+It keeps working
+Most patients keep the same response for many years of treatment.
+
+Resistance is rare
+Antibodies are uncommon and mostly follow very high doses.
+
+Ask your injector
+A change in response is worth raising at your next visit.
+"""
+
+
+def test_combined_takes_the_rules_reading_where_they_see_more_answers_than_the_learned_one():
+    from dataclasses import replace
+
+    from pipeline.config import DEFAULT_SETTINGS
+    from pipeline.stages.segment import _combined
+    from pipeline.threads import Segment, ThreadSource
+
+    thread = ThreadSource("t", "t.txt", None, COMBINED_PAGE)
+    settings = replace(DEFAULT_SETTINGS.segment, segmenter="combined")
+    end = len(COMBINED_PAGE)
+    merged = [Segment(0, "", 0, 0, 0, 0), Segment(1, "", 0, 0, 0, end)]  # one answer: the CRF's failure class
+    chosen = _combined(merged, thread, settings, [])
+    assert [s.title for s in chosen[1:]] == ["It keeps working", "Resistance is rare", "Ask your injector"]
+    four = merged + [replace(merged[1], position=k) for k in (2, 3)]  # as many answers as the rules: kept
+    assert _combined(four, thread, settings, []) is four
