@@ -77,6 +77,50 @@ def type_features(record: dict, claim_type: str) -> dict:
     return features
 
 
+_WHITE_SPACES = re.compile(r"\s\s+")  # as scikit-learn's vectorizers normalise them
+_WORD_NGRAMS: dict = {}  # (id of a fitted vocabulary, word) -> its in-vocabulary n-gram indices; bounded below
+_WORD_NGRAMS_MAX = 200_000
+
+
+def char_wb_tfidf(vectorizer: TfidfVectorizer, texts: list[str]):
+    """What a fitted char_wb TfidfVectorizer's transform gives (the same matrix; tests/components/test_claim_model.py
+    checks it), with each word's n-grams looked up once: scikit-learn builds every n-gram of every word of every
+    text in Python, and words repeat far more than sentences do. Only a word's own n-grams are kept, never a
+    text's result."""
+    vocabulary, (low, high) = vectorizer.vocabulary_, vectorizer.ngram_range
+    key = id(vocabulary)
+    if len(_WORD_NGRAMS) > _WORD_NGRAMS_MAX:
+        _WORD_NGRAMS.clear()
+    indices, values, indptr = [], [], [0]
+    for text in texts:
+        counts: dict[int, int] = {}
+        for word in _WHITE_SPACES.sub(" ", text.lower() if vectorizer.lowercase else text).split():
+            found = _WORD_NGRAMS.get((key, word))
+            if found is None:
+                padded, found = f" {word} ", []
+                for n in range(low, high + 1):
+                    offset = 0
+                    grams = [padded[0:n]]
+                    while offset + n < len(padded):
+                        offset += 1
+                        grams.append(padded[offset:offset + n])
+                    found += [vocabulary[g] for g in grams if g in vocabulary]
+                    if offset == 0:  # a short word counts once, as scikit-learn counts it
+                        break
+                found = _WORD_NGRAMS[(key, word)] = tuple(found)
+            for index in found:
+                counts[index] = counts.get(index, 0) + 1
+        indices.extend(counts)
+        values.extend(counts.values())
+        indptr.append(len(indices))
+    counts_matrix = sp.csr_matrix((np.asarray(values, dtype=vectorizer.dtype), np.asarray(indices, dtype=np.int32),
+                                   np.asarray(indptr, dtype=np.int32)),
+                                  shape=(len(texts), len(vocabulary)), dtype=vectorizer.dtype)
+    counts_matrix.sort_indices()
+    return vectorizer._tfidf.transform(counts_matrix, copy=False)
+
+
+
 class ClaimClassifier(ClassifierMixin, BaseEstimator):
     """One logistic regression per claim type over shared text features and per-type rule features.
 
@@ -104,7 +148,7 @@ class ClaimClassifier(ClassifierMixin, BaseEstimator):
         if self.chars_ is None:
             return words.tocsr()
         text = [r["text"] for r in records]
-        chars = self.chars_.fit_transform(text) if fit else self.chars_.transform(text)
+        chars = self.chars_.fit_transform(text) if fit else char_wb_tfidf(self.chars_, text)
         return sp.hstack([words, chars]).tocsr()
 
     def fit(self, records, Y):
