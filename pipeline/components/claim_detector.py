@@ -13,7 +13,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import minibatch
 
 from pipeline.components.claim_records import PendingClaim
-from pipeline.components.durations import first_duration
+from pipeline.components.durations import first_duration, holds_unit, load_lexicon
 from pipeline.components.extensions import CLAIMS
 from pipeline.components.pipes import RuleBackedComponent
 from pipeline.components.rules import CUES_KEY, RuleFiles, RulesError
@@ -137,14 +137,18 @@ class ClaimDetector(RuleBackedComponent):
             return []
         contexts = self._contexts_by_sentence(doc, bounds)
         text = doc_text(doc)
+        lexicon = load_lexicon()  # once per doc, not per sentence
+        lowered = text.lower() if figures_too else ""
         found = []
         for index in range(len(bounds.starts)) if figures_too else sorted(cues_by_sentence):
             cues = cues_by_sentence.get(index, [])
             sentence = doc[bounds.starts[index]:bounds.ends[index]]
             sentence_text = text[sentence.start_char:sentence.end_char]
+            if not cues and not holds_unit(lowered[sentence.start_char:sentence.end_char], lexicon):
+                continue  # no cue and no unit word: neither a claim nor a figure (checked before anything dearer)
             if asks(sentence_text, self.question_openers):  # a question asks rather than claims
                 continue
-            figure = _Lazy(first_duration, sentence_text)  # parsed at most once, and only if needed
+            figure = _Lazy(first_duration, sentence_text, lexicon)  # parsed at most once, and only if needed
             if not cues and figure.value is None:  # (its lexicon rules most sentences out at one search)
                 continue
             by_type: dict[str, list[Span]] = {}

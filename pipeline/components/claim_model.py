@@ -84,41 +84,73 @@ _WORD_NGRAMS_MAX = 200_000
 
 def char_wb_tfidf(vectorizer: TfidfVectorizer, texts: list[str]):
     """What a fitted char_wb TfidfVectorizer's transform gives (the same matrix; tests/components/test_claim_model.py
-    checks it), with each word's n-grams looked up once: scikit-learn builds every n-gram of every word of every
-    text in Python, and words repeat far more than sentences do. Only a word's own n-grams are kept, never a
+    checks it), counted as texts x words times words x n-grams: scikit-learn builds every n-gram of every word of
+    every text in Python, and words repeat far more than sentences do, so each word's n-grams are looked up once
+    (per fitted vocabulary) and the counting is one sparse product. Only a word's own n-grams are kept, never a
     text's result."""
-    vocabulary, (low, high) = vectorizer.vocabulary_, vectorizer.ngram_range
+    vocabulary = vectorizer.vocabulary_
     key = id(vocabulary)
     if len(_WORD_NGRAMS) > _WORD_NGRAMS_MAX:
         _WORD_NGRAMS.clear()
-    indices, values, indptr = [], [], [0]
+    local: dict[str, int] = {}  # this batch's words, numbered
+    grams: list[tuple] = []
+    word_columns, indptr = [], [0]
     for text in texts:
-        counts: dict[int, int] = {}
         for word in _WHITE_SPACES.sub(" ", text.lower() if vectorizer.lowercase else text).split():
-            found = _WORD_NGRAMS.get((key, word))
-            if found is None:
-                padded, found = f" {word} ", []
-                for n in range(low, high + 1):
-                    offset = 0
-                    grams = [padded[0:n]]
-                    while offset + n < len(padded):
-                        offset += 1
-                        grams.append(padded[offset:offset + n])
-                    found += [vocabulary[g] for g in grams if g in vocabulary]
-                    if offset == 0:  # a short word counts once, as scikit-learn counts it
-                        break
-                found = _WORD_NGRAMS[(key, word)] = tuple(found)
-            for index in found:
-                counts[index] = counts.get(index, 0) + 1
-        indices.extend(counts)
-        values.extend(counts.values())
-        indptr.append(len(indices))
-    counts_matrix = sp.csr_matrix((np.asarray(values, dtype=vectorizer.dtype), np.asarray(indices, dtype=np.int32),
-                                   np.asarray(indptr, dtype=np.int32)),
-                                  shape=(len(texts), len(vocabulary)), dtype=vectorizer.dtype)
-    counts_matrix.sort_indices()
-    return vectorizer._tfidf.transform(counts_matrix, copy=False)
+            column = local.get(word)
+            if column is None:
+                found = _WORD_NGRAMS.get((key, word))
+                if found is None:
+                    found = _WORD_NGRAMS[(key, word)] = _word_ngram_indices(word, vocabulary, vectorizer.ngram_range)
+                column = local[word] = len(grams)
+                grams.append(found)
+            word_columns.append(column)
+        indptr.append(len(word_columns))
+    words_in_texts = sp.csr_matrix((np.ones(len(word_columns)), np.asarray(word_columns, dtype=np.int32),
+                                    np.asarray(indptr, dtype=np.int32)), shape=(len(texts), len(grams)))
+    lengths = np.fromiter((len(g) for g in grams), dtype=np.int64, count=len(grams))
+    gram_indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    gram_indices = np.fromiter((i for g in grams for i in g), dtype=np.int32, count=int(lengths.sum()))
+    grams_of_words = sp.csr_matrix((np.ones(len(gram_indices)), gram_indices, gram_indptr),
+                                   shape=(len(grams), len(vocabulary)))
+    counts = (words_in_texts @ grams_of_words).tocsr().astype(vectorizer.dtype)
+    counts.sum_duplicates()
+    counts.sort_indices()
+    return vectorizer._tfidf.transform(counts, copy=False)
 
+
+def _word_ngram_indices(word: str, vocabulary: dict, ngram_range: tuple) -> tuple:
+    """The in-vocabulary indices of a word's char_wb n-grams, with repeats, as scikit-learn's analyser makes them."""
+    padded, found = f" {word} ", []
+    low, high = ngram_range
+    for n in range(low, high + 1):
+        offset = 0
+        grams = [padded[0:n]]
+        while offset + n < len(padded):
+            offset += 1
+            grams.append(padded[offset:offset + n])
+        found += [vocabulary[g] for g in grams if g in vocabulary]
+        if offset == 0:  # a short word counts once, as scikit-learn counts it
+            break
+    return tuple(found)
+
+
+def rule_matrix(vectorizer: DictVectorizer, features: list[dict]):
+    """What a fitted DictVectorizer's transform gives for numeric features (the same matrix; tested), built straight
+    from its vocabulary: its own transform costs four times as much, per type, on every batch."""
+    vocabulary = vectorizer.vocabulary_
+    indices, values, indptr = [], [], [0]
+    for row in features:
+        for name, value in row.items():
+            column = vocabulary.get(name)
+            if column is not None:
+                indices.append(column)
+                values.append(value)
+        indptr.append(len(indices))
+    matrix = sp.csr_matrix((np.asarray(values, dtype=vectorizer.dtype), np.asarray(indices, dtype=np.intc),
+                            np.asarray(indptr, dtype=np.intc)), shape=(len(features), len(vocabulary)))
+    matrix.sort_indices()
+    return matrix
 
 
 class ClaimClassifier(ClassifierMixin, BaseEstimator):
@@ -177,7 +209,7 @@ class ClaimClassifier(ClassifierMixin, BaseEstimator):
             if isinstance(model, float):
                 out[:, k] = model
                 continue
-            rules = self.rules_[claim_type].transform([type_features(r, claim_type) for r in records])
+            rules = rule_matrix(self.rules_[claim_type], [type_features(r, claim_type) for r in records])
             out[:, k] = model.predict_proba(sp.hstack([text, rules]).tocsr())[:, 1]
         return out
 

@@ -146,11 +146,10 @@ def find_durations(text: str) -> list[Duration]:
     return list(_durations(text))
 
 
-def _durations(text: str) -> Iterator[Duration]:
+def _durations(text: str, lexicon: DurationLexicon | None = None) -> Iterator[Duration]:
     """Spans and frequencies in text order (a frequency is rare: it is looked for once, up front)."""
-    lexicon = load_lexicon()
-    lowered = text.lower()
-    if not any(stem in lowered for stem in lexicon.unit_stems) or not lexicon.unit_word.search(text):
+    lexicon = lexicon or load_lexicon()
+    if not holds_unit(text.lower(), lexicon) or not lexicon.unit_word.search(text):
         return  # no unit word (a few substring tests), or no number: no duration
     frequencies = [_frequency(m, lexicon) for m in lexicon.frequency.finditer(text)]
     for duration in _spans(text, lexicon):
@@ -159,6 +158,12 @@ def _durations(text: str) -> Iterator[Duration]:
         if not any(f.start <= duration.start < f.end for f in frequencies):
             yield duration
     yield from frequencies
+
+
+def holds_unit(lowered: str, lexicon: DurationLexicon) -> bool:
+    """Whether lower-cased text holds the start of a unit word: without one it states no duration (a few substring
+    tests, far cheaper than parsing)."""
+    return any(stem in lowered for stem in lexicon.unit_stems)
 
 
 def _frequency(match: re.Match, lexicon: DurationLexicon) -> Duration:
@@ -223,9 +228,10 @@ def _spans(text: str, lexicon: DurationLexicon) -> Iterator[Duration]:
         yield Duration(low, high, match.start(), match.end())
 
 
-def first_duration(text: str) -> Duration | None:
-    """The first duration stated in `text` (the rest are not looked for)."""
-    return next(_durations(text), None)
+def first_duration(text: str, lexicon: DurationLexicon | None = None) -> Duration | None:
+    """The first duration stated in `text` (the rest are not looked for). A caller reading many sentences passes
+    the lexicon it loaded once (load_lexicon stats its file on every call)."""
+    return next(_durations(text, lexicon), None)
 
 
 def duration_kind(sentence: str, figure: Duration | None, cue: tuple[int, int] | None = None) -> str:

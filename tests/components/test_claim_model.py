@@ -83,3 +83,13 @@ def test_the_fast_character_featuriser_gives_scikit_learns_matrix():
     for _ in range(2):  # the second time from the words already looked up
         got = char_wb_tfidf(model.chars_, texts)
         assert got.shape == expected.shape and (got != expected).nnz == 0
+
+
+def test_the_rule_features_matrix_is_the_dict_vectorizers():
+    from pipeline.components.claim_model import rule_matrix
+
+    model = claim_model.load()
+    for claim_type in CLAIM_TYPES:
+        rows = [type_features(r, claim_type) for r in RECORDS] + [{"unseen feature": 1.0}, {}]
+        expected, got = model.rules_[claim_type].transform(rows), rule_matrix(model.rules_[claim_type], rows)
+        assert got.shape == expected.shape and (got != expected).nnz == 0
