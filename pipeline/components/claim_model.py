@@ -23,10 +23,10 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction import DictVectorizer
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from pipeline import config
+from pipeline.components.tfidf import FastTfidfVectorizer
 from pipeline.schemas import CLAIM_TYPES
 
 
@@ -77,64 +77,6 @@ def type_features(record: dict, claim_type: str) -> dict:
     return features
 
 
-_WHITE_SPACES = re.compile(r"\s\s+")  # as scikit-learn's vectorizers normalise them
-_WORD_NGRAMS: dict = {}  # (id of a fitted vocabulary, word) -> its in-vocabulary n-gram indices; bounded below
-_WORD_NGRAMS_MAX = 200_000
-
-
-def char_wb_tfidf(vectorizer: TfidfVectorizer, texts: list[str]):
-    """What a fitted char_wb TfidfVectorizer's transform gives (the same matrix; tests/components/test_claim_model.py
-    checks it), counted as texts x words times words x n-grams: scikit-learn builds every n-gram of every word of
-    every text in Python, and words repeat far more than sentences do, so each word's n-grams are looked up once
-    (per fitted vocabulary) and the counting is one sparse product. Only a word's own n-grams are kept, never a
-    text's result."""
-    vocabulary = vectorizer.vocabulary_
-    key = id(vocabulary)
-    if len(_WORD_NGRAMS) > _WORD_NGRAMS_MAX:
-        _WORD_NGRAMS.clear()
-    local: dict[str, int] = {}  # this batch's words, numbered
-    grams: list[tuple] = []
-    word_columns, indptr = [], [0]
-    for text in texts:
-        for word in _WHITE_SPACES.sub(" ", text.lower() if vectorizer.lowercase else text).split():
-            column = local.get(word)
-            if column is None:
-                found = _WORD_NGRAMS.get((key, word))
-                if found is None:
-                    found = _WORD_NGRAMS[(key, word)] = _word_ngram_indices(word, vocabulary, vectorizer.ngram_range)
-                column = local[word] = len(grams)
-                grams.append(found)
-            word_columns.append(column)
-        indptr.append(len(word_columns))
-    words_in_texts = sp.csr_matrix((np.ones(len(word_columns)), np.asarray(word_columns, dtype=np.int32),
-                                    np.asarray(indptr, dtype=np.int32)), shape=(len(texts), len(grams)))
-    lengths = np.fromiter((len(g) for g in grams), dtype=np.int64, count=len(grams))
-    gram_indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    gram_indices = np.fromiter((i for g in grams for i in g), dtype=np.int32, count=int(lengths.sum()))
-    grams_of_words = sp.csr_matrix((np.ones(len(gram_indices)), gram_indices, gram_indptr),
-                                   shape=(len(grams), len(vocabulary)))
-    counts = (words_in_texts @ grams_of_words).tocsr().astype(vectorizer.dtype)
-    counts.sum_duplicates()
-    counts.sort_indices()
-    return vectorizer._tfidf.transform(counts, copy=False)
-
-
-def _word_ngram_indices(word: str, vocabulary: dict, ngram_range: tuple) -> tuple:
-    """The in-vocabulary indices of a word's char_wb n-grams, with repeats, as scikit-learn's analyser makes them."""
-    padded, found = f" {word} ", []
-    low, high = ngram_range
-    for n in range(low, high + 1):
-        offset = 0
-        grams = [padded[0:n]]
-        while offset + n < len(padded):
-            offset += 1
-            grams.append(padded[offset:offset + n])
-        found += [vocabulary[g] for g in grams if g in vocabulary]
-        if offset == 0:  # a short word counts once, as scikit-learn counts it
-            break
-    return tuple(found)
-
-
 def rule_matrix(vectorizer: DictVectorizer, features: list[dict]):
     """What a fitted DictVectorizer's transform gives for numeric features (the same matrix; tested), built straight
     from its vocabulary: its own transform costs four times as much, per type, on every batch."""
@@ -172,15 +114,15 @@ class ClaimClassifier(ClassifierMixin, BaseEstimator):
     def _text_matrix(self, records, fit: bool = False):
         lemma_text = [r["lemmas"] for r in records]
         if fit:
-            self.words_ = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, token_pattern=r"\S+")
-            self.chars_ = None if self.char_ngrams is None else TfidfVectorizer(
+            self.words_ = FastTfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, token_pattern=r"\S+")
+            self.chars_ = None if self.char_ngrams is None else FastTfidfVectorizer(
                 analyzer="char_wb", ngram_range=tuple(self.char_ngrams), min_df=3, sublinear_tf=True,
                 max_features=self.char_max_features, dtype=np.float64)
         words = self.words_.fit_transform(lemma_text) if fit else self.words_.transform(lemma_text)
         if self.chars_ is None:
             return words.tocsr()
         text = [r["text"] for r in records]
-        chars = self.chars_.fit_transform(text) if fit else char_wb_tfidf(self.chars_, text)
+        chars = self.chars_.fit_transform(text) if fit else self.chars_.transform(text)
         return sp.hstack([words, chars]).tocsr()
 
     def fit(self, records, Y):

@@ -19,12 +19,12 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
+from pipeline.components.tfidf import FastTfidfVectorizer
 from pipeline.config import DEFAULT_SETTINGS, ClassifySettings, TrainSettings
 from pipeline.schemas import RESISTANCE, STANCES, WORSE_AFTER_STOPPING
 from pipeline.stages import question
@@ -130,8 +130,8 @@ QUESTION_FLAGS = ["overlap", "overlap_negated", "agreement"]  # what pairs the c
 
 def _feature_union(with_question: bool = True) -> ColumnTransformer:
     return ColumnTransformer([
-        ("words", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True), "text"),
-        ("chars", TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 3), sublinear_tf=True, min_df=2), "text"),
+        ("words", FastTfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True), "text"),
+        ("chars", FastTfidfVectorizer(analyzer="char_wb", ngram_range=(3, 3), sublinear_tf=True, min_df=2), "text"),
         ("claim", OneHotEncoder(handle_unknown="ignore"), ["claim_type", "type_polarity", "kind_type"]),
         ("flags", "passthrough", CLAIM_FLAGS + (QUESTION_FLAGS if with_question else [])),
     ])

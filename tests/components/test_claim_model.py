@@ -74,17 +74,6 @@ def test_the_package_model_loads_and_a_damaged_or_foreign_one_is_refused(tmp_pat
         claim_model.load(tmp_path / "missing.joblib")
 
 
-def test_the_fast_character_featuriser_gives_scikit_learns_matrix():
-    from pipeline.components.claim_model import char_wb_tfidf
-
-    model = claim_model.load()
-    texts = [r["text"] for r in RECORDS] + ["Botox  usually\tlasts 3-4 months,   Dr. Ío said.", "", "a", "It's OK!!"]
-    expected = model.chars_.transform(texts)
-    for _ in range(2):  # the second time from the words already looked up
-        got = char_wb_tfidf(model.chars_, texts)
-        assert got.shape == expected.shape and (got != expected).nnz == 0
-
-
 def test_the_rule_features_matrix_is_the_dict_vectorizers():
     from pipeline.components.claim_model import rule_matrix
 
