@@ -84,8 +84,13 @@ def word_counts(vectorizer: TfidfVectorizer, texts: list[str]):
         tokens = pattern.findall(text.lower() if vectorizer.lowercase else text)
         counts: dict[int, int] = {}
         for n in range(low, min(high, len(tokens)) + 1):
-            for i in range(len(tokens) - n + 1):
-                column = vocabulary.get(tokens[i] if n == 1 else " ".join(tokens[i:i + n]))
+            if n == 1:
+                grams = tokens
+            elif n == 2:
+                grams = [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+            else:
+                grams = [" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+            for column in map(vocabulary.get, grams):
                 if column is not None:
                     counts[column] = counts.get(column, 0) + 1
         indices.extend(counts)
