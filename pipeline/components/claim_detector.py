@@ -7,6 +7,8 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
+from spacy.attrs import IDX, LENGTH
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
@@ -139,13 +141,16 @@ class ClaimDetector(RuleBackedComponent):
         text = doc_text(doc)
         lexicon = load_lexicon()  # once per doc, not per sentence
         lowered = text.lower() if figures_too else ""
+        # sentence character bounds from two arrays: a Span is built only for a sentence that survives the tests
+        offsets = doc.to_array([IDX, LENGTH]).astype(np.int64)
         found = []
         for index in range(len(bounds.starts)) if figures_too else sorted(cues_by_sentence):
             cues = cues_by_sentence.get(index, [])
-            sentence = doc[bounds.starts[index]:bounds.ends[index]]
-            sentence_text = text[sentence.start_char:sentence.end_char]
-            if not cues and not holds_unit(lowered[sentence.start_char:sentence.end_char], lexicon):
+            first, last = bounds.starts[index], bounds.ends[index] - 1
+            start_char, end_char = int(offsets[first, 0]), int(offsets[last, 0] + offsets[last, 1])
+            if not cues and not holds_unit(lowered[start_char:end_char], lexicon):
                 continue  # no cue and no unit word: neither a claim nor a figure (checked before anything dearer)
+            sentence_text = text[start_char:end_char]
             if asks(sentence_text, self.question_openers):  # a question asks rather than claims
                 continue
             figure = _Lazy(first_duration, sentence_text, lexicon)  # parsed at most once, and only if needed
@@ -159,7 +164,7 @@ class ClaimDetector(RuleBackedComponent):
                             needed in FIGURE_CONTEXTS and figure.value):
                         continue
                     by_type.setdefault(claim_type, []).append(cue)
-            found.append(Candidate(index, sentence, sentence_text, cues, by_type, figure))
+            found.append(Candidate(index, doc[first:last + 1], sentence_text, cues, by_type, figure))
         return found
 
     def _contexts_by_sentence(self, doc: Doc, bounds: SentenceBounds) -> dict[int, set[str]]:
