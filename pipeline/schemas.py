@@ -14,6 +14,7 @@ CLAIM_TYPES = ("duration", "atrophy", "dose_reduction", "reversibility")
 DURATION_KINDS = ("effect", "recovery", "interval", "onset", "other")
 FAVOR, AGAINST, NEUTRAL, ABSTAIN = "favor", "against", "neutral", ""
 STANCES = (AGAINST, FAVOR, NEUTRAL)
+ASKER = "question"  # the role of the asker's own rows and claims: they take no stance
 YES_NO, OPEN, NONE = "yes/no", "open", "none"  # what a thread's question asks (pipeline.stages.question)
 QUESTION_KINDS = (YES_NO, OPEN, NONE)
 LASTING, PASSING, OTHER = "lasting", "passing", "other"  # which way a yes points

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -246,6 +247,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return _dispatch(args)
+    except BrokenPipeError:  # `claims show FILE | head`: the reader has what it wanted; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit would fail on the closed pipe too
+        return EXIT_OK
     except (InputError, RulesError, ModelTrustError, MissingExtraError, OutputFolderError, OSError) as err:
         say(f"claims {args.command}: error: {err}", file=sys.stderr)
         return EXIT_ERROR

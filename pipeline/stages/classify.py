@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import DEFAULT_SETTINGS, ClassifySettings
-from pipeline.schemas import CLAIM_COLUMNS, CLAIM_TYPES, QUESTION_COLUMNS, STANCES, SUMMARY_COLUMNS, YES_NO
+from pipeline.schemas import ASKER, CLAIM_COLUMNS, CLAIM_TYPES, QUESTION_COLUMNS, STANCES, SUMMARY_COLUMNS, YES_NO
 from pipeline.stages.stance_model import answer_features, answer_stance, decide_answers, predict, with_direct_answers
 
 def with_question(claims: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
@@ -31,7 +31,6 @@ def asks_yes_no(frame: pd.DataFrame, answers: pd.DataFrame) -> pd.Series:
     return frame["thread_id"].map(kinds).eq(YES_NO)
 
 
-ASKER = "question"  # the role of the asker's own claims (claims.csv): they take no stance
 
 
 def by_experts(claims: pd.DataFrame) -> pd.Series:

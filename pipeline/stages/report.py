@@ -23,7 +23,7 @@ import pandas as pd
 from pipeline.io.figures import png_bytes, pyplot
 from pipeline.io.files import error_frame
 from pipeline.io.outputs import frame_of, read_tables
-from pipeline.schemas import CLAIM_TYPES, NONE, OPEN, STANCES, YES_NO, table_file
+from pipeline.schemas import ASKER, CLAIM_TYPES, NONE, OPEN, STANCES, YES_NO, table_file
 
 ANSWER_WORD = {"against": "against (no)", "favor": "in favour (yes)", "neutral": "neutral"}
 CONTEXT_CHARS = 300
@@ -35,7 +35,6 @@ MAX_LABELLED_RANGES = 60  # above this, the pooled duration figure draws thin un
 MAX_ERROR_ROWS = 200  # rows of the skipped-input table
 MAX_ASKER_SENTENCES = 3  # per thread in the thread table's "the asker says" (all are in the askers' table)
 MAX_ASKER_CHARS = 160  # of each of those sentences
-ASKER = "question"  # the role of the asker's own claims in claims.csv (pipeline.stages.classify)
 
 
 def is_askers(claims: pd.DataFrame) -> pd.Series:

@@ -302,3 +302,19 @@ def test_evaluate_writes_its_figures_in_a_folder_of_its_own(small_models, tmp_pa
     assert main(argv) == 0  # nothing changed: skipped, the same figures printed
     second = capsys.readouterr()
     assert "evaluate: up to date, skipped" in second.err and second.out == first.out
+
+
+def test_show_piped_into_a_reader_that_stops_early_says_nothing_more(tmp_path):
+    import shlex
+    import subprocess
+    import sys
+
+    page = tmp_path / "long.txt"  # far more than a pipe holds, so the writer meets the closed pipe
+    page.write_text("Does Botox wear off?\n\n" + "\n\n".join(
+        f"Answer {k}\nThe effect usually lasts 3-4 months and it is not permanent, doctor {k} says." for k in range(400)))
+    command = (f"{shlex.quote(sys.executable)} -c 'from pipeline.faces.cli import main; raise SystemExit(main())' "
+               f"show {shlex.quote(str(page))} --no-stance | head -1")
+    done = subprocess.run(["bash", "-o", "pipefail", "-c", command], capture_output=True, text=True, cwd=tmp_path,
+                          env={**__import__("os").environ, "CLAIMS_TRUST_STORE": str(tmp_path / "trust.json")})
+    assert done.stdout.startswith("long:") and done.stdout.count("\n") == 1
+    assert done.stderr == "" and done.returncode == 0
