@@ -31,9 +31,9 @@ from sklearn.model_selection import GroupKFold
 
 from pipeline import config
 from pipeline.components.claim_model import ClaimClassifier, candidate_record, card_file
+from pipeline.measuring.accuracy import MIN_OVERLAP, span_overlap  # a candidate is a gold claim as scored
 from pipeline.schemas import CLAIM_TYPES
 
-MIN_OVERLAP = 0.8  # a candidate sentence is a gold claim of a type when their spans overlap this much (as scored)
 THRESHOLD_GRID = tuple(round(t, 3) for t in np.arange(0.2, 0.901, 0.025))
 
 
@@ -69,11 +69,6 @@ def _gold_answers(thread) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _overlap(a: tuple[int, int], b: tuple[int, int]) -> float:
-    inter = min(a[1], b[1]) - max(a[0], b[0])
-    return inter / (max(a[1], b[1]) - min(a[0], b[0])) if inter > 0 else 0.0
-
-
 def examples(threads, nlp=None) -> Examples:
     """Every candidate sentence of the threads' gold question and answers, labelled from the gold claims."""
     from pipeline.components import build_nlp
@@ -95,7 +90,7 @@ def examples(threads, nlp=None) -> Examples:
                 shift = pieces[k].thread_start - pieces[k].doc_start
                 span = (candidate.sentence.start_char + shift, candidate.sentence.end_char + shift)
                 found.records.append(candidate_record(candidate))
-                found.labels.append([int(any(_overlap(span, g) >= MIN_OVERLAP for g in gold[t])) for t in CLAIM_TYPES])
+                found.labels.append([int(any(span_overlap(span, g) >= MIN_OVERLAP for g in gold[t])) for t in CLAIM_TYPES])
                 found.rules.append([int(t in candidate.by_type) for t in CLAIM_TYPES])
                 found.threads.append(thread.thread_id)
     return found

@@ -104,7 +104,8 @@ def score_segments(gold: GoldThread, answers: pd.DataFrame, score: ThreadScore) 
                     score.errors.append(("leak", f"position {row['position']}: {gold.text[start:end].strip()[:80]!r}"))
 
 
-def _overlap(a: tuple[int, int], b: tuple[int, int]) -> float:
+def span_overlap(a: tuple[int, int], b: tuple[int, int]) -> float:
+    """Shared length over union length of two character spans (0 when they do not meet)."""
     inter = min(a[1], b[1]) - max(a[0], b[0])
     return inter / (max(a[1], b[1]) - min(a[0], b[0])) if inter > 0 else 0.0
 
@@ -113,7 +114,7 @@ def match_claims(gold: Iterable[GoldClaim], predicted: pd.DataFrame, claim_type:
     """(matched (gold, row) pairs, unmatched gold, unmatched rows) for one claim type."""
     gold = [g for g in gold if claim_type in g.types]
     rows = predicted[predicted["claim_type"] == claim_type].to_dict("records") if len(predicted) else []
-    pairs = sorted(((_overlap((g.start, g.end), (int(r["char_start"]), int(r["char_end"]))), i, j)
+    pairs = sorted(((span_overlap((g.start, g.end), (int(r["char_start"]), int(r["char_end"]))), i, j)
                     for i, g in enumerate(gold) for j, r in enumerate(rows)), reverse=True)
     used_gold, used_rows, matched = set(), set(), []
     for overlap, i, j in pairs:
