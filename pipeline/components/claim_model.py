@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction import DictVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -77,22 +78,24 @@ def type_features(record: dict, claim_type: str) -> dict:
     return features
 
 
-def rule_matrix(vectorizer: DictVectorizer, features: list[dict]):
-    """What a fitted DictVectorizer's transform gives for numeric features (the same matrix; tested), built straight
-    from its vocabulary: its own transform costs four times as much, per type, on every batch."""
-    vocabulary = vectorizer.vocabulary_
-    indices, values, indptr = [], [], [0]
-    for row in features:
-        for name, value in row.items():
-            column = vocabulary.get(name)
-            if column is not None:
-                indices.append(column)
-                values.append(value)
+SHARED_RULE_FEATURES = ("figure", "short", "cue=", "cue_type=")  # type_features' names alike for every type
+
+
+def _shared_rule_rows(records: list[dict], vocabulary: dict) -> sp.csr_matrix:
+    """The rule features whose names and values do not depend on the type (figure, short, each cue by id and by
+    type), one row per record, over `vocabulary`: built once per batch for every type, not once per type."""
+    indices, indptr = [], [0]
+    for record in records:
+        names = {f"cue={label}|{cue_id}" for label, cue_id in record["cues"]} | {
+            f"cue_type={label}" for label, _ in record["cues"]}
+        if record["figure"]:
+            names.add("figure")
+        if record["words"] < 6:
+            names.add("short")
+        indices.extend(sorted(vocabulary[name] for name in names if name in vocabulary))
         indptr.append(len(indices))
-    matrix = sp.csr_matrix((np.asarray(values, dtype=vectorizer.dtype), np.asarray(indices, dtype=np.intc),
-                            np.asarray(indptr, dtype=np.intc)), shape=(len(features), len(vocabulary)))
-    matrix.sort_indices()
-    return matrix
+    return sp.csr_matrix((np.ones(len(indices)), np.asarray(indices, dtype=np.intc), np.asarray(indptr, dtype=np.intc)),
+                         shape=(len(records), len(vocabulary)))
 
 
 class ClaimClassifier(ClassifierMixin, BaseEstimator):
@@ -111,23 +114,20 @@ class ClaimClassifier(ClassifierMixin, BaseEstimator):
         self.char_max_features = char_max_features
         self.char_ngrams = char_ngrams
 
-    def _text_matrix(self, records, fit: bool = False):
-        lemma_text = [r["lemmas"] for r in records]
-        if fit:
-            self.words_ = FastTfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, token_pattern=r"\S+")
-            self.chars_ = None if self.char_ngrams is None else FastTfidfVectorizer(
-                analyzer="char_wb", ngram_range=tuple(self.char_ngrams), min_df=3, sublinear_tf=True,
-                max_features=self.char_max_features, dtype=np.float64)
-        words = self.words_.fit_transform(lemma_text) if fit else self.words_.transform(lemma_text)
-        if self.chars_ is None:
+    def _fit_text_matrix(self, records):
+        """Fit the lemma n-gram and character n-gram vectorizers; their two matrices side by side."""
+        self.words_ = FastTfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, token_pattern=r"\S+")
+        words = self.words_.fit_transform([r["lemmas"] for r in records])
+        if self.char_ngrams is None:
+            self.chars_ = None
             return words.tocsr()
-        text = [r["text"] for r in records]
-        chars = self.chars_.fit_transform(text) if fit else self.chars_.transform(text)
-        return sp.hstack([words, chars]).tocsr()
+        self.chars_ = FastTfidfVectorizer(analyzer="char_wb", ngram_range=tuple(self.char_ngrams), min_df=3,
+                                          sublinear_tf=True, max_features=self.char_max_features, dtype=np.float64)
+        return sp.hstack([words, self.chars_.fit_transform([r["text"] for r in records])]).tocsr()
 
     def fit(self, records, Y):
         Y = np.asarray(Y)
-        text = self._text_matrix(records, fit=True)
+        text = self._fit_text_matrix(records)
         self.types_ = list(CLAIM_TYPES)
         self.rules_, self.models_ = {}, {}
         for k, claim_type in enumerate(self.types_):
@@ -141,18 +141,58 @@ class ClaimClassifier(ClassifierMixin, BaseEstimator):
             self.rules_[claim_type], self.models_[claim_type] = rules, model
         return self
 
-    def predict_proba(self, records) -> np.ndarray:
-        if not len(records):
-            return np.zeros((0, len(self.types_)))
-        text = self._text_matrix(records)
-        out = np.zeros((len(records), len(self.types_)))
+    def decision_function(self, records) -> np.ndarray:
+        """Per record and type, the logistic regression's score: the same sum as each model's own
+        decision_function over [text | that type's rule features] (tested), computed for every type at once.
+
+        The text matrices are multiplied by the four types' coefficients in one product each, and the rule
+        features split into those alike for every type (one shared matrix) and the three that depend on it
+        (rules_claim, cue_of_type=True/False), taken as columns: each model's own transform and product over a
+        stacked matrix cost more than the rest of the claim detector.
+        """
+        words = self.words_.transform([r["lemmas"] for r in records])
+        chars = None if self.chars_ is None else self.chars_.transform([r["text"] for r in records])
+        n_words, n_text = words.shape[1], words.shape[1] + (0 if chars is None else chars.shape[1])
+        trained = [(k, model) for k, model in enumerate(self.models_[t] for t in self.types_)
+                   if not isinstance(model, float)]
+        shared = sorted({name for t in self.types_ for name in self.rules_[t].vocabulary_
+                         if name.startswith(SHARED_RULE_FEATURES)})
+        shared_columns = {name: i for i, name in enumerate(shared)}
+        text_weights = np.zeros((n_text, len(self.types_)))
+        shared_weights = np.zeros((len(shared), len(self.types_)))
+        for k, model in trained:
+            vocabulary, coef = self.rules_[self.types_[k]].vocabulary_, model.coef_[0]
+            text_weights[:, k] = coef[:n_text]
+            for name, column in shared_columns.items():
+                if name in vocabulary:
+                    shared_weights[column, k] = coef[n_text + vocabulary[name]]
+        scores = words @ text_weights[:n_words]
+        if chars is not None:
+            scores += chars @ text_weights[n_words:]
+        scores += _shared_rule_rows(records, shared_columns) @ shared_weights
+        labels = [{label for label, _ in r["cues"]} for r in records]
         for k, claim_type in enumerate(self.types_):
             model = self.models_[claim_type]
             if isinstance(model, float):
-                out[:, k] = model
                 continue
-            rules = rule_matrix(self.rules_[claim_type], [type_features(r, claim_type) for r in records])
-            out[:, k] = model.predict_proba(sp.hstack([text, rules]).tocsr())[:, 1]
+            vocabulary, coef = self.rules_[claim_type].vocabulary_, model.coef_[0]
+            for name, present in (
+                    ("rules_claim", [claim_type in r["rule_types"] for r in records]),
+                    ("cue_of_type=True", [claim_type in found for found in labels]),
+                    ("cue_of_type=False", [bool(found - {claim_type}) for found in labels])):
+                if name in vocabulary:
+                    scores[:, k] += np.asarray(present, dtype=float) * coef[n_text + vocabulary[name]]
+            scores[:, k] += model.intercept_[0]
+        return scores
+
+    def predict_proba(self, records) -> np.ndarray:
+        """Per record and type, the probability of a claim (a type the training data had one answer for: it)."""
+        if not len(records):
+            return np.zeros((0, len(self.types_)))
+        out = expit(self.decision_function(records))
+        for k, claim_type in enumerate(self.types_):
+            if isinstance(self.models_[claim_type], float):
+                out[:, k] = self.models_[claim_type]
         return out
 
     def predict(self, records) -> np.ndarray:

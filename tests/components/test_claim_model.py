@@ -74,11 +74,17 @@ def test_the_package_model_loads_and_a_damaged_or_foreign_one_is_refused(tmp_pat
         claim_model.load(tmp_path / "missing.joblib")
 
 
-def test_the_rule_features_matrix_is_the_dict_vectorizers():
-    from pipeline.components.claim_model import rule_matrix
+def test_scores_for_all_types_at_once_are_each_models_own_over_its_stacked_matrix():
+    """decision_function's shortcut (one product per text matrix, the rule features split into shared and per-type
+    columns) gives what each logistic regression gives over [text | its DictVectorizer's rule features]."""
+    import scipy.sparse as sp
 
-    model = claim_model.load()
-    for claim_type in CLAIM_TYPES:
-        rows = [type_features(r, claim_type) for r in RECORDS] + [{"unseen feature": 1.0}, {}]
-        expected, got = model.rules_[claim_type].transform(rows), rule_matrix(model.rules_[claim_type], rows)
-        assert got.shape == expected.shape and (got != expected).nnz == 0
+    unseen = [record("A sentence with an unseen cue.", [("atrophy", "never seen")]), record("Short.")]
+    for model in (claim_model.load(), ClaimClassifier(C=10.0).fit(RECORDS, Y)):
+        rows = RECORDS + unseen
+        text = sp.hstack([model.words_.transform([r["lemmas"] for r in rows]),
+                          model.chars_.transform([r["text"] for r in rows])]).tocsr()
+        expected = np.column_stack([
+            model.models_[t].decision_function(sp.hstack([text, model.rules_[t].transform(
+                [type_features(r, t) for r in rows])]).tocsr()) for t in CLAIM_TYPES])
+        np.testing.assert_allclose(model.decision_function(rows), expected, rtol=1e-12, atol=1e-12)
