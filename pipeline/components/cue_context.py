@@ -42,12 +42,19 @@ class CueContext(RuleBackedComponent, Negex):
         self.build_patterns()
         self.rules = rules
 
+    def build_patterns(self) -> None:
+        super().build_patterns()
+        # the longest phrase, in tokens: a match that bears on a cue lies within this many tokens of its sentence
+        self.reach = max(map(len, self.pseudo_patterns + self.preceding_patterns + self.following_patterns
+                             + self.termination_patterns), default=1)
+
     def negex(self, doc: Doc) -> Doc:
         cues = doc.spans.get(CUES_KEY)
         if not cues:
             return doc
-        preceding, following, terminating = self.process_negations(doc)
-        boundaries = sorted(set(sentence_bounds(doc).raw_starts) | {t[1] for t in terminating} | {len(doc)})
+        raw_starts = sentence_bounds(doc).raw_starts
+        preceding, following, terminating = self.negations_near(doc, cues, raw_starts)
+        boundaries = sorted(set(raw_starts) | {t[1] for t in terminating} | {len(doc)})
         for cue in cues:
             index = bisect_right(boundaries, cue.start) - 1
             if index + 1 >= len(boundaries) or cue.end > boundaries[index + 1]:
@@ -56,6 +63,33 @@ class CueContext(RuleBackedComponent, Negex):
             self._apply_negation(cue, [m for m in preceding if start <= m[1] < end],
                                  [m for m in following if start <= m[1] < end])
         return doc
+
+    def negations_near(self, doc: Doc, cues, raw_starts: list[int]) -> tuple[list, list, list]:
+        """negspacy's process_negations, matching only around the sentences that hold a cue.
+
+        The phrases are matched in each cue sentence widened by the longest
+        phrase on both sides: a phrase that starts in the sentence, and a pseudo
+        phrase covering such a start, lie wholly inside, so every match that
+        bears on a cue is found, as a match of the whole doc would find it.
+        Most of a doc's sentences hold no cue.
+        """
+        ends = raw_starts[1:] + [len(doc)]
+        sentences = sorted({bisect_right(raw_starts, cue.start) - 1 for cue in cues})
+        regions: list[list[int]] = []
+        for k in sentences:
+            low, high = max(0, raw_starts[k] - self.reach), min(len(doc), ends[k] + self.reach)
+            if regions and low <= regions[-1][1]:
+                regions[-1][1] = max(regions[-1][1], high)
+            else:
+                regions.append([low, high])
+        strings = doc.vocab.strings
+        matches = [(strings[key], start, end) for low, high in regions for key, start, end in self.matcher(doc[low:high])]
+        pseudo = [(start, end) for kind, start, end in matches if kind == "pseudo"]
+        found: dict[str, list] = {"Preceding": [], "Following": [], "Termination": []}
+        for kind, start, end in matches:
+            if kind != "pseudo" and not any(low <= start <= high for low, high in pseudo):
+                found[kind].append((kind, start, end))
+        return found["Preceding"], found["Following"], found["Termination"]
 
 
 @Language.factory("cue_negation", assigns=[f"span._.{NEGATED}"], requires=["doc.spans", "token.is_sent_start"])

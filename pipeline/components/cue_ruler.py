@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from bisect import bisect_right
 
+import numpy as np
+
 from spacy.attrs import LOWER
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
@@ -14,6 +16,7 @@ from pipeline.components.cue_patterns import AnchoredPatterns, literal_expansion
 from pipeline.components.pipes import RuleBackedComponent
 from pipeline.components.rules import CUES_KEY, PSEUDO, RuleFiles
 from pipeline.components.sentence_bounds import sentence_bounds
+from pipeline.components.token_arrays import is_in, sorted_ids
 
 
 @Language.factory("claim_cue_ruler", assigns=["doc.spans"], requires=["token.is_sent_start"])
@@ -67,6 +70,7 @@ class ClaimCueRuler(RuleBackedComponent):
         for words, group in groups.items():
             for word in words:
                 self.groups_by_word.setdefault(vocab.strings.add(word), []).append(group)
+        self.anchor_words = sorted_ids(self.groups_by_word)
 
     def __call__(self, doc: Doc) -> Doc:
         spans = []
@@ -105,8 +109,10 @@ class ClaimCueRuler(RuleBackedComponent):
         stretch are exactly those of the whole sentence.
         """
         stretches: dict[tuple[int, int], tuple] = {}
-        for i, lower in enumerate(doc.to_array(LOWER).tolist()):
-            for group in self.groups_by_word.get(lower, ()):
+        lowers = doc.to_array(LOWER)
+        anchored = np.flatnonzero(is_in(lowers, self.anchor_words))  # the few tokens that are anchor words
+        for i, lower in zip(anchored.tolist(), lowers[anchored].tolist()):
+            for group in self.groups_by_word[lower]:
                 k = bisect_right(raw_starts, i) - 1
                 low = raw_starts[k] if group.before is None else max(raw_starts[k], i - group.before)
                 high = ends[k] if group.after is None else min(ends[k], i + group.after + 1)

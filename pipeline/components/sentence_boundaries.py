@@ -11,7 +11,8 @@ from spacy.tokens import Doc
 from pipeline.components.extensions import SENTENCE_BOUNDS
 from pipeline.components.pipes import RuleBackedComponent
 from pipeline.components.rules import RuleFiles
-from pipeline.components.sentence_bounds import is_list_marker
+from pipeline.components.sentence_bounds import bounds_from_arrays, is_list_marker
+from pipeline.components.token_arrays import is_in, sorted_ids
 
 
 @Language.factory("sentence_boundaries", default_config={"punctuation": True},
@@ -35,7 +36,7 @@ class SentenceBoundaries(RuleBackedComponent):
     def __init__(self, nlp: Language, name: str, punctuation: bool):
         self.punctuation = punctuation
         self.strings = nlp.vocab.strings
-        self.punct_ids = frozenset(self.strings.add(c) for c in Sentencizer.default_punct_chars)
+        self.punct_ids = sorted_ids(self.strings.add(c) for c in Sentencizer.default_punct_chars)
         self.period = self.strings.add(".")
         self._holds_newline: dict[int, bool] = {}
         super().__init__(nlp, name)
@@ -62,11 +63,16 @@ class SentenceBoundaries(RuleBackedComponent):
                 starts[i] = 1
                 if is_list_marker(self.strings, orths, i):
                     starts[i + 1: i + 3] = [-1] * len(starts[i + 1: i + 3])
+        starts = np.array(starts, dtype=np.int64)
         if self.punctuation:
-            guesses = self._punctuation_starts(orths, columns[:, 2].tolist(), columns[:, 4].tolist())
-            starts = [s if s else (1 if g else -1) for s, g in zip(starts, guesses)]
-        doc.from_array([SENT_START], np.array(starts, dtype=np.int64).astype(np.uint64).reshape(-1, 1))
-        doc._.set(SENTENCE_BOUNDS, None)  # bounds computed from earlier boundaries are stale now
+            guesses = self._punctuation_starts(columns[:, 0], columns[:, 2].astype(bool), columns[:, 4], orths)
+            undecided = starts == 0
+            starts[undecided] = np.where(guesses[undecided], 1, -1)
+        doc.from_array([SENT_START], starts.astype(np.uint64).reshape(-1, 1))
+        # bounds computed from earlier boundaries are stale now; when every token is decided, these arrays give
+        # the new ones at once (else a parser decides the rest, and they are read after it)
+        doc._.set(SENTENCE_BOUNDS, bounds_from_arrays(starts == 1, spaces, orths, self.strings)
+                  if self.punctuation else None)
         return doc
 
     def _newline(self, orth: int) -> bool:
@@ -76,27 +82,27 @@ class SentenceBoundaries(RuleBackedComponent):
             holds = self._holds_newline[orth] = "\n" in text or "\r" in text
         return holds
 
-    def _punctuation_starts(self, orths: list[int], is_punct: list[int], lowers: list[int]) -> list[bool]:
-        """Sentencizer.predict for one doc: a sentence starts at the first non-punctuation token after a stop.
+    def _punctuation_starts(self, orths: np.ndarray, is_punct: np.ndarray, lowers: np.ndarray,
+                            orth_list: list[int]) -> np.ndarray:
+        """Sentencizer.predict for one doc, on the token arrays: a sentence starts at the doc's first token and at
+        the first token after a stop that is neither punctuation nor a stop itself.
 
         One exception: the full stop of an abbreviation ("etc.", "approx.",
         "mos.") before a word in lower case or a number ends no sentence.
         """
-        guesses = [False] * len(orths)
+        stops = is_in(orths, self.punct_ids)
+        for i in np.flatnonzero(stops & (orths == self.period)).tolist():
+            if self._abbreviation_stop(orth_list, lowers, i):
+                stops[i] = False
+        words = np.flatnonzero(~is_punct & ~stops)  # where a sentence may start
+        after_stops = np.searchsorted(words, np.flatnonzero(stops), side="right")  # the first word after each stop
+        guesses = np.zeros(len(orths), dtype=bool)
         guesses[0] = True
-        start, seen_period = 0, False
-        for i, (orth, punct) in enumerate(zip(orths, is_punct)):
-            in_punct_chars = orth in self.punct_ids and not (orth == self.period and self._abbreviation_stop(orths, lowers, i))
-            if seen_period and not punct and not in_punct_chars:
-                guesses[start] = True
-                start, seen_period = i, False
-            elif in_punct_chars:
-                seen_period = True
-        guesses[start] = True
+        guesses[words[after_stops[after_stops < len(words)]]] = True
         return guesses
 
     def _abbreviation_stop(self, orths: list[int], lowers: list[int], i: int) -> bool:
-        if i == 0 or lowers[i - 1] not in self.abbreviations:
+        if i == 0 or int(lowers[i - 1]) not in self.abbreviations:
             return False
         following = next((self.strings[o] for o in orths[i + 1:] if not self.strings[o].isspace()), "")
         return not following or not (following[0].isupper() or following[0] in "\"'“‘")

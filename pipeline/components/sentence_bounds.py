@@ -40,18 +40,23 @@ def sentence_bounds(doc: Doc) -> SentenceBounds:
 
 
 def _compute_sentence_bounds(doc: Doc) -> SentenceBounds:
-    n = len(doc)
-    if not n:
+    if not len(doc):
         return SentenceBounds([], [], [])
     columns = doc.to_array([SENT_START, IS_SPACE, ORTH])
-    raw_starts = [0] + (np.flatnonzero(columns[1:, 0] == 1) + 1).tolist()
-    spaces = columns[:, 1].astype(bool).tolist()
-    orths = columns[:, 2].tolist()
+    return bounds_from_arrays(columns[:, 0].astype(np.int64) == 1, columns[:, 1].astype(bool).tolist(),
+                              columns[:, 2].tolist(), doc.vocab.strings)
+
+
+def bounds_from_arrays(sentence_starts: np.ndarray, spaces: list[bool], orths: list[int], strings) -> SentenceBounds:
+    """SentenceBounds from a doc's arrays: whether each token starts a sentence, is white space, its ORTH id (the
+    sentence_boundaries component, which holds them, hands them over instead of their being read again)."""
+    n = len(orths)
+    raw_starts = [0] + (np.flatnonzero(sentence_starts[1:]) + 1).tolist()
     starts, ends = [], []
     for start, end in zip(raw_starts, raw_starts[1:] + [n]):
         while start < end and spaces[start]:
             start += 1
-        if start + 2 <= end and is_list_marker(doc.vocab.strings, orths, start):
+        if start + 2 <= end and is_list_marker(strings, orths, start):
             start += 2
         while start < end and spaces[start]:
             start += 1

@@ -12,6 +12,7 @@ equal (tests/components/test_tfidf.py).
 from __future__ import annotations
 
 import re
+from itertools import repeat
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,7 +30,7 @@ def char_wb_counts(vectorizer: TfidfVectorizer, texts: list[str]):
     one sparse product. Only a word's own n-grams are kept, never a text's.
     """
     vocabulary = vectorizer.vocabulary_
-    cache = vectorizer.__dict__.setdefault("_ngram_cache", {})
+    cache = _fitted_cache(vectorizer, "_ngram_cache", dict)
     if len(cache) > WORD_CACHE_MAX:
         cache.clear()
     local: dict[str, int] = {}  # this batch's words, numbered
@@ -76,30 +77,80 @@ def _word_ngram_indices(word: str, vocabulary: dict, ngram_range: tuple) -> tupl
 
 
 def word_counts(vectorizer: TfidfVectorizer, texts: list[str]):
-    """The term counts a fitted word-analyser vectorizer (no stop words, n-grams from 1 up) makes of `texts`."""
-    vocabulary, (low, high) = vectorizer.vocabulary_, vectorizer.ngram_range
+    """The term counts a fitted word-analyser vectorizer (no stop words, n-grams from 1 up) makes of `texts`.
+
+    Each token is numbered once (a dict lookup), and each order's n-grams are found for the whole batch at once
+    as numbers (the tokens' numbers in base V) looked up in that order's sorted keys: no n-gram string is built.
+    """
+    index = _ngram_index(vectorizer)
     pattern = re.compile(vectorizer.token_pattern)
-    indices, values, indptr = [], [], [0]
+    numbers, lengths, number_of, unknown = [], [], index.tokens.get, repeat(-1)
     for text in texts:
         tokens = pattern.findall(text.lower() if vectorizer.lowercase else text)
-        counts: dict[int, int] = {}
-        for n in range(low, min(high, len(tokens)) + 1):
-            if n == 1:
-                grams = tokens
-            elif n == 2:
-                grams = [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
-            else:
-                grams = [" ".join(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
-            for column in map(vocabulary.get, grams):
-                if column is not None:
-                    counts[column] = counts.get(column, 0) + 1
-        indices.extend(counts)
-        values.extend(counts.values())
-        indptr.append(len(indices))
-    matrix = sp.csr_matrix((np.asarray(values, dtype=vectorizer.dtype), np.asarray(indices, dtype=np.int32),
-                            np.asarray(indptr, dtype=np.int32)), shape=(len(texts), len(vocabulary)))
+        numbers += map(number_of, tokens, unknown)
+        lengths.append(len(tokens))
+    ids = np.asarray(numbers, dtype=np.int64)
+    rows = np.repeat(np.arange(len(texts)), lengths)
+    found_rows, found_columns = [], []
+    for n, (keys, columns) in index.orders.items():
+        if len(ids) < n or not len(keys):
+            continue
+        starts = np.arange(len(ids) - n + 1)
+        valid = rows[starts] == rows[starts + n - 1]  # the n tokens lie in one text
+        key = np.zeros(len(starts), dtype=np.int64)
+        for offset in range(n):
+            part = ids[starts + offset]
+            valid &= part >= 0  # a token no n-gram of the vocabulary holds
+            key = key * index.base + part
+        at = np.searchsorted(keys, key[valid])
+        at[at == len(keys)] = 0
+        hit = keys[at] == key[valid]
+        found_rows.append(rows[starts[valid][hit]])
+        found_columns.append(columns[at[hit]])
+    row = np.concatenate(found_rows) if found_rows else np.zeros(0, dtype=np.int64)
+    column = np.concatenate(found_columns) if found_columns else np.zeros(0, dtype=np.int64)
+    matrix = sp.csr_matrix((np.ones(len(row), dtype=vectorizer.dtype), (row, column)),
+                           shape=(len(texts), len(vectorizer.vocabulary_)))
+    matrix.sum_duplicates()
     matrix.sort_indices()
     return matrix
+
+
+class _NgramIndex:
+    """A fitted vocabulary's word n-grams as numbers: each token numbered, each order's n-grams as sorted keys."""
+
+    def __init__(self, vocabulary: dict):
+        self.tokens: dict[str, int] = {}
+        by_order: dict[int, list[tuple]] = {}
+        for gram, column in vocabulary.items():
+            parts = gram.split(" ")
+            by_order.setdefault(len(parts), []).append(
+                ([self.tokens.setdefault(part, len(self.tokens)) for part in parts], column))
+        self.base = max(len(self.tokens), 1)
+        self.orders = {}
+        for n, grams in sorted(by_order.items()):
+            keys = np.zeros(len(grams), dtype=np.int64)
+            for position in range(n):
+                keys = keys * self.base + np.array([numbers[position] for numbers, _ in grams], dtype=np.int64)
+            order = np.argsort(keys)
+            self.orders[n] = (keys[order], np.array([column for _, column in grams], dtype=np.int64)[order])
+
+    @staticmethod
+    def fits(vocabulary: dict, high: int) -> bool:
+        """Whether every key of `high` tokens fits in 63 bits (a vocabulary holds at most high tokens a gram)."""
+        return (len(vocabulary) * high) ** high < 2 ** 62
+
+
+def _ngram_index(vectorizer: TfidfVectorizer) -> _NgramIndex:
+    return _fitted_cache(vectorizer, "_ngram_index", lambda: _NgramIndex(vectorizer.vocabulary_))
+
+
+def _fitted_cache(vectorizer: TfidfVectorizer, name: str, build):
+    """A value built from the fitted vocabulary, kept on the vectorizer (not pickled) until it is fitted anew."""
+    kept = vectorizer.__dict__.get(name)
+    if kept is None or kept[0] is not vectorizer.vocabulary_:
+        kept = vectorizer.__dict__[name] = (vectorizer.vocabulary_, build())
+    return kept[1]
 
 
 class FastTfidfVectorizer(TfidfVectorizer):
@@ -110,13 +161,15 @@ class FastTfidfVectorizer(TfidfVectorizer):
                  and not self.binary and getattr(self, "vocabulary_", None) is not None)
         if plain and self.analyzer == "char_wb":
             return char_wb_counts
-        if plain and self.analyzer == "word" and self.stop_words is None and self.ngram_range[0] >= 1:
+        if (plain and self.analyzer == "word" and self.stop_words is None and self.ngram_range[0] >= 1
+                and _NgramIndex.fits(self.vocabulary_, self.ngram_range[1])):
             return word_counts
         return None
 
     def __getstate__(self):
         state = super().__getstate__()
-        state.pop("_ngram_cache", None)  # a cache of this process: the pickle is the fitted model only
+        for cache in ("_ngram_cache", "_ngram_index"):  # built in this process: the pickle is the fitted model only
+            state.pop(cache, None)
         return state
 
     def transform(self, raw_documents):

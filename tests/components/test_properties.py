@@ -100,6 +100,15 @@ def test_sentence_bounds_agree_with_doc_sents(nlp, text):
         assert doc_text(doc)[doc[start].idx:doc[end - 1].idx + len(doc[end - 1])] == doc[start:end].text
 
 
+@FAST
+@given(anything)
+def test_the_bounds_the_sentence_component_hands_over_are_those_read_from_the_doc_after_it(nlp, text):
+    from pipeline.components.sentence_bounds import _compute_sentence_bounds
+
+    doc = nlp.get_pipe("sentence_boundaries")(nlp.make_doc(text))
+    assert sentence_bounds(doc) == _compute_sentence_bounds(doc)
+
+
 @lru_cache(maxsize=1)
 def _blank_english():
     return spacy.blank("en")

@@ -20,6 +20,7 @@ NEW = TRAIN[:4] + ["Botox  usually\tlasts 3-4 months,   Dr. Ío said.", "", "a",
     {"ngram_range": (1, 2), "sublinear_tf": True},
     {"ngram_range": (1, 1)},
     {"ngram_range": (2, 3), "lowercase": False},
+    {"ngram_range": (1, 3), "token_pattern": r"\S+", "min_df": 1},
 ])
 def test_the_fast_transform_gives_scikit_learns_matrix(params):
     fast, plain = FastTfidfVectorizer(**params).fit(TRAIN), TfidfVectorizer(**params).fit(TRAIN)
@@ -38,3 +39,20 @@ def test_other_configurations_and_the_pickle_are_scikit_learns():
     before = pickle.dumps(chars)
     chars.transform(NEW)  # fills its word cache
     assert pickle.dumps(chars) == before  # which is not part of the model
+
+
+def test_a_vectorizer_fitted_anew_forgets_what_it_kept_of_its_old_vocabulary():
+    for params in ({"analyzer": "char_wb", "ngram_range": (3, 4)}, {"ngram_range": (1, 3)}):
+        fast = FastTfidfVectorizer(**params).fit(TRAIN)
+        fast.transform(NEW)  # keeps the old vocabulary's n-grams
+        fast.fit(NEW[4:] + ["entirely other words here"])
+        expected = TfidfVectorizer(**params).fit(NEW[4:] + ["entirely other words here"]).transform(TRAIN + NEW)
+        got = fast.transform(TRAIN + NEW)
+        assert got.shape == expected.shape and (got != expected).nnz == 0
+
+
+def test_word_n_grams_never_cross_from_one_text_into_the_next():
+    fast = FastTfidfVectorizer(ngram_range=(1, 3), token_pattern=r"\S+").fit(["a b c", "c a b", "b c a"])
+    plain = TfidfVectorizer(ngram_range=(1, 3), token_pattern=r"\S+").fit(["a b c", "c a b", "b c a"])
+    texts = ["a", "b", "c", "a b", "", "c", "x a b c x", "c a"]  # "a" then "b": no "a b" from two texts
+    assert (fast.transform(texts) != plain.transform(texts)).nnz == 0
