@@ -41,15 +41,13 @@ def _lemma_table():
 
 def lemmas(words) -> str:
     """The words' lemmas, lower-cased, space-separated ("Reverses" -> "reverse"; "lowered" -> "lower")."""
-    known = _LEMMAS
-    out = []
-    for word in words:
-        lowered = word.lower()
-        lemma = known.get(lowered)
-        if lemma is None:
-            lemma = known[lowered] = _lemma_table().get(lowered, lowered)
-        out.append(lemma)
-    return " ".join(out)
+    lowered = list(map(str.lower, words))
+    found = list(map(_LEMMAS.get, lowered))
+    if None in found:  # words not met before: the table's answer, kept
+        table = _lemma_table()
+        found = [lemma if lemma is not None else _LEMMAS.setdefault(word, table.get(word, word))
+                 for word, lemma in zip(lowered, found)]
+    return " ".join(found)
 
 
 _LEMMAS: dict[str, str] = {}  # the table's answers so far: its get() hashes the string on every call

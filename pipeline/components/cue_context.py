@@ -49,7 +49,7 @@ class CueContext(RuleBackedComponent, Negex):
                              + self.termination_patterns), default=1)
 
     def negex(self, doc: Doc) -> Doc:
-        cues = doc.spans.get(CUES_KEY)
+        cues = list(doc.spans.get(CUES_KEY, ()))  # a SpanGroup makes a new Span on every pass over it
         if not cues:
             return doc
         raw_starts = sentence_bounds(doc).raw_starts

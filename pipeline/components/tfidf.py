@@ -34,7 +34,7 @@ def char_wb_counts(vectorizer: TfidfVectorizer, texts: list[str]):
     if len(cache) > WORD_CACHE_MAX:
         cache.clear()
     local: dict[str, int] = {}  # this batch's words, numbered
-    grams: list[tuple] = []
+    grams: list[np.ndarray] = []
     word_columns, indptr = [], [0]
     for text in texts:
         for word in _WHITE_SPACES.sub(" ", text.lower() if vectorizer.lowercase else text).split():
@@ -42,16 +42,17 @@ def char_wb_counts(vectorizer: TfidfVectorizer, texts: list[str]):
             if column is None:
                 found = cache.get(word)
                 if found is None:
-                    found = cache[word] = _word_ngram_indices(word, vocabulary, vectorizer.ngram_range)
+                    found = cache[word] = np.array(_word_ngram_indices(word, vocabulary, vectorizer.ngram_range),
+                                                   dtype=np.int32)
                 column = local[word] = len(grams)
                 grams.append(found)
             word_columns.append(column)
         indptr.append(len(word_columns))
     words_in_texts = sp.csr_matrix((np.ones(len(word_columns)), np.asarray(word_columns, dtype=np.int32),
                                     np.asarray(indptr, dtype=np.int32)), shape=(len(texts), len(grams)))
-    lengths = np.fromiter((len(g) for g in grams), dtype=np.int64, count=len(grams))
+    lengths = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
     gram_indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    gram_indices = np.fromiter((i for g in grams for i in g), dtype=np.int32, count=int(lengths.sum()))
+    gram_indices = np.concatenate(grams) if grams else np.zeros(0, dtype=np.int32)
     grams_of_words = sp.csr_matrix((np.ones(len(gram_indices)), gram_indices, gram_indptr),
                                    shape=(len(grams), len(vocabulary)))
     counts = (words_in_texts @ grams_of_words).tocsr().astype(vectorizer.dtype)

@@ -46,14 +46,17 @@ class Piece:
 
 def pieces_of(answers: pd.DataFrame) -> Iterator[tuple[str, str, int, str]]:
     """(thread_id, answer_id, offset, piece text) for every title and body that is not blank, in file order."""
-    for row in answers.itertuples(index=False):
-        structured = not pd.isna(row.source_line)
-        for start, stored in ((row.title_start, row.title), (row.char_start, row.text)):
+    names = ("thread_id", "answer_id", "source_line", "title_start", "title", "char_start", "text")
+    # plain lists, zipped: itertuples reads each cell of an Arrow-backed column through pandas, one at a time
+    for thread_id, answer_id, source_line, title_start, title, char_start, text in zip(
+            *(answers[name].tolist() for name in names)):
+        structured = not pd.isna(source_line)
+        for start, stored in ((title_start, title), (char_start, text)):
             piece = "" if pd.isna(stored) else str(stored)
             if piece.strip():
                 # page text may hold debris inside an answer; fields of JSONL/CSV input (which have a source line)
                 # are taken as given, as they are not segmented either
-                yield row.thread_id, row.answer_id, int(start), piece if structured else mask_boilerplate(piece)
+                yield thread_id, answer_id, int(start), piece if structured else mask_boilerplate(piece)
 
 
 def documents(answers: pd.DataFrame, max_chars: int) -> Iterator[tuple[str, tuple]]:
@@ -85,8 +88,9 @@ def extract_claims(nlp: Language, answers: pd.DataFrame, settings: ExtractSettin
     rows = []
     sentences_so_far: dict[str, int] = {}  # per answer, its sentences in earlier docs
     # an answer title that repeats the question, even without its "?", asks rather than claims
-    questions = {row.thread_id: _normalised(row.title)
-                 for row in answers.itertuples(index=False) if row.role == "question" and not pd.isna(row.title)}
+    questions = {thread_id: _normalised(title) for thread_id, role, title in zip(
+        answers["thread_id"].tolist(), answers["role"].tolist(), answers["title"].tolist())
+        if role == "question" and not pd.isna(title)}
     roles = dict(zip(answers["answer_id"], answers["role"]))  # the asker's own claims keep role "question"
     docs = nlp.pipe(documents(answers, settings.doc_chars), as_tuples=True, batch_size=settings.batch_size)
     for doc, (thread_id, pieces) in (progress(docs) if progress else docs):
