@@ -15,7 +15,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import minibatch
 
 from pipeline.components.claim_records import PendingClaim
-from pipeline.components.durations import first_duration, holds_unit, load_lexicon
+from pipeline.components.durations import first_duration, load_lexicon, unit_stem_occurrences
 from pipeline.components.extensions import CLAIMS
 from pipeline.components.pipes import RuleBackedComponent
 from pipeline.components.rules import CUES_KEY, RuleFiles, RulesError
@@ -137,19 +137,22 @@ class ClaimDetector(RuleBackedComponent):
         figures_too = self.classifier is not None if figures is None else figures
         if not cues_by_sentence and not figures_too:
             return []
-        contexts = self._contexts_by_sentence(doc, bounds)
+        contexts = self._contexts_by_sentence(doc, bounds, cues_by_sentence)
         text = doc_text(doc)
         lexicon = load_lexicon()  # once per doc, not per sentence
-        lowered = text.lower() if figures_too else ""
         # sentence character bounds from two arrays: a Span is built only for a sentence that survives the tests
         offsets = doc.to_array([IDX, LENGTH]).astype(np.int64)
+        start_chars = offsets[bounds.starts, 0] if bounds.starts else np.zeros(0, dtype=np.int64)
+        end_chars = (offsets[[end - 1 for end in bounds.ends], 0] + offsets[[end - 1 for end in bounds.ends], 1]
+                     if bounds.ends else np.zeros(0, dtype=np.int64))
+        indices = set(cues_by_sentence)
+        if figures_too:  # and the sentences holding a unit word's start: no cue and no unit word is no claim
+            indices |= _sentences_holding(unit_stem_occurrences(text.lower(), lexicon), start_chars, end_chars)
         found = []
-        for index in range(len(bounds.starts)) if figures_too else sorted(cues_by_sentence):
+        for index in sorted(indices):
             cues = cues_by_sentence.get(index, [])
             first, last = bounds.starts[index], bounds.ends[index] - 1
-            start_char, end_char = int(offsets[first, 0]), int(offsets[last, 0] + offsets[last, 1])
-            if not cues and not holds_unit(lowered[start_char:end_char], lexicon):
-                continue  # no cue and no unit word: neither a claim nor a figure (checked before anything dearer)
+            start_char, end_char = int(start_chars[index]), int(end_chars[index])
             sentence_text = text[start_char:end_char]
             if asks(sentence_text, self.question_openers):  # a question asks rather than claims
                 continue
@@ -167,12 +170,21 @@ class ClaimDetector(RuleBackedComponent):
             found.append(Candidate(index, doc[first:last + 1], sentence_text, cues, by_type, figure))
         return found
 
-    def _contexts_by_sentence(self, doc: Doc, bounds: SentenceBounds) -> dict[int, set[str]]:
+    def _contexts_by_sentence(self, doc: Doc, bounds: SentenceBounds, cues_by_sentence: dict) -> dict[int, set[str]]:
+        """Per sentence holding a cue, the contexts found wholly inside it (only those sentences' contexts are read):
+        the phrases are matched in runs of consecutive cue sentences, not over the whole doc."""
         found: dict[int, set[str]] = {}
-        for match_id, start, end in self.requirement_matcher(doc):
-            index = containing_sentence(bounds, start, end)
-            if index is not None:
-                found.setdefault(index, set()).add(doc.vocab.strings[match_id])
+        runs: list[list[int]] = []
+        for index in sorted(cues_by_sentence):
+            if runs and runs[-1][1] == index - 1:
+                runs[-1][1] = index
+            else:
+                runs.append([index, index])
+        for first, last in runs:
+            for match_id, start, end in self.requirement_matcher(doc[bounds.starts[first]:bounds.ends[last]]):
+                index = containing_sentence(bounds, start, end)
+                if index is not None:
+                    found.setdefault(index, set()).add(doc.vocab.strings[match_id])
         return found
 
 
@@ -235,6 +247,16 @@ def _claim_cue(cues: list[Span], sentence_start: int, figure) -> Span:
         start, end = cue.start_char - sentence_start, cue.end_char - sentence_start
         return max(figure.start - end, start - figure.end, 0)
     return min(cues, key=lambda cue: (distance(cue), cue.start))
+
+
+def _sentences_holding(positions: list[tuple[int, int]], start_chars: np.ndarray, end_chars: np.ndarray) -> set[int]:
+    """The sentences (by their character bounds) that hold one of the (start, length) occurrences wholly."""
+    if not positions or not len(start_chars):
+        return set()
+    where = np.array(positions, dtype=np.int64)
+    index = np.searchsorted(start_chars, where[:, 0], side="right") - 1
+    inside = (index >= 0) & (where[:, 0] + where[:, 1] <= end_chars[np.maximum(index, 0)])
+    return set(index[inside].tolist())
 
 
 class _Lazy:

@@ -168,6 +168,18 @@ def holds_unit(lowered: str, lexicon: DurationLexicon) -> bool:
     return any(stem in lowered for stem in lexicon.unit_stems)
 
 
+def unit_stem_occurrences(lowered: str, lexicon: DurationLexicon) -> list[tuple[int, int]]:
+    """(start, length) of every occurrence of a unit stem in lower-cased text: a stretch of it holds_unit exactly
+    when one lies wholly inside (found for a whole doc at once, not tested sentence by sentence)."""
+    found = []
+    for stem in lexicon.unit_stems:
+        at = lowered.find(stem)
+        while at >= 0:
+            found.append((at, len(stem)))
+            at = lowered.find(stem, at + 1)
+    return found
+
+
 def _frequency(match: re.Match, lexicon: DurationLexicon) -> Duration:
     """"twice a year": every 6 months; "once or twice a year": every 6 to 12 months."""
     per = lexicon.per_unit[match.group("unit").lower()]

@@ -111,6 +111,20 @@ def test_looking_only_around_unit_words_finds_what_a_full_scan_finds(pieces):
     assert [m.span() for m in _matches(text, lexicon)] == [m.span() for m in lexicon.pattern.finditer(text)]
 
 
+@hypothesis_settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES + ["mo", "more", "Moment", "today", "yr", "hourly", "MONTHS"]), max_size=30),
+       st.integers(0, 200), st.integers(0, 200))
+def test_unit_stems_found_in_a_whole_text_answer_holds_unit_for_any_stretch_of_it(pieces, a, b):
+    """The claim detector tests sentences for unit words from one search of the doc: the same answer as
+    holds_unit on each sentence's text."""
+    from pipeline.components.durations import holds_unit, unit_stem_occurrences
+
+    lowered, lexicon = " ".join(pieces).lower(), load_lexicon()
+    start, end = sorted((min(a, len(lowered)), min(b, len(lowered))))
+    found = unit_stem_occurrences(lowered, lexicon)
+    assert any(start <= at and at + n <= end for at, n in found) == holds_unit(lowered[start:end], lexicon)
+
+
 def test_a_denied_minimum_is_a_bound_not_a_negation():
     import pipeline
 
