@@ -137,7 +137,7 @@ class ClaimDetector(RuleBackedComponent):
         figures_too = self.classifier is not None if figures is None else figures
         if not cues_by_sentence and not figures_too:
             return []
-        contexts = self._contexts_by_sentence(doc, bounds, cues_by_sentence)
+        contexts = self._contexts_by_sentence(doc, bounds)
         text = doc_text(doc)
         lexicon = load_lexicon()  # once per doc, not per sentence
         # sentence character bounds from two arrays: a Span is built only for a sentence that survives the tests
@@ -170,21 +170,12 @@ class ClaimDetector(RuleBackedComponent):
             found.append(Candidate(index, doc[first:last + 1], sentence_text, cues, by_type, figure))
         return found
 
-    def _contexts_by_sentence(self, doc: Doc, bounds: SentenceBounds, cues_by_sentence: dict) -> dict[int, set[str]]:
-        """Per sentence holding a cue, the contexts found wholly inside it (only those sentences' contexts are read):
-        the phrases are matched in runs of consecutive cue sentences, not over the whole doc."""
+    def _contexts_by_sentence(self, doc: Doc, bounds: SentenceBounds) -> dict[int, set[str]]:
         found: dict[int, set[str]] = {}
-        runs: list[list[int]] = []
-        for index in sorted(cues_by_sentence):
-            if runs and runs[-1][1] == index - 1:
-                runs[-1][1] = index
-            else:
-                runs.append([index, index])
-        for first, last in runs:
-            for match_id, start, end in self.requirement_matcher(doc[bounds.starts[first]:bounds.ends[last]]):
-                index = containing_sentence(bounds, start, end)
-                if index is not None:
-                    found.setdefault(index, set()).add(doc.vocab.strings[match_id])
+        for match_id, start, end in self.requirement_matcher(doc):
+            index = containing_sentence(bounds, start, end)
+            if index is not None:
+                found.setdefault(index, set()).add(doc.vocab.strings[match_id])
         return found
 
 

@@ -109,31 +109,6 @@ def test_the_bounds_the_sentence_component_hands_over_are_those_read_from_the_do
     assert sentence_bounds(doc) == _compute_sentence_bounds(doc)
 
 
-REQUIREMENT_PIECES = CUE_PIECES + ["botox", "injections", "muscle", "the muscle", "weaker", "stop", "stopping",
-                                   "after", "you stop", "repeated", "over time", "years", "a few months", "continued"]
-
-
-@FAST
-@given(st.lists(st.sampled_from(REQUIREMENT_PIECES), max_size=60).map(" ".join))
-def test_contexts_matched_around_cue_sentences_are_those_a_whole_doc_match_finds_there(nlp, text):
-    """claim_detector matches its context phrases only in runs of sentences holding a cue: per such sentence, the
-    contexts a match over the whole doc finds wholly inside it."""
-    from pipeline.components.rules import CUES_KEY
-    from pipeline.components.sentence_bounds import containing_sentence
-
-    detector = nlp.get_pipe("claim_detector")
-    with nlp.select_pipes(enable=["sentence_boundaries", "claim_cue_ruler", "cue_triggers"]):
-        doc = nlp(text)
-    bounds = sentence_bounds(doc)
-    cue_sentences = {containing_sentence(bounds, c.start, c.end) for c in doc.spans.get(CUES_KEY, [])} - {None}
-    expected: dict[int, set] = {}
-    for match_id, start, end in detector.requirement_matcher(doc):
-        index = containing_sentence(bounds, start, end)
-        if index in cue_sentences:
-            expected.setdefault(index, set()).add(doc.vocab.strings[match_id])
-    assert detector._contexts_by_sentence(doc, bounds, dict.fromkeys(cue_sentences)) == expected
-
-
 @lru_cache(maxsize=1)
 def _blank_english():
     return spacy.blank("en")
