@@ -15,7 +15,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import minibatch
 
 from pipeline.components.claim_records import PendingClaim
-from pipeline.components.durations import first_duration, load_lexicon, unit_stem_occurrences
+from pipeline.components.durations import duration_kind, first_duration, load_lexicon, unit_stem_occurrences
 from pipeline.components.extensions import CLAIMS
 from pipeline.components.pipes import RuleBackedComponent
 from pipeline.components.rules import CUES_KEY, RuleFiles, RulesError
@@ -112,13 +112,18 @@ class ClaimDetector(RuleBackedComponent):
 
     def _claim(self, doc: Doc, candidates: list["Candidate"], decided: list[list[str]]) -> Doc:
         claims = []
+        lexicon = load_lexicon()
         for candidate, types in zip(candidates, decided):
             for claim_type in types:
                 cue = candidate.cue_for(claim_type)
                 inverse = cue.label_ == claim_type and cue.id_ in self.inverse_cues
-                duration = candidate.figure.value if claim_type == "duration" else None
+                duration, kind = None, None
+                if claim_type == "duration":
+                    duration, start = candidate.figure.value, candidate.sentence.start_char
+                    kind = duration_kind(candidate.text, duration, (cue.start_char - start, cue.end_char - start),
+                                         lexicon)
                 claims.append(PendingClaim(candidate.index, candidate.sentence, candidate.text, cue, inverse,
-                                           duration, claim_type))
+                                           duration, claim_type, kind))
         # only the cues that make claims go on to negation and hedging scoping
         doc.spans[CUES_KEY] = list({(c.cue.start, c.cue.end, c.cue.label_): c.cue for c in claims}.values())
         doc._.set(CLAIMS, claims)

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from spacy.tokens import Span
 
-from pipeline.components.durations import duration_kind
 from pipeline.components.extensions import HEDGED, NEGATED
 
 
@@ -39,6 +38,7 @@ class PendingClaim:
     inverse: bool  # the cue states the opposite of the claim's type ("permanent"): its negation is flipped
     duration: object  # the sentence's first duration figure (durations.Duration) for a duration claim, else None
     claim_type: str
+    duration_kind: str | None = None  # of a duration claim: what its length measures (durations.duration_kind)
 
     def completed(self) -> Claim:
         """The Claim, with the negation and hedging now set on its cue."""
@@ -56,7 +56,5 @@ class PendingClaim:
             hedged=bool(self.cue._.get(HEDGED)),
             duration_min_months=duration.min_months if duration else None,
             duration_max_months=duration.max_months if duration else None,
-            duration_kind=duration_kind(self.sentence_text, duration, (self.cue.start_char - sentence.start_char,
-                                                                       self.cue.end_char - sentence.start_char))
-            if self.claim_type == "duration" else None,
+            duration_kind=self.duration_kind,
         )

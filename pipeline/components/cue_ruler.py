@@ -10,13 +10,23 @@ from spacy.attrs import LOWER
 from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
-from spacy.util import filter_spans
 
 from pipeline.components.cue_patterns import AnchoredPatterns, literal_expansions, pattern_anchor
 from pipeline.components.pipes import RuleBackedComponent
 from pipeline.components.rules import CUES_KEY, PSEUDO, RuleFiles
 from pipeline.components.sentence_bounds import sentence_bounds
 from pipeline.components.token_arrays import is_in, sorted_ids
+
+
+def longest_first(cues: list[tuple]) -> list[tuple]:
+    """spaCy's filter_spans on (start, end, ...) tuples: of overlapping cues the longest, then the first, is kept."""
+    kept, seen = [], set()
+    for cue in sorted(cues, key=lambda c: (c[1] - c[0], -c[0]), reverse=True):
+        start, end = cue[0], cue[1]
+        if start not in seen and end - 1 not in seen:
+            kept.append(cue)
+            seen.update(range(start, end))
+    return sorted(kept, key=lambda c: c[0])
 
 
 @Language.factory("claim_cue_ruler", assigns=["doc.spans"], requires=["token.is_sent_start"])
@@ -73,19 +83,18 @@ class ClaimCueRuler(RuleBackedComponent):
         self.anchor_words = sorted_ids(self.groups_by_word)
 
     def __call__(self, doc: Doc) -> Doc:
-        spans = []
-        for match_id, start, end in sorted(self.matches(doc), key=lambda m: (m[1], m[2], doc.vocab.strings[m[0]])):
-            label, cue_id = doc.vocab.strings[match_id].split("|", 1)
-            spans.append(Span(doc, start, end, label=label, span_id=cue_id))
-        # a cue inside a pseudo phrase is none; overlapping cues of one type keep the longest, then the first;
-        # one word may cue two types ("wears off in 3 months": reversibility and duration)
-        pseudo = [(span.start, span.end) for span in spans if span.label_ == PSEUDO]
-        by_type: dict[str, list[Span]] = {}
-        for span in spans:
-            if span.label_ != PSEUDO and not any(start <= span.start and span.end <= end for start, end in pseudo):
-                by_type.setdefault(span.label_, []).append(span)
-        doc.spans[CUES_KEY] = sorted((s for group in by_type.values() for s in filter_spans(group)),
-                                     key=lambda s: (s.start, s.end, s.label_))
+        strings = doc.vocab.strings
+        found = sorted((start, end, *strings[key].split("|", 1)) for key, start, end in self.matches(doc))
+        # a cue inside a pseudo phrase is none; overlapping cues of one type keep the longest, then the first
+        # (spaCy's filter_spans, on tuples: a Span is made only for a cue that is kept); one word may cue two
+        # types ("wears off in 3 months": reversibility and duration)
+        pseudo = [(start, end) for start, end, label, _ in found if label == PSEUDO]
+        by_type: dict[str, list[tuple]] = {}
+        for start, end, label, cue_id in found:
+            if label != PSEUDO and not any(low <= start and end <= high for low, high in pseudo):
+                by_type.setdefault(label, []).append((start, end, label, cue_id))
+        kept = sorted(cue for group in by_type.values() for cue in longest_first(group))
+        doc.spans[CUES_KEY] = [Span(doc, start, end, label=label, span_id=cue_id) for start, end, label, cue_id in kept]
         return doc
 
     def matches(self, doc: Doc) -> list[tuple[int, int, int]]:

@@ -248,13 +248,14 @@ def first_duration(text: str, lexicon: DurationLexicon | None = None) -> Duratio
     return next(_durations(text, lexicon), None)
 
 
-def duration_kind(sentence: str, figure: Duration | None, cue: tuple[int, int] | None = None) -> str:
+def duration_kind(sentence: str, figure: Duration | None, cue: tuple[int, int] | None = None,
+                  lexicon: DurationLexicon | None = None) -> str:
     """What a duration claim's length measures (schemas.DURATION_KINDS but "other"): a frequency is an interval;
     else the kind whose words stand nearest the figure (without one, nearest the claim's cue, `cue` as offsets in
     the sentence), within kind_window characters; else the effect's length."""
     if figure is not None and figure.frequency:
         return "interval"
-    lexicon = load_lexicon()
+    lexicon = lexicon or load_lexicon()
     anchor = (figure.start, figure.end) if figure is not None else cue
     best = None
     for order, (kind, pattern) in enumerate(lexicon.kinds):

@@ -89,6 +89,32 @@ def test_cue_matches_equal_plain_matchers_over_whole_sentences(nlp, text):
     assert set(nlp.get_pipe("claim_cue_ruler").matches(doc)) == expected
 
 
+@given(st.lists(st.sampled_from(CUE_PIECES + ["not permanent", "no longer", "permanent", "may", "shrink", "weaker",
+                                              "muscle", "wears off", "wear off", "lower dose"]), max_size=30).map(" ".join))
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_the_cue_rulers_choice_among_overlapping_cues_is_spacy_filter_spans(nlp, text):
+    """The ruler filters its matches as tuples and makes a Span only for a kept cue: the cues that Spans for every
+    match, pseudo cues dropped and spaCy's filter_spans per type, give."""
+    from spacy.tokens import Span
+    from spacy.util import filter_spans
+
+    from pipeline.components.rules import CUES_KEY, PSEUDO
+
+    ruler = nlp.get_pipe("claim_cue_ruler")
+    doc = nlp.get_pipe("sentence_boundaries")(nlp.make_doc(text))
+    strings = doc.vocab.strings
+    spans = [Span(doc, start, end, label=strings[key].split("|", 1)[0], span_id=strings[key].split("|", 1)[1])
+             for key, start, end in sorted(ruler.matches(doc), key=lambda m: (m[1], m[2], strings[m[0]]))]
+    pseudo = [(span.start, span.end) for span in spans if span.label_ == PSEUDO]
+    by_type: dict = {}
+    for span in spans:
+        if span.label_ != PSEUDO and not any(low <= span.start and span.end <= high for low, high in pseudo):
+            by_type.setdefault(span.label_, []).append(span)
+    expected = sorted((s for group in by_type.values() for s in filter_spans(group)), key=lambda s: (s.start, s.end, s.label_))
+    got = ruler(doc).spans[CUES_KEY]
+    assert [(s.start, s.end, s.label_, s.id_) for s in got] == [(s.start, s.end, s.label_, s.id_) for s in expected]
+
+
 @FAST
 @given(anything)
 def test_sentence_bounds_agree_with_doc_sents(nlp, text):
