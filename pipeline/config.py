@@ -122,7 +122,8 @@ class ClassifySettings:
 class RunSettings:
     """How a run is carried out (pipeline.runner)."""
 
-    chunk_threads: int = 200  # speed only: threads per chunk, the unit of streaming, parallel work and resuming
+    chunk_threads: int = 500  # speed only: threads per chunk, the unit of streaming, parallel work and resuming (each
+    # chunk costs about 0.1 s of fixed pandas and scikit-learn work: 200 a chunk ran 9% slower, 1,000 no faster)
     output_format: str = "csv"  # "parquet": the run's tables also as Parquet files, typed (needs pyarrow)
 
 

@@ -174,3 +174,21 @@ def test_one_chunk_starts_no_worker_processes(folder, models, reference, tmp_pat
     out = tmp_path / "out"
     commands.run(folder, out, models, DEFAULT_SETTINGS.replace(chunk_threads=1000), jobs=2)
     assert {table: (out / f"{table}.csv").read_bytes() for table in TABLES} == reference
+
+
+def test_a_chunk_runs_with_fewer_collections_and_leaves_the_collector_as_it_was():
+    import gc
+
+    from pipeline.runner.chunked import GC_FIRST_GENERATION, fewer_collections
+
+    before = gc.get_threshold()
+    with fewer_collections():
+        assert gc.get_threshold()[0] == max(GC_FIRST_GENERATION, before[0])
+        assert gc.get_threshold()[1:] == before[1:]
+    assert gc.get_threshold() == before
+    try:
+        with fewer_collections():
+            raise RuntimeError("a stage failed")
+    except RuntimeError:
+        pass
+    assert gc.get_threshold() == before
