@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from pipeline.components.caseless import Caseless
 from pipeline.config import DURATION_LEXICON_FILE
 from pipeline.io.files import reread_when_changed
 
@@ -64,6 +65,7 @@ class DurationLexicon:
     kinds: tuple  # (kind, pattern) in the order they are tried: what a duration measures
     kind_window: int
     bare_upper: re.Pattern  # ", sometimes up to 5" after the span: its upper end, in the span's unit
+    caseless: dict = field(default_factory=dict)  # the patterns searched in every sentence, as caseless.Caseless
 
 
 @reread_when_changed
@@ -88,7 +90,7 @@ def load_lexicon(path: Path = DURATION_LEXICON_FILE) -> DurationLexicon:
         rf"|\s+or\s+(?P<or_high>{number})(?![\s-]*(?:{unit}|more|so|longer|less)\b))?",
         re.IGNORECASE,
     )
-    return DurationLexicon(
+    lexicon = DurationLexicon(
         pattern=pattern,
         number_words={k.lower(): v for k, v in lex["number_words"].items()},
         fraction=re.compile(rf"{fraction}$", re.IGNORECASE),
@@ -107,7 +109,7 @@ def load_lexicon(path: Path = DURATION_LEXICON_FILE) -> DurationLexicon:
         unit_word=re.compile(
             rf"\d|\b(?:{_alternation(w for w in lex['number_words'] if w.lower() not in ('a', 'an'))}"
             rf"|{_alternation(_entries(lex['frequency_per']['times']))})\b|\ban?\s+(?:{unit})\b", re.IGNORECASE),
-        unit_only=re.compile(rf"(?<![A-Za-z]){unit}\b", re.IGNORECASE),
+        unit_only=re.compile(rf"(?<![a-z]){unit}\b", re.IGNORECASE),  # (case-insensitive: no letter before)
         unit_stems=_stems(list(lex["units"]) + list(_entries(lex["frequency_per"]["per_unit"]))),
         times={k.lower(): v for k, v in _entries(lex["frequency_per"]["times"]).items()},
         per_unit={k.lower(): v for k, v in _entries(lex["frequency_per"]["per_unit"]).items()},
@@ -117,6 +119,14 @@ def load_lexicon(path: Path = DURATION_LEXICON_FILE) -> DurationLexicon:
                     for kind, patterns in lex["kinds"].items()),
         kind_window=lex["kind_window"],
     )
+    lexicon.caseless.update({name: Caseless(getattr(lexicon, name)) for name in CASELESS})
+    lexicon.caseless.update({f"kind:{kind}": Caseless(kind_pattern) for kind, kind_pattern in lexicon.kinds})
+    return lexicon
+
+
+# the lexicon's patterns searched in every sentence that may state a duration (and each kind's): caseless.Caseless
+CASELESS = ("pattern", "unit_only", "unit_word", "skip_before", "skip_after", "vague_low", "upper_before",
+            "lower_before")
 
 
 def _stems(words: list[str]) -> tuple[str, ...]:
@@ -150,8 +160,9 @@ def find_durations(text: str) -> list[Duration]:
 def _durations(text: str, lexicon: DurationLexicon | None = None) -> Iterator[Duration]:
     """Spans and frequencies in text order (a frequency is rare: it is looked for once, up front)."""
     lexicon = lexicon or load_lexicon()
-    if not holds_unit(text.lower(), lexicon) or not lexicon.unit_only.search(text) or not (
-            _DIGIT.search(text) or lexicon.unit_word.search(text)):
+    fast = lexicon.caseless
+    if not holds_unit(text.lower(), lexicon) or not fast["unit_only"].finds(text) or not (
+            _DIGIT.search(text) or fast["unit_word"].finds(text)):
         return  # no unit word (substring tests, then one search), or no number (a digit, else the slower words): none
     frequencies = [_frequency(m, lexicon) for m in lexicon.frequency.finditer(text)]
     for duration in _spans(text, lexicon):
@@ -190,12 +201,12 @@ def _frequency(match: re.Match, lexicon: DurationLexicon) -> Duration:
 def _matches(text: str, lexicon: DurationLexicon) -> Iterator[re.Match]:
     """The duration pattern's matches, as finditer gives them, looked for only around unit words: the pattern's
     large alternation is slow to try at every position of a long sentence, and most positions hold no unit."""
-    position = 0
+    position, units, pattern = 0, lexicon.caseless["unit_only"], lexicon.caseless["pattern"]
     while True:
-        unit = lexicon.unit_only.search(text, position)
+        unit = units.search(text, position)
         if unit is None:
             return
-        match = lexicon.pattern.search(text, max(position, unit.start() - _WINDOW), unit.end() + _WINDOW)
+        match = pattern.search(text, max(position, unit.start() - _WINDOW), unit.end() + _WINDOW)
         if match is None or match.start() > unit.start():
             position = unit.end()
             continue
@@ -207,7 +218,8 @@ def _spans(text: str, lexicon: DurationLexicon) -> Iterator[Duration]:
     for match in _matches(text, lexicon):
         before = text[max(0, match.start() - _CONTEXT_CHARS): match.start()]
         after = text[match.end(): match.end() + _CONTEXT_CHARS]
-        if lexicon.skip_before.search(before) or lexicon.skip_after.search(after):
+        fast = lexicon.caseless
+        if fast["skip_before"].finds(before) or fast["skip_after"].finds(after):
             continue
         factor = lexicon.months_per_unit[lexicon.units[match.group("unit").lower()]]
         low = _number(match.group("low"), lexicon) * factor
@@ -224,16 +236,16 @@ def _spans(text: str, lexicon: DurationLexicon) -> Iterator[Duration]:
             high = float(bare.group("upper")) * factor
         low, high = round(min(low, high), 2), round(max(low, high), 2)
         stated_range = low != high  # a range keeps both ends: "within 4-6 weeks" is 4 to 6 weeks
-        if not stated_range and lexicon.vague_low.search(before):  # "a few weeks to 2 months": at most 2 months
+        if not stated_range and fast["vague_low"].finds(before):  # "a few weeks to 2 months": at most 2 months
             yield Duration(None, high, match.start(), match.end())
             continue
         if match.group("plus") or lexicon.open_upper.match(after):
             high = None
         elif stated_range:
             pass
-        elif lexicon.upper_before.search(before):  # before lower bounds: "no more than" ends in "more than"
+        elif fast["upper_before"].finds(before):  # before lower bounds: "no more than" ends in "more than"
             low = None
-        elif lexicon.lower_before.search(before):  # "haven't seen it last more than 8 months": at most 8
+        elif fast["lower_before"].finds(before):  # "haven't seen it last more than 8 months": at most 8
             wider = text[max(0, match.start() - 2 * _CONTEXT_CHARS): match.start()]
             if _DENIED.search(wider):
                 yield Duration(None, high, match.start(), match.end(), bound=True)
@@ -258,9 +270,9 @@ def duration_kind(sentence: str, figure: Duration | None, cue: tuple[int, int] |
     lexicon = lexicon or load_lexicon()
     anchor = (figure.start, figure.end) if figure is not None else cue
     best = None
-    for order, (kind, pattern) in enumerate(lexicon.kinds):
-        for match in pattern.finditer(sentence):  # the whole sentence: a window's edge would cut words in half
-            gap = 0 if anchor is None else max(anchor[0] - match.end(), match.start() - anchor[1], 0)
+    for order, (kind, _) in enumerate(lexicon.kinds):
+        for start, end in lexicon.caseless[f"kind:{kind}"].spans(sentence):  # the whole sentence: a window's edge would cut
+            gap = 0 if anchor is None else max(anchor[0] - end, start - anchor[1], 0)  # words in half
             if gap <= lexicon.kind_window and (best is None or (gap, order) < best[:2]):
                 best = (gap, order, kind)
     return best[2] if best else "effect"
