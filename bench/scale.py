@@ -35,6 +35,7 @@ from pipeline import config  # noqa: E402
 from pipeline.io.readers import iter_threads  # noqa: E402
 from pipeline.learning import registry  # noqa: E402
 from pipeline.runner import commands  # noqa: E402
+from pipeline.runner.chunked import fewer_collections  # noqa: E402
 from pipeline.threads import ThreadSource  # noqa: E402
 
 # Peak RSS is read from /proc/self/status (VmHWM, this process image only). ru_maxrss is no good in a
@@ -73,7 +74,8 @@ RULES_EXTRACT = "(extract, rules deciding: beside)"  # not part of a run: today'
 
 def stage_breakdown(corpus: Path, models: Path, n_threads: int) -> list[tuple[str, float]]:
     """Seconds per stage of one process over the first `n_threads` threads, each stage's function timed on each
-    chunk as the chunked runner calls it, next to a tokenizer pass over the same texts."""
+    chunk as the chunked runner calls it (with its garbage-collector setting), next to a tokenizer pass over the
+    same texts."""
     from pipeline.components import build_nlp
     from pipeline.config import DEFAULT_SETTINGS as settings
     from pipeline.io.files import csv_bytes
@@ -99,14 +101,15 @@ def stage_breakdown(corpus: Path, models: Path, n_threads: int) -> list[tuple[st
     timed("tokenizer only (same texts)", lambda: list(tokenizer.pipe(texts, batch_size=256)))
     size = settings.run.chunk_threads
     for first in range(0, len(items), size):
-        chunk = items[first:first + size]
-        answers, _ = timed("segment", segment_threads, chunk, settings.segment)
-        timed(RULES_EXTRACT, extract_threads, rules_only, answers, settings.extract)
-        answers, claims, _ = timed("extract (spaCy pipeline)", extract_threads, language, answers, settings.extract)
-        answers, claims, summary = timed("classify and summarise", classify_threads, model, answers, claims,
-                                         settings.classify)
-        timed("write CSV bytes", lambda: [csv_bytes(f.reindex(columns=TABLES[n]), TABLES[n]) for f, n in
-                                          ((answers, "answers"), (claims, "claims"), (summary, "summary"))])
+        with fewer_collections():  # as the runner runs each chunk
+            answers, _ = timed("segment", segment_threads, items[first:first + size], settings.segment)
+            timed(RULES_EXTRACT, extract_threads, rules_only, answers, settings.extract)
+            answers, claims, _ = timed("extract (spaCy pipeline)", extract_threads, language, answers,
+                                       settings.extract)
+            answers, claims, summary = timed("classify and summarise", classify_threads, model, answers, claims,
+                                             settings.classify)
+            timed("write CSV bytes", lambda: [csv_bytes(f.reindex(columns=TABLES[n]), TABLES[n]) for f, n in
+                                              ((answers, "answers"), (claims, "claims"), (summary, "summary"))])
     return list(seconds.items())
 
 
