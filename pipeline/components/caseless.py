@@ -18,6 +18,7 @@ case), matched again at the position found.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _ESCAPE = re.compile(r"\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U|N|[0-7]|.)", re.DOTALL)
 _INLINE_FLAGS = re.compile(r"\(\?[aiLmsux-]+[:)]")
@@ -79,3 +80,10 @@ class Caseless:
         """Whether the pattern occurs in text (search, without making the match object)."""
         lowered = self._fast_text(text)
         return bool((self.pattern if lowered is None else self.fast).search(text if lowered is None else lowered))
+
+
+@lru_cache(maxsize=64)
+def caseless(pattern: re.Pattern) -> Caseless:
+    """The Caseless of a compiled pattern, made once (a pattern is reread, and so a new object, when its file
+    changes)."""
+    return Caseless(pattern)

@@ -24,6 +24,7 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
+from pipeline.components.caseless import caseless
 from pipeline.components.tfidf import FastTfidfVectorizer
 from pipeline.config import DEFAULT_SETTINGS, ClassifySettings, TrainSettings
 from pipeline.schemas import RESISTANCE, STANCES, WORSE_AFTER_STOPPING
@@ -64,8 +65,9 @@ def claim_features(frame: pd.DataFrame) -> pd.DataFrame:
                              if proposition_stems[p] else 0.0 for t, p in pairs])
     overlap = pair_overlap[pair_codes.reshape(-1)] if len(frame) else np.zeros(0)
     lexicon = question.load_lexicon()
-    lasting = np.array([bool(lexicon["claim_lasting"].search(t)) for t in texts], dtype=float)[text_codes]
-    passing = np.array([bool(lexicon["claim_passing"].search(t)) for t in texts], dtype=float)[text_codes]
+    says_lasting, says_passing = caseless(lexicon["claim_lasting"]), caseless(lexicon["claim_passing"])
+    lasting = np.array([says_lasting.finds(t) for t in texts], dtype=float)[text_codes]
+    passing = np.array([says_passing.finds(t) for t in texts], dtype=float)[text_codes]
     sign = polarity.fillna("").astype(str).map(POLARITY_SIGN).fillna(0.0).to_numpy(dtype=float)
     kind = (frame["proposition_kind"] if "proposition_kind" in frame
             else pd.Series("", index=frame.index)).fillna("").astype(str)
@@ -118,10 +120,6 @@ class PairedFeatures(TransformerMixin, BaseEstimator):
     def transform(self, X):
         signed = sparse.diags(X["sign"].to_numpy(dtype=float)) @ sparse.csr_matrix(self.signed_.transform(X))
         return sparse.hstack([sparse.csr_matrix(self.features_.transform(X)), signed], format="csr")
-
-
-CLAIM_FLAGS = ["negated", "hedged", "has_duration", "says_lasting", "says_passing"]
-QUESTION_FLAGS = ["overlap", "overlap_negated", "agreement"]  # what pairs the claim with its thread's question
 
 
 CLAIM_FLAGS = ["negated", "hedged", "has_duration", "says_lasting", "says_passing"]

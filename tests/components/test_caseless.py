@@ -25,14 +25,19 @@ def test_which_pattern_sources_search_the_same_over_lower_cased_text(source, sam
 
 
 def lexicon_patterns():
-    lexicon = load_lexicon()
-    return [(name, caseless) for name, caseless in lexicon.caseless.items()]
+    from pipeline.components.caseless import caseless
+    from pipeline.stages import question
+
+    words = question.load_lexicon()  # the stance model's claim directions are searched in every claim too
+    return list(load_lexicon().caseless.items()) + [(key, caseless(words[key])) for key in ("claim_lasting",
+                                                                                            "claim_passing")]
 
 
 WORDS = ["3", "3-4", "twelve", "a", "A", "few", "Couple", "of", "months", "MONTHS", "Mos", "wk", "weeks", "year",
          "after", "After", "you", "stop", "Stopped", "every", "Every", "other", "to", "or", "and", "lasts", "Lasts",
          "kicks", "in", "takes", "effect", "between", "treatments", "Touch-ups", "twice", "ONCE", "per", "ago", "old",
-         "more", "than", "up", "Up", "to", "at", "least", "no", "longer", "\u2013", "-", ".", ",", "'s", "\u00bd"]
+         "more", "than", "up", "Up", "to", "at", "least", "no", "longer", "\u2013", "-", ".", ",", "'s", "\u00bd",
+         "Permanent", "permanently", "wears", "Off", "temporary", "lasting", "goes", "away", "back", "returns"]
 
 
 @settings(max_examples=400, deadline=None)
