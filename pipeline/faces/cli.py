@@ -239,32 +239,38 @@ def main(argv: list[str] | None = None) -> int:
 
     verbosity = verbosity_of(parser, args)
     files.VERBOSITY["level"] = files.NORMAL if verbosity is None else verbosity
-    from pipeline.io.files import InputError
-    from pipeline.io.files import MissingExtraError
-    from pipeline.components import RulesError
-    from pipeline.io.outputs import OutputFolderError
-    from pipeline.learning.registry import ModelTrustError
-
     try:
         return _dispatch(args)
     except BrokenPipeError:  # `claims show FILE | head`: the reader has what it wanted; say nothing more
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # Python's own flush at exit would fail on the closed pipe too
         return EXIT_OK
-    except (InputError, RulesError, ModelTrustError, MissingExtraError, OutputFolderError, OSError) as err:
-        say(f"claims {args.command}: error: {err}", file=sys.stderr)
-        return EXIT_ERROR
     except KeyboardInterrupt:
         say(f"claims {args.command}: interrupted; outputs already written are intact, and 'claims run' "
               "resumes at the first unfinished chunk when run again", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Exception as err:  # a bug, not bad input: say so, and keep exit code 1 for skipped input
-        import traceback
+    except Exception as err:
+        if _user_error(err):  # bad input, rules, model or output folder: the message says what and where
+            say(f"claims {args.command}: error: {err}", file=sys.stderr)
+            return EXIT_ERROR
+        import traceback  # a bug, not bad input: say so, and keep exit code 1 for skipped input
 
         traceback.print_exc()
         say(f"claims {args.command}: internal error ({type(err).__name__}: {err}); please report it",
               file=sys.stderr)
         return EXIT_ERROR
+
+
+# the errors that are the user's to fix, by module: a command that never imported a module cannot raise its
+# error, so none of them is imported only to be caught (pipeline.components alone imports spaCy)
+USER_ERRORS = (("pipeline.io.files", "InputError"), ("pipeline.io.files", "MissingExtraError"),
+               ("pipeline.components.rules", "RulesError"), ("pipeline.io.outputs", "OutputFolderError"),
+               ("pipeline.learning.registry", "ModelTrustError"))
+
+
+def _user_error(err: BaseException) -> bool:
+    return isinstance(err, OSError) or any(
+        isinstance(err, getattr(sys.modules[module], name)) for module, name in USER_ERRORS if module in sys.modules)
 
 
 def _gold(args):
@@ -287,10 +293,22 @@ def settings_of(args):
 
 def _dispatch(args) -> int:
     from pipeline.io.files import InputError, log
+
+    settings = settings_of(args)
+    if args.command == "show":  # before anything else is imported: a wrong path is said at once
+        if not (Path(args.file).exists() or Path(args.file).is_symlink()):
+            from pipeline.io.files import utf8_text
+
+            raise InputError(utf8_text(str(args.file)), "no such file or folder")  # as the readers say it
+        from pipeline.faces.show import show
+
+        say(show(args.file, args.html, None if args.no_stance else args.models, settings))
+        if args.html:
+            log(f"show: span view -> {args.html}")
+        return EXIT_OK
     from pipeline.learning import annotate, registry, versions
     from pipeline.runner import commands
 
-    settings = settings_of(args)
     if args.command == "label":
         if args.action == "export":
             annotate.label_export(args.out, args.models, args.labels, args.n, args.by, args.answers, args.file)
@@ -307,13 +325,6 @@ def _dispatch(args) -> int:
         made = commands.init_project(args.folder)
         log(f"init: {args.folder}: " + (", ".join(str(p) for p in made) if made else "already laid out")
             + "; put thread files in data/raw/ and run 'claims run' there")
-        return EXIT_OK
-    if args.command == "show":
-        from pipeline.faces.show import show
-
-        say(show(args.file, args.html, None if args.no_stance else args.models, settings))
-        if args.html:
-            log(f"show: span view -> {args.html}")
         return EXIT_OK
     if args.command == "evaluate":
         commands.evaluate(args.models, args.out, settings, args.model, _gold(args), args.force)

@@ -18,8 +18,7 @@ from pipeline.stages.stance_model import answer_features, answer_stance, decide_
 
 def with_question(claims: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
     """`claims` with their thread's question reading (QUESTION_COLUMNS), which the stance model pairs them with."""
-    reading = (answers[answers["role"] == "question"].drop_duplicates("thread_id")
-               .set_index("thread_id")[QUESTION_COLUMNS])
+    reading = question_rows(answers, QUESTION_COLUMNS)
     joined = reading.reindex(claims["thread_id"]).fillna("")
     return claims.drop(columns=[c for c in QUESTION_COLUMNS if c in claims]).assign(
         **{c: joined[c].astype(str).to_numpy() for c in QUESTION_COLUMNS})
@@ -27,8 +26,15 @@ def with_question(claims: pd.DataFrame, answers: pd.DataFrame) -> pd.DataFrame:
 
 def asks_yes_no(frame: pd.DataFrame, answers: pd.DataFrame) -> pd.Series:
     """Per row of `frame` (by thread_id), whether its thread asks a yes/no question: only those take a stance."""
-    kinds = answers[answers["role"] == "question"].drop_duplicates("thread_id").set_index("thread_id")["question_kind"]
+    kinds = question_rows(answers, ["question_kind"])["question_kind"]
     return frame["thread_id"].map(kinds).eq(YES_NO)
+
+
+def question_rows(answers: pd.DataFrame, columns) -> pd.DataFrame:
+    """Each thread's question row (indexed by thread_id), with only `columns`: the columns are picked before the
+    rows, so the answers' texts are not copied for a filter that does not read them."""
+    return (answers.loc[answers["role"].eq("question").to_numpy(), ["thread_id", *columns]]
+            .drop_duplicates("thread_id").set_index("thread_id"))
 
 
 
@@ -102,11 +108,11 @@ def summarise(answers: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
     treatment is not a duration the experts state).
     """
     order = pd.Index(answers["thread_id"].drop_duplicates(), name="thread_id")
-    replies = answers[answers["role"] == "answer"]
-    question_rows = answers[answers["role"] == "question"].drop_duplicates("thread_id").set_index("thread_id")
-    questions = question_rows["title"]
+    replies = answers.loc[answers["role"].eq("answer").to_numpy(), ["thread_id", "stance"]]
+    asked = question_rows(answers, ["title", "text", *QUESTION_COLUMNS])
+    questions = asked["title"]
     # a page whose copy has no question is read as answers only (the segmenter warns): its question row is empty
-    found = question_rows["title"].fillna("").ne("") | question_rows["text"].fillna("").ne("")
+    found = asked["title"].fillna("").ne("") | asked["text"].fillna("").ne("")
 
     def counts(frame: pd.DataFrame, column: str, values) -> pd.DataFrame:
         # groupby-size, not crosstab: crosstab aggregates group by group in Python
@@ -115,7 +121,8 @@ def summarise(answers: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
 
     answer_counts = counts(replies, "stance", STANCES)
     claim_counts = counts(claims, "claim_type", CLAIM_TYPES)
-    experts = claims[by_experts(claims)]
+    durations = [c for c in ("thread_id", "duration_min_months", "duration_max_months", "duration_kind") if c in claims]
+    experts = claims.loc[by_experts(claims).to_numpy(), durations]
     stated = experts[experts[["duration_min_months", "duration_max_months"]].notna().any(axis=1)]
     if "duration_kind" in stated:  # the ranges are of how long the effect lasts, not intervals, recovery or onset
         stated = stated[stated["duration_kind"].fillna("effect") == "effect"]
@@ -126,7 +133,7 @@ def summarise(answers: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
         "thread_id": order,
         "question": questions.reindex(order).fillna("").to_numpy(),
         "question_found": found.reindex(order, fill_value=False).astype(bool).to_numpy(),
-        **{c: question_rows[c].reindex(order).fillna("").to_numpy() for c in QUESTION_COLUMNS},
+        **{c: asked[c].reindex(order).fillna("").to_numpy() for c in QUESTION_COLUMNS},
         "answers": replies.groupby("thread_id").size().reindex(order, fill_value=0).to_numpy(),
         **{f"answers_{s}": answer_counts[s].to_numpy() for s in STANCES},
         "claims": claims.groupby("thread_id").size().reindex(order, fill_value=0).to_numpy(),
