@@ -83,7 +83,7 @@ def _error(path: Path | str, problem: str, line: int | None = None) -> InputErro
     return InputError(shown(path), problem, line=line)
 
 
-def discover_threads(input_path: Path | str) -> list[Path]:
+def discover_threads(input_path: Path | str, notes: bool = False) -> list[Path]:
     """Thread files under `input_path` (a file, or a folder read non-recursively), sorted by name.
 
     Every entry with a thread suffix is listed, whatever it is (a folder named
@@ -91,7 +91,8 @@ def discover_threads(input_path: Path | str) -> list[Path]:
     and each gets a row in errors.csv instead of being skipped silently. The
     one exception is a folder's notes (README.txt, SOURCES.csv, LICENSE.txt,
     NOTES.txt, CHANGELOG.txt, named in capitals): they describe the threads,
-    and each is named at -v.
+    and each is named at -v when `notes` (by the pass that reads the threads,
+    not by the checks and estimates before it: once a run).
     """
     path = Path(input_path)
     if not path.is_dir():
@@ -100,7 +101,7 @@ def discover_threads(input_path: Path | str) -> list[Path]:
         raise _error(path, "no such file or folder")
     candidates = sorted(p for p in path.iterdir() if p.suffix.lower() in THREAD_SUFFIXES)
     files = [p for p in candidates if p.stem not in FOLDER_NOTE_NAMES]
-    for note in sorted(set(candidates) - set(files)):
+    for note in sorted(set(candidates) - set(files)) if notes else ():
         log(f"read: {shown(note)}: a folder's notes, not read as threads", VERBOSE)
     if not files:
         raise _error(path, f"no thread files ({', '.join(THREAD_SUFFIXES)}) in this folder")
@@ -798,7 +799,7 @@ def iter_threads(input_path: Path | str, settings: ReadSettings = DEFAULT_SETTIN
     """
     seen: dict[str, str] = {}
     table = read_propositions(settings.propositions_file) if settings.propositions_file else {}
-    for path in discover_threads(input_path):
+    for path in discover_threads(input_path, notes=True):
         for item in read_path(path, settings, input_path):
             if isinstance(item, ThreadSource) and item.thread_id in table:
                 item = with_question(item, table[item.thread_id], settings.propositions_file)

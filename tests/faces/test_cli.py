@@ -332,3 +332,11 @@ def test_a_wrong_path_to_show_is_said_before_spacy_or_scikit_learn_is_imported(t
                             text=True, check=True)
     assert result.stdout.split() == ["2", "False", "False"]
     assert f"claims show: error: {tmp_path / 'missing.txt'}: no such file or folder" in result.stderr
+
+
+def test_a_folders_notes_are_named_once_a_run(project, capsys):
+    inputs, root, base = project
+    (inputs / "SOURCES.csv").write_text("file,url\n", encoding="utf-8")
+    main(["run", "-v", "--input", str(inputs), "--out", str(root / "out"), *base])
+    said = capsys.readouterr()
+    assert (said.out + said.err).count("SOURCES.csv: a folder's notes, not read as threads") == 1
