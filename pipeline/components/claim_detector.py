@@ -147,9 +147,9 @@ class ClaimDetector(RuleBackedComponent):
         lexicon = load_lexicon()  # once per doc, not per sentence
         # sentence character bounds from two arrays: a Span is built only for a sentence that survives the tests
         offsets = doc.to_array([IDX, LENGTH]).astype(np.int64)
+        lasts = np.asarray(bounds.ends, dtype=np.int64) - 1  # each sentence's last token
         start_chars = offsets[bounds.starts, 0] if bounds.starts else np.zeros(0, dtype=np.int64)
-        end_chars = (offsets[[end - 1 for end in bounds.ends], 0] + offsets[[end - 1 for end in bounds.ends], 1]
-                     if bounds.ends else np.zeros(0, dtype=np.int64))
+        end_chars = offsets[lasts, 0] + offsets[lasts, 1] if bounds.ends else np.zeros(0, dtype=np.int64)
         indices = set(cues_by_sentence)
         if figures_too:  # and the sentences holding a unit word's start: no cue and no unit word is no claim
             indices |= _sentences_holding(unit_stem_occurrences(text.lower(), lexicon), start_chars, end_chars)

@@ -71,9 +71,13 @@ def type_features(record: dict, claim_type: str) -> dict:
                 "short": float(record["words"] < 6)}
     for label, cue_id in record["cues"]:
         features[f"cue_of_type={label == claim_type}"] = 1.0
-        features[f"cue={label}|{cue_id}"] = 1.0
-        features[f"cue_type={label}"] = 1.0
+        features.update(dict.fromkeys(_cue_names(label, cue_id), 1.0))
     return features
+
+
+def _cue_names(label: str, cue_id: str) -> tuple[str, str]:
+    """The names of a cue's features, alike for every type: the cue by id and by type."""
+    return f"cue={label}|{cue_id}", f"cue_type={label}"
 
 
 SHARED_RULE_FEATURES = ("figure", "short", "cue=", "cue_type=")  # type_features' names alike for every type
@@ -84,8 +88,7 @@ def _shared_rule_rows(records: list[dict], vocabulary: dict) -> sp.csr_matrix:
     type), one row per record, over `vocabulary`: built once per batch for every type, not once per type."""
     indices, indptr = [], [0]
     for record in records:
-        names = {f"cue={label}|{cue_id}" for label, cue_id in record["cues"]} | {
-            f"cue_type={label}" for label, _ in record["cues"]}
+        names = {name for label, cue_id in record["cues"] for name in _cue_names(label, cue_id)}
         if record["figure"]:
             names.add("figure")
         if record["words"] < 6:
